@@ -1,0 +1,19 @@
+// Package megacrypto implements MEGA's client-side cryptography: the
+// encodings (base64url, a32, MPI), key wrapping, password keys for v1 and v2
+// accounts, the RSA key pair and session id, encrypted node attributes, file
+// keys, chunk boundaries, AES-CTR content encryption from any offset, chunk
+// CBC-MACs and the meta-MAC, the `c` fingerprint attribute and hashcash.
+//
+// The package does no I/O and imports only the standard library and
+// golang.org/x/crypto. Every function that needs randomness takes an
+// io.Reader so callers pass crypto/rand.Reader and tests pass fixed bytes.
+//
+// # Errors
+//
+// Decoders never panic on bad input: they return an error wrapping one of the
+// sentinels below. ErrMAC reports content whose meta-MAC does not verify.
+//
+// References: ../shared/docs/mega-protocol.md §2 (primitives), §3.4-3.5
+// (keys, attributes), §4 (fingerprint), §5 (chunks, MACs), §1.5 (hashcash).
+// Every test vector of §11 is a unit test in this package.
+package megacrypto
