@@ -13,6 +13,15 @@
 // Decoders never panic on bad input: they return an error wrapping one of the
 // sentinels below. ErrMAC reports content whose meta-MAC does not verify.
 //
+// # Concurrency and performance
+//
+// Functions are safe for concurrent use. The streaming types ChunkMAC,
+// Fingerprinter and UploadChecksum, and the cipher.Stream from NewCTR, are
+// not: use one per goroutine. They are the upload and download hot paths:
+// NewCTR is the standard library's AES-CTR, ChunkMAC.Write runs at the
+// standard library's AES-CBC rate without allocating, and a Fingerprinter
+// copies only the sampled windows of a large file.
+//
 // References: ../shared/docs/mega-protocol.md §2 (primitives), §3.4-3.5
 // (keys, attributes), §4 (fingerprint), §5 (chunks, MACs), §1.5 (hashcash).
 // Every test vector of §11 is a unit test in this package.

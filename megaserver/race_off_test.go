@@ -1,0 +1,5 @@
+//go:build !race
+
+package megaserver_test
+
+const raceEnabled = false
