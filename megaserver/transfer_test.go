@@ -242,7 +242,14 @@ func TestDownloadRanges(t *testing.T) {
 		t.Errorf("empty /0-0: HTTP %d, %d bytes", status, len(body))
 	}
 	// Forged or damaged tokens are unknown.
-	if status, _ := get(t, g[:len(g)-2]+"AA", nil); status != 404 {
+	// Flip a character well inside the token (the last base64 character may
+	// carry only padding bits, so changing it need not change the token).
+	i := len(g) - 10
+	flip := byte('A')
+	if g[i] == 'A' {
+		flip = 'B'
+	}
+	if status, _ := get(t, g[:i]+string(flip)+g[i+1:], nil); status != 404 {
 		t.Errorf("damaged token: HTTP %d, want 404", status)
 	}
 	// Deleted node: its URL stops working.

@@ -76,9 +76,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Cmd == "" {
-		return fmt.Sprintf("mega api: %v (%d)", e.Code, int(e.Code))
+		return fmt.Sprintf("mega api: %s (%d)", e.Code.String(), int(e.Code))
 	}
-	return fmt.Sprintf("mega api %s: %v (%d)", e.Cmd, e.Code, int(e.Code))
+	return fmt.Sprintf("mega api %s: %s (%d)", e.Cmd, e.Code.String(), int(e.Code))
 }
 
 // Is makes errors.Is(err, megaapi.ENOENT) work for any *Error with that code.

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+
+	"ferry/mega"
+	"ferry/mega/megacrypto"
+)
+
+// Exit codes, as rclone documents them.
+const (
+	exitOK          = 0
+	exitUsage       = 1 // syntax or usage error
+	exitError       = 2 // error not otherwise categorised
+	exitDirNotFound = 3
+	exitNotFound    = 4
+	exitRetryable   = 5 // temporary error (one that more retries might fix)
+	exitNoRetry     = 6 // less serious errors
+	exitFatal       = 7 // fatal error (one that more retries won't fix, like account blocked)
+)
+
+// exitCode maps an error to rclone's exit codes. It is the only place that
+// does.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, mega.ErrBlocked), errors.Is(err, mega.ErrWrongPassword),
+		errors.Is(err, megacrypto.ErrMAC):
+		return exitFatal
+	case errors.Is(err, fs.ErrNotExist):
+		return exitNotFound
+	case errors.Is(err, context.Canceled):
+		return exitError
+	}
+	return exitError
+}
+
+// message is the one-line text printed for err.
+func message(err error) string {
+	return err.Error()
+}

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+)
+
+// Stdio are the streams a command reads and writes.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	verbose int
+	stdio   Stdio
+}
+
+// logger returns an operator logger on stderr at the -v level: warnings by
+// default, info with -v, debug with -vv.
+func (g *globals) logger() *slog.Logger {
+	level := slog.LevelWarn
+	switch {
+	case g.verbose >= 2:
+		level = slog.LevelDebug
+	case g.verbose == 1:
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(g.stdio.Err, &slog.HandlerOptions{Level: level}))
+}
+
+// Run runs ferry with args (without the program name) and returns the exit
+// code. It is the whole program: cmd/ferry only adds signals and os.Exit.
+func Run(ctx context.Context, args []string, stdio Stdio) int {
+	g := &globals{stdio: stdio}
+	root := newRootCommand(g)
+	root.SetArgs(args)
+	root.SetIn(stdio.In)
+	root.SetOut(stdio.Out)
+	root.SetErr(stdio.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stdio.Err, "ferry: %v\n", message(err))
+	return exitCode(err)
+}
+
+func newRootCommand(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ferry",
+		Short: "End-to-end-encrypted cloud storage: MEGA, MediaFire and local disks",
+		Long: `ferry moves files to and from MEGA with MEGA's own client-side encryption,
+logs in once and resumes its session, and serves a MEGA-compatible server
+for offline use and tests.
+
+Start with "ferry quickstart": it runs everything on an embedded local server.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().CountVarP(&g.verbose, "verbose", "v", "print more (-v info, -vv debug)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newVersionCommand(g),
+		newServeCommand(g),
+		newQuickstartCommand(g),
+	)
+	return root
+}
+
+// usageError marks bad flags or arguments (exit code 1).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usage error.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exactArgs is cobra.ExactArgs returning a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s needs %d argument(s), got %d (see %q)", cmd.CommandPath(), n, len(args), cmd.CommandPath()+" --help")
+		}
+		return nil
+	}
+}

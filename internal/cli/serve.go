@@ -1,0 +1,253 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"ferry/mega/megacrypto"
+	"ferry/megaserver"
+)
+
+func newServeCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a storage protocol locally",
+	}
+	cmd.AddCommand(newServeMegaCommand(g))
+	return cmd
+}
+
+// serveMegaOptions are the flags of "ferry serve mega".
+type serveMegaOptions struct {
+	listen   string
+	data     string
+	faults   string
+	hashcash int
+	baseURL  string
+}
+
+// defaultServerDir is where "serve mega" keeps its data without --data:
+// $XDG_DATA_HOME/ferry/megaserver or ~/.local/share/ferry/megaserver.
+func defaultServerDir() string {
+	base := os.Getenv("XDG_DATA_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "ferry-megaserver"
+		}
+		base = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(base, "ferry", "megaserver")
+}
+
+func newServeMegaCommand(g *globals) *cobra.Command {
+	var o serveMegaOptions
+	cmd := &cobra.Command{
+		Use:   "mega",
+		Short: "Run a MEGA-compatible API server on a local data directory",
+		Long: `Run a persistent, multi-user, MEGA-compatible API server.
+
+Any MEGA client that can be pointed at another API URL works against it:
+ferry itself (url = http://127.0.0.1:4430 in a remote), go-mega and rclone
+(X_MEGA_API_URL=http://127.0.0.1:4430). Create accounts with
+"ferry serve mega adduser".
+
+Faults (off by default) make it misbehave for client tests, e.g.
+  --faults 'eagain=0.05,http500=0.02,drop=0.01,slow=0.01,slowdelay=2s,logins=20/min'`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServeMega(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:4430", "address to listen on")
+	f.StringVar(&o.data, "data", defaultServerDir(), "data directory (metadata and encrypted blobs)")
+	f.StringVar(&o.faults, "faults", "", "inject faults: eagain=P,http500=P,drop=P,slow=P,slowdelay=D,logins=N/min")
+	f.IntVar(&o.hashcash, "hashcash", 0, "require a hashcash proof of this easiness (1-255) on every login; 0 = off")
+	f.StringVar(&o.baseURL, "base-url", "", "scheme://host used in upload and download URLs (default: from each request's Host)")
+	cmd.AddCommand(newAddUserCommand(g))
+	return cmd
+}
+
+func runServeMega(ctx context.Context, g *globals, o serveMegaOptions) error {
+	faults, err := megaserver.ParseFaults(o.faults)
+	if err != nil {
+		return usagef("--faults: %w", err)
+	}
+	if o.hashcash < 0 || o.hashcash > 255 {
+		return usagef("--hashcash %d: want 0 (off) to 255", o.hashcash)
+	}
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	log := g.logger()
+	srv, err := megaserver.Open(megaserver.Options{
+		Dir: o.data, Logger: log, Faults: faults, HashcashEasiness: o.hashcash, BaseURL: o.baseURL,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	fmt.Fprintf(g.stdio.Out, "ferry: MEGA API on http://%s (data %s)\n", ln.Addr(), o.data)
+	if o.faults != "" {
+		fmt.Fprintf(g.stdio.Out, "ferry: injecting faults: %v\n", faults)
+	}
+	return serveUntilDone(ctx, ln, srv)
+}
+
+// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(shutdownCtx)
+	<-errc
+	return err
+}
+
+// addUserOptions are the flags of "ferry serve mega adduser".
+type addUserOptions struct {
+	data   string
+	v1     bool
+	noKeys bool
+	mfa    bool
+	name   string
+}
+
+func newAddUserCommand(g *globals) *cobra.Command {
+	var o addUserOptions
+	cmd := &cobra.Command{
+		Use:   "adduser EMAIL",
+		Short: "Create an account on the local MEGA server's data directory",
+		Long: `Create an account. The password comes from $FERRY_PASSWORD or a prompt.
+
+The client-side signup crypto runs here, as in a real signup: the server's
+store only ever holds the salt, a hash of the derived auth key, the master
+key wrapped under the password key and the wrapped RSA key pair. Run it while
+the server is stopped (the data directory is locked while it runs).`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAddUser(cmd.Context(), g, o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.data, "data", defaultServerDir(), "data directory of the server")
+	f.BoolVar(&o.v1, "v1", false, "create a legacy v1 account (only ASCII passwords interoperate)")
+	f.BoolVar(&o.noKeys, "no-keys", false, "create the account without an RSA key pair (as before a first browser login)")
+	f.BoolVar(&o.mfa, "mfa", false, "enable two-factor authentication and print the TOTP secret")
+	f.StringVar(&o.name, "name", "", "display name")
+	return cmd
+}
+
+// envPassword names the variable that supplies passwords non-interactively.
+const envPassword = "FERRY_PASSWORD"
+
+func runAddUser(ctx context.Context, g *globals, o addUserOptions, email string) error {
+	if !strings.Contains(email, "@") {
+		return usagef("adduser: %q is not an e-mail address", email)
+	}
+	password, err := readNewPassword(g)
+	if err != nil {
+		return err
+	}
+	acct, err := megacrypto.NewAccount(email, []byte(password), megacrypto.AccountOptions{V1: o.v1, NoKeys: o.noKeys}, rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	srv, err := megaserver.Open(megaserver.Options{Dir: o.data, Logger: g.logger()})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	uo := megaserver.UserOptions{Name: o.name}
+	if o.mfa {
+		uo.MFASecret = make([]byte, 20)
+		if _, err := rand.Read(uo.MFASecret); err != nil {
+			return err
+		}
+	}
+	handle, err := srv.AddUser(ctx, acct, uo)
+	if err != nil {
+		return err
+	}
+	kind := "v2"
+	if o.v1 {
+		kind = "v1"
+	}
+	fmt.Fprintf(g.stdio.Out, "created %s account %s (user handle %s) in %s\n", kind, acct.Email, handle, o.data)
+	if o.mfa {
+		secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(uo.MFASecret)
+		fmt.Fprintf(g.stdio.Out, "two-factor secret: %s\notpauth://totp/ferry:%s?secret=%s&issuer=ferry\n",
+			secret, url.PathEscape(acct.Email), secret)
+	}
+	return nil
+}
+
+// readNewPassword takes the password from $FERRY_PASSWORD, or asks twice on
+// a terminal, or reads one line from a non-terminal stdin.
+func readNewPassword(g *globals) (string, error) {
+	if p, ok := os.LookupEnv(envPassword); ok {
+		if p == "" {
+			return "", usagef("$%s is set but empty", envPassword)
+		}
+		return p, nil
+	}
+	if f, ok := g.stdio.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(g.stdio.Err, "password: ")
+		p1, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(g.stdio.Err)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(g.stdio.Err, "password again: ")
+		p2, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(g.stdio.Err)
+		if err != nil {
+			return "", err
+		}
+		if string(p1) != string(p2) {
+			return "", errors.New("passwords do not match")
+		}
+		if len(p1) == 0 {
+			return "", errors.New("empty password")
+		}
+		return string(p1), nil
+	}
+	line, err := bufio.NewReader(g.stdio.In).ReadString('\n')
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		if err != nil {
+			return "", fmt.Errorf("no password on stdin and $%s unset: %w", envPassword, err)
+		}
+		return "", errors.New("empty password")
+	}
+	return line, nil
+}

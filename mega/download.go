@@ -1,0 +1,319 @@
+package mega
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+
+	"ferry/internal/retry"
+	"ferry/mega/megaapi"
+	"ferry/mega/megacrypto"
+)
+
+// File is an open MEGA file: its download URL and key. It implements
+// io.ReaderAt; every ReadAt fetches exactly the bytes asked for, so reads
+// at any offset are cheap. A File is safe for concurrent use. Partial
+// reads cannot be verified against the file's MAC; use Client.Download or
+// Client.NewReader to read a whole file verified.
+type File struct {
+	c    *Client
+	node *Node
+	size int64
+	fk   megacrypto.FileKey
+
+	mu  sync.Mutex // guards url
+	url string
+}
+
+// Open prepares n for reading with one `g` command. ctx is used only for
+// that command.
+func (c *Client) Open(ctx context.Context, n *Node) (*File, error) {
+	f, err := c.open(ctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("open %v: %w", n, err)
+	}
+	return f, nil
+}
+
+func (c *Client) open(ctx context.Context, n *Node) (*File, error) {
+	if _, err := c.loggedIn(); err != nil {
+		return nil, err
+	}
+	if n == nil {
+		return nil, errNilNode
+	}
+	cur := c.current(n)
+	fk, err := cur.fileKey()
+	if err != nil {
+		return nil, err
+	}
+	f := &File{c: c, node: cur, fk: fk}
+	if f.size, err = f.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// refresh gets a (new) download URL with `g` and returns the size.
+func (f *File) refresh(ctx context.Context) (int64, error) {
+	var rep megaapi.DownloadReply
+	req := megaapi.DownloadRequest{A: "g", G: 1, N: f.node.Handle, SSL: f.c.ssl()}
+	if err := f.c.call(ctx, "g", req, &rep); err != nil {
+		return 0, err
+	}
+	if rep.E < 0 {
+		return 0, apiError("g", megaapi.ErrorCode(rep.E))
+	}
+	if len(rep.URL) < 4 || rep.URL[:4] != "http" {
+		return 0, errors.New("cs g: malformed reply: no download URL")
+	}
+	if rep.Size < 0 {
+		return 0, fmt.Errorf("cs g: malformed reply: size %d", rep.Size)
+	}
+	f.mu.Lock()
+	f.url = rep.URL
+	f.mu.Unlock()
+	return rep.Size, nil
+}
+
+// Size returns the file's size in bytes.
+func (f *File) Size() int64 { return f.size }
+
+// Node returns the node the file was opened from.
+func (f *File) Node() *Node { return f.node }
+
+// ReadAt implements io.ReaderAt with context.Background(); see
+// ReadAtContext.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	return f.ReadAtContext(context.Background(), p, off)
+}
+
+// ReadAtContext reads len(p) bytes at off, fetching only that byte range
+// and retrying transient failures. Like io.ReaderAt it returns io.EOF with
+// fewer bytes when the range passes the end, and 0, io.EOF at or after it.
+func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read %v: negative offset %d", f.node, off)
+	}
+	if off >= f.size {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := int(min(int64(len(p)), f.size-off))
+	if err := f.fetch(ctx, off, p[:n]); err != nil {
+		return 0, fmt.Errorf("read %v at %d: %w", f.node, off, err)
+	}
+	megacrypto.NewCTR(&f.fk, off).XORKeyStream(p[:n], p[:n])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// fetch reads the ciphertext [off, off+len(dst)) into dst, retrying
+// transient failures and getting a new URL once if the old one expired.
+func (f *File) fetch(ctx context.Context, off int64, dst []byte) error {
+	refreshed := false
+	return retry.Do(ctx, f.c.retryPolicy("download"), func(ctx context.Context) error {
+		err := f.fetchOnce(ctx, off, dst)
+		var se *retry.StatusError
+		if !refreshed && errors.As(err, &se) && (se.StatusCode == http.StatusNotFound ||
+			se.StatusCode == http.StatusForbidden || se.StatusCode == http.StatusGone) {
+			refreshed = true
+			if _, rerr := f.refresh(ctx); rerr != nil {
+				return retry.Permanent(fmt.Errorf("%w (and a new download URL failed: %w)", err, rerr))
+			}
+			return retry.Transient(err)
+		}
+		return err
+	})
+}
+
+func (f *File) fetchOnce(ctx context.Context, off int64, dst []byte) error {
+	f.mu.Lock()
+	u := f.url + "/" + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+int64(len(dst))-1, 10)
+	f.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, http.NoBody)
+	if err != nil {
+		return retry.Permanent(scrub(err))
+	}
+	resp, err := f.c.hc.Do(req)
+	if err != nil {
+		return scrub(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return retry.NewStatusError("download", resp)
+	}
+	if _, err := io.ReadFull(resp.Body, dst); err != nil {
+		return fmt.Errorf("download: %w", truncated(err))
+	}
+	return nil
+}
+
+// Download writes n's whole content to w in order and verifies its MAC.
+// Options.DownloadConcurrency ranges of whole chunks are fetched at once,
+// decrypted and MACed on every core, within Options.MemoryBudget.
+//
+// On a MAC mismatch Download returns an error wrapping megacrypto.ErrMAC
+// after everything was written: the bytes written to w are then corrupt
+// or forged and must be discarded.
+func (c *Client) Download(ctx context.Context, n *Node, w io.Writer) error {
+	f, err := c.Open(ctx, n)
+	if err != nil {
+		return err
+	}
+	if err := f.download(ctx, w); err != nil {
+		return fmt.Errorf("download %v: %w", n, err)
+	}
+	return nil
+}
+
+// dlPiece is a piece on its way through the download pipeline.
+type dlPiece struct {
+	piece
+	buf    *[]byte
+	weight int64
+	done   chan struct{} // closed when buf holds plaintext (or err is set)
+	err    error
+}
+
+// download runs the pipeline: a dispatcher hands pieces in order to
+// DownloadConcurrency fetchers (which also decrypt and MAC), and a writer
+// writes them to w in order.
+func (f *File) download(ctx context.Context, w io.Writer) error {
+	c := f.c
+	chunks := megacrypto.Chunks(f.size)
+	if len(chunks) == 0 {
+		return nil // an empty file has nothing to fetch or verify
+	}
+	pieces := c.pieces(chunks)
+	macs := make([][16]byte, len(chunks))
+	sem := semaphore.NewWeighted(c.budget)
+	g, gctx := errgroup.WithContext(ctx)
+	work := make(chan *dlPiece)
+	order := make(chan *dlPiece, 64)
+	release := func(p *dlPiece) {
+		c.putBuf(p.buf)
+		p.buf = nil
+		sem.Release(p.weight)
+	}
+
+	g.Go(func() error {
+		defer close(work)
+		defer close(order)
+		for i := range pieces {
+			p := &dlPiece{piece: pieces[i], weight: min(pieces[i].size, c.budget), done: make(chan struct{})}
+			if err := sem.Acquire(gctx, p.weight); err != nil {
+				return err
+			}
+			select {
+			case order <- p:
+			case <-gctx.Done():
+				sem.Release(p.weight)
+				return gctx.Err()
+			}
+			select {
+			case work <- p:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+
+	fetchers := min(c.downConc, len(pieces))
+	for range fetchers {
+		g.Go(func() error {
+			mac := megacrypto.NewChunkMAC(&f.fk)
+			for p := range work {
+				p.buf = c.getBuf(p.size)
+				p.err = f.fetch(gctx, p.off, *p.buf)
+				if p.err == nil {
+					openPiece(megacrypto.NewCTR(&f.fk, p.off), mac, &p.piece, *p.buf, chunks, macs)
+				}
+				close(p.done)
+				if p.err != nil {
+					return p.err
+				}
+			}
+			return nil
+		})
+	}
+
+	g.Go(func() error {
+		for p := range order {
+			select {
+			case <-p.done:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if p.err != nil {
+				return p.err
+			}
+			_, err := w.Write(*p.buf)
+			release(p)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if megacrypto.MetaMAC(&f.fk, macs) != f.fk.MetaMAC {
+		return megacrypto.ErrMAC
+	}
+	return nil
+}
+
+// NewReader returns a reader of n's whole content, fetched and verified
+// like Download. Its final Read returns an error wrapping megacrypto.ErrMAC
+// instead of io.EOF if the content does not match its MAC; errors are
+// sticky. ctx bounds the whole stream. Close stops the transfer and waits
+// for its goroutines.
+func (c *Client) NewReader(ctx context.Context, n *Node) (io.ReadCloser, error) {
+	f, err := c.Open(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	r := &reader{pr: pr, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		err := f.download(ctx, pw)
+		if err != nil {
+			err = fmt.Errorf("download %v: %w", n, err)
+		}
+		pw.CloseWithError(err) // nil: the reader sees io.EOF
+	}()
+	return r, nil
+}
+
+// reader is NewReader's io.ReadCloser.
+type reader struct {
+	pr     *io.PipeReader
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *reader) Read(p []byte) (int, error) { return r.pr.Read(p) }
+
+// Close stops the download and waits for it; it always returns nil.
+func (r *reader) Close() error {
+	r.cancel()
+	r.pr.Close()
+	<-r.done
+	return nil
+}

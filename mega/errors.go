@@ -1,0 +1,50 @@
+package mega
+
+import (
+	"errors"
+	"fmt"
+
+	"ferry/mega/megaapi"
+)
+
+// Sentinel errors. Errors returned by Client wrap them (and the underlying
+// *megaapi.Error where there is one), so test with errors.Is.
+var (
+	// ErrWrongPassword means the server rejected the e-mail and password
+	// (`us` answered ENOENT). MEGA does not tell a wrong password from an
+	// unknown account.
+	ErrWrongPassword = errors.New("mega: wrong e-mail or password")
+	// ErrBlocked means the account (or the login rate for it) is blocked
+	// (EBLOCKED); logging in again right away will not help.
+	ErrBlocked = errors.New("mega: account blocked or too many logins; try again later or check the account in a browser")
+	// ErrMFARequired means the account has two-factor authentication and
+	// no PIN source was given in LoginOptions.
+	ErrMFARequired = errors.New("mega: two-factor authentication PIN required")
+	// ErrSessionExpired means the session id is no longer valid (ESID):
+	// log in again.
+	ErrSessionExpired = errors.New("mega: session expired or logged out; log in again")
+	// ErrNotLoggedIn is returned by calls that need a session before Login
+	// or Resume succeeded.
+	ErrNotLoggedIn = errors.New("mega: not logged in")
+	// ErrNoTree is returned by tree lookups before FetchTree or ImportTree.
+	ErrNoTree = errors.New("mega: tree not loaded (call FetchTree)")
+	// ErrUploadLost means the server dropped an upload slot (the URL expired
+	// or failed) and the source reader cannot be rewound to start again.
+	ErrUploadLost = errors.New("mega: upload slot lost and the source cannot be re-read; retry the upload")
+	// ErrNodeKey marks nodes whose key or attributes could not be
+	// decrypted (see Node.Err) and operations that need that key.
+	ErrNodeKey = errors.New("mega: node key or attributes cannot be decrypted")
+)
+
+// apiError wraps a MEGA error code returned by command cmd, mapping the
+// codes callers branch on to the sentinels above.
+func apiError(cmd string, code megaapi.ErrorCode) error {
+	e := &megaapi.Error{Code: code, Cmd: cmd}
+	switch code {
+	case megaapi.ESID:
+		return fmt.Errorf("%w: %w", ErrSessionExpired, e)
+	case megaapi.EBLOCKED:
+		return fmt.Errorf("%w: %w", ErrBlocked, e)
+	}
+	return e
+}

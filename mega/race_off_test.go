@@ -1,0 +1,5 @@
+//go:build !race
+
+package mega
+
+const raceEnabled = false

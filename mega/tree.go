@@ -1,0 +1,671 @@
+package mega
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"ferry/mega/megaapi"
+	"ferry/mega/megacrypto"
+)
+
+// NodeType is a node's kind (MEGA field `t`).
+type NodeType int
+
+// Node types.
+const (
+	FileNode    NodeType = megaapi.TypeFile
+	FolderNode  NodeType = megaapi.TypeFolder
+	RootNode    NodeType = megaapi.TypeRoot    // "Cloud Drive"
+	InboxNode   NodeType = megaapi.TypeInbox   // "Vault"
+	RubbishNode NodeType = megaapi.TypeRubbish // rubbish bin
+)
+
+func (t NodeType) String() string {
+	switch t {
+	case FileNode:
+		return "file"
+	case FolderNode:
+		return "folder"
+	case RootNode:
+		return "root"
+	case InboxNode:
+		return "inbox"
+	case RubbishNode:
+		return "rubbish"
+	}
+	return fmt.Sprintf("type(%d)", int(t))
+}
+
+// Node is a file or folder as last seen by the client. Nodes are immutable
+// snapshots: when the tree changes (a mutation, an action packet) the
+// client stores a new *Node under the same handle, so a *Node you hold
+// never changes under you; look it up again with Client.Node for the
+// current state.
+type Node struct {
+	Handle string   // 8-character node handle
+	Parent string   // parent handle; "" for the root, inbox and rubbish bin
+	Owner  string   // owner's user handle
+	Type   NodeType //
+	Name   string   // decrypted name; "" when Err is set
+	Size   int64    // bytes, files only
+	// Fingerprint is the `c` attribute (content CRC and mtime), "" if none.
+	Fingerprint string
+	// ModTime is the mtime from Fingerprint, or CreatedAt without one.
+	ModTime time.Time
+	// CreatedAt is when the node was created on the server (`ts`).
+	CreatedAt time.Time
+	// PublicHandle is the public link handle while the node is exported.
+	PublicHandle string
+	// Err is non-nil (wrapping ErrNodeKey) when the node's key or
+	// attributes could not be decrypted; Name is then empty. Such nodes stay
+	// in the tree so nothing vanishes silently.
+	Err error
+
+	key     []byte // node key: 16 bytes (folder) or 32 (file); nil if unknown
+	attr    string // encrypted attributes as on the wire
+	wireKey string // `k` as received, kept when key is nil
+}
+
+// IsDir reports whether n holds children (folder, root, inbox, rubbish).
+func (n *Node) IsDir() bool { return n != nil && n.Type != FileNode }
+
+// String returns the name and handle, for messages.
+func (n *Node) String() string {
+	if n == nil {
+		return "<nil node>"
+	}
+	switch n.Type {
+	case RootNode:
+		return "Cloud Drive (" + n.Handle + ")"
+	case InboxNode:
+		return "Vault (" + n.Handle + ")"
+	case RubbishNode:
+		return "Rubbish Bin (" + n.Handle + ")"
+	}
+	return fmt.Sprintf("%q (%s)", n.Name, n.Handle)
+}
+
+// fileKey returns the file key material of a file node.
+func (n *Node) fileKey() (megacrypto.FileKey, error) {
+	if n.Type != FileNode {
+		return megacrypto.FileKey{}, fmt.Errorf("%v is a %v, not a file", n, n.Type)
+	}
+	if len(n.key) != 32 {
+		return megacrypto.FileKey{}, fmt.Errorf("%v: %w", n, ErrNodeKey)
+	}
+	return megacrypto.UnpackFileKey(n.key)
+}
+
+// attrKey returns the AES key of n's attributes.
+func (n *Node) attrKey() ([]byte, error) {
+	switch {
+	case n.Type == FileNode && len(n.key) == 32:
+		fk, _ := megacrypto.UnpackFileKey(n.key)
+		return fk.Key[:], nil
+	case n.Type == FolderNode && len(n.key) == 16:
+		return n.key, nil
+	}
+	return nil, fmt.Errorf("%v: %w", n, ErrNodeKey)
+}
+
+// tree is the in-memory node tree. It is guarded by Client.treeMu.
+type tree struct {
+	nodes                map[string]*Node
+	kids                 map[string]map[string]*Node // parent handle -> child handle -> child
+	root, inbox, rubbish string
+	sn                   string
+	shareKeys            map[string][]byte // share handle -> 16-byte share key
+}
+
+func newTree() *tree {
+	return &tree{
+		nodes:     make(map[string]*Node),
+		kids:      make(map[string]map[string]*Node),
+		shareKeys: make(map[string][]byte),
+	}
+}
+
+// put inserts or replaces n (by handle), moving it between parents.
+func (t *tree) put(n *Node) {
+	if old := t.nodes[n.Handle]; old != nil && old.Parent != n.Parent {
+		t.unlink(old)
+	}
+	t.nodes[n.Handle] = n
+	if n.Parent != "" {
+		m := t.kids[n.Parent]
+		if m == nil {
+			m = make(map[string]*Node)
+			t.kids[n.Parent] = m
+		}
+		m[n.Handle] = n
+	}
+	switch n.Type {
+	case RootNode:
+		t.root = n.Handle
+	case InboxNode:
+		t.inbox = n.Handle
+	case RubbishNode:
+		t.rubbish = n.Handle
+	}
+}
+
+// unlink removes n from its parent's child set.
+func (t *tree) unlink(n *Node) {
+	if m := t.kids[n.Parent]; m != nil {
+		delete(m, n.Handle)
+		if len(m) == 0 {
+			delete(t.kids, n.Parent)
+		}
+	}
+}
+
+// remove deletes the node h and its subtree.
+func (t *tree) remove(h string) {
+	n := t.nodes[h]
+	if n == nil {
+		return
+	}
+	t.unlink(n)
+	stack := []string{h}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for k := range t.kids[p] {
+			stack = append(stack, k)
+		}
+		delete(t.kids, p)
+		delete(t.nodes, p)
+	}
+}
+
+// subtree returns h and all its descendants.
+func (t *tree) subtree(h string) []string {
+	out := []string{h}
+	for i := 0; i < len(out); i++ {
+		for k := range t.kids[out[i]] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// keyring decrypts nodes for one account.
+type keyring struct {
+	user string
+	mk   []byte
+	t    *tree // for share keys
+}
+
+// errNeedShareKey marks a node whose key is wrapped with a share key the
+// client does not know (yet).
+var errNeedShareKey = fmt.Errorf("key wrapped with an unknown share key: %w", ErrNodeKey)
+
+// decode turns a wire node into a Node, decrypting its key and attributes.
+// It never fails: problems are recorded in Node.Err.
+func (kr *keyring) decode(w *megaapi.Node) *Node {
+	n := &Node{
+		Handle:    w.Handle,
+		Parent:    w.Parent,
+		Owner:     w.Owner,
+		Type:      NodeType(w.Type),
+		Size:      w.Size,
+		CreatedAt: time.Unix(w.TS, 0),
+		attr:      w.Attr,
+	}
+	n.ModTime = n.CreatedAt
+	if n.Type != FileNode && n.Type != FolderNode {
+		n.Parent = "" // roots have no parent
+		return n
+	}
+	key, err := kr.nodeKey(w.Key)
+	if err != nil {
+		n.wireKey = w.Key
+		n.Err = fmt.Errorf("node %s: %w", w.Handle, err)
+		return n
+	}
+	n.key = key
+	kr.decryptAttrs(n)
+	return n
+}
+
+// decryptAttrs fills n's name, fingerprint and mtime from n.attr.
+func (kr *keyring) decryptAttrs(n *Node) {
+	ak, err := n.attrKey()
+	if err != nil {
+		n.Err = fmt.Errorf("node %s: key of %d bytes for a %v: %w", n.Handle, len(n.key), n.Type, ErrNodeKey)
+		return
+	}
+	a, err := megacrypto.DecryptAttrs(ak, n.attr)
+	if err != nil {
+		n.Err = fmt.Errorf("node %s: %w: %w", n.Handle, ErrNodeKey, err)
+		n.Name, n.Fingerprint = "", ""
+		return
+	}
+	n.Err = nil
+	n.Name = a.Name
+	n.Fingerprint = a.Fingerprint
+	n.ModTime = n.CreatedAt
+	if a.Fingerprint != "" {
+		if _, mt, err := megacrypto.ParseFingerprint(a.Fingerprint); err == nil {
+			n.ModTime = time.Unix(mt, 0)
+		}
+	}
+}
+
+// nodeKey picks and unwraps the usable entry of a `k` string
+// "<handle>:<b64 key>[/<handle>:<b64 key>...]".
+func (kr *keyring) nodeKey(k string) ([]byte, error) {
+	if k == "" {
+		return nil, fmt.Errorf("no key: %w", ErrNodeKey)
+	}
+	var firstErr error
+	for part := range strings.SplitSeq(k, "/") {
+		h, wrapped, ok := strings.Cut(part, ":")
+		if !ok {
+			continue
+		}
+		var kek []byte
+		switch {
+		case h == kr.user:
+			kek = kr.mk
+		case kr.t != nil && kr.t.shareKeys[h] != nil:
+			kek = kr.t.shareKeys[h]
+		default:
+			continue
+		}
+		if len(wrapped) > 43 {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("RSA-wrapped node keys are not supported: %w", ErrNodeKey))
+			continue
+		}
+		b, err := megacrypto.B64Decode(wrapped)
+		if err == nil && len(b) != 16 && len(b) != 32 {
+			err = fmt.Errorf("wrapped key of %d bytes: %w", len(b), megacrypto.ErrKeySize)
+		}
+		if err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("%w: %w", ErrNodeKey, err))
+			continue
+		}
+		key, err := megacrypto.DecryptKey(kek, b)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("%w: %w", ErrNodeKey, err))
+			continue
+		}
+		return key, nil
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return nil, errNeedShareKey
+}
+
+// wrapKey returns the `k` value for a key we created: b64(AES_mk(key)).
+func wrapKey(mk, key []byte) (string, error) {
+	w, err := megacrypto.EncryptKey(mk, key)
+	if err != nil {
+		return "", err
+	}
+	return megacrypto.B64Encode(w), nil
+}
+
+// FetchTree loads the whole node tree with `f`, replacing the local tree.
+// The reply is decoded as a stream, node by node.
+func (c *Client) FetchTree(ctx context.Context) error {
+	st, err := c.loggedIn()
+	if err != nil {
+		return fmt.Errorf("fetch tree: %w", err)
+	}
+	body, err := json.Marshal([1]any{megaapi.FetchRequest{A: "f", C: 1}})
+	if err != nil {
+		return fmt.Errorf("fetch tree: %w", err)
+	}
+	var t *tree
+	err = c.cs(ctx, st.sid, "f", body, func(dec *json.Decoder) error {
+		t = newTree()
+		return decodeFetch(dec, &keyring{user: st.user, mk: st.mk, t: t})
+	})
+	if err != nil {
+		return fmt.Errorf("fetch tree: %w", err)
+	}
+	c.treeMu.Lock()
+	c.tree = t
+	c.treeMu.Unlock()
+	c.log.Debug("fetched tree", logKeyNodes, len(t.nodes), logKeySN, t.sn)
+	return nil
+}
+
+// decodeFetch streams an `f` result into kr.t.
+func decodeFetch(dec *json.Decoder, kr *keyring) error {
+	t := kr.t
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("cs f: read reply: %w", truncated(err))
+	}
+	switch v := tok.(type) {
+	case float64:
+		if v < 0 {
+			return apiError("f", megaapi.ErrorCode(v))
+		}
+		return fmt.Errorf("cs f: malformed reply: result %v", v)
+	case json.Delim:
+		if v != '{' {
+			return fmt.Errorf("cs f: malformed reply: result starts with %v", v)
+		}
+	default:
+		return fmt.Errorf("cs f: malformed reply: result is a %T", tok)
+	}
+	var links []megaapi.PublicLink
+	var pending []*Node // nodes waiting for a share key from `ok`
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("cs f: read reply: %w", truncated(err))
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "f":
+			if err := expectDelim(dec, '['); err != nil {
+				return err
+			}
+			p, err := decodeNodes(dec, kr)
+			pending = append(pending, p...)
+			if err != nil {
+				return err
+			}
+			if err := expectDelim(dec, ']'); err != nil {
+				return err
+			}
+		case "ok":
+			var oks []megaapi.ShareKey
+			if err := dec.Decode(&oks); err != nil {
+				return fmt.Errorf("cs f: share keys: %w", jsonErr(err))
+			}
+			for _, sk := range oks {
+				kr.addShareKey(sk)
+			}
+		case "sn":
+			if err := dec.Decode(&t.sn); err != nil {
+				return fmt.Errorf("cs f: sn: %w", jsonErr(err))
+			}
+		case "ph":
+			if err := dec.Decode(&links); err != nil {
+				return fmt.Errorf("cs f: public links: %w", jsonErr(err))
+			}
+		default:
+			if err := skipValue(dec); err != nil {
+				return err
+			}
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return err
+	}
+	for _, n := range pending {
+		w := megaapi.Node{Handle: n.Handle, Parent: n.Parent, Owner: n.Owner, Type: int(n.Type),
+			Attr: n.attr, Key: n.wireKey, Size: n.Size, TS: n.CreatedAt.Unix()}
+		t.put(kr.decode(&w))
+	}
+	for _, l := range links {
+		if n := t.nodes[l.Handle]; n != nil {
+			cp := *n
+			cp.PublicHandle = l.PH
+			t.put(&cp)
+		}
+	}
+	if t.root == "" {
+		return errors.New("cs f: malformed reply: no root node")
+	}
+	if t.sn == "" {
+		return errors.New("cs f: malformed reply: no sn")
+	}
+	return nil
+}
+
+// nodeBatch is how many wire nodes decodeNodes hands to a decrypter at once.
+const nodeBatch = 256
+
+// decodeNodes streams the nodes of an `f` list into kr.t: this goroutine
+// parses JSON while GOMAXPROCS-1 (at least one) others decrypt keys and
+// attributes, and one more inserts the results. It returns the nodes that
+// wait for a share key. All its goroutines have ended when it returns.
+func decodeNodes(dec *json.Decoder, kr *keyring) (pending []*Node, err error) {
+	workers := max(runtime.GOMAXPROCS(0)-1, 1)
+	batches := make(chan []megaapi.Node, workers)
+	results := make(chan []*Node, workers)
+	var decrypters, inserter sync.WaitGroup
+	for range workers {
+		decrypters.Go(func() {
+			for b := range batches {
+				out := make([]*Node, len(b))
+				for i := range b {
+					out[i] = kr.decode(&b[i])
+				}
+				results <- out
+			}
+		})
+	}
+	inserter.Go(func() {
+		for ns := range results {
+			for _, n := range ns {
+				if errors.Is(n.Err, errNeedShareKey) {
+					pending = append(pending, n)
+				}
+				kr.t.put(n)
+			}
+		}
+	})
+	batch := make([]megaapi.Node, 0, nodeBatch)
+	for dec.More() {
+		batch = append(batch, megaapi.Node{})
+		if err = dec.Decode(&batch[len(batch)-1]); err != nil {
+			err = fmt.Errorf("cs f: node: %w", jsonErr(err))
+			batch = batch[:0]
+			break
+		}
+		if len(batch) == nodeBatch {
+			batches <- batch
+			batch = make([]megaapi.Node, 0, nodeBatch)
+		}
+	}
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	decrypters.Wait()
+	close(results)
+	inserter.Wait()
+	return pending, err
+}
+
+// addShareKey records a share key from an `ok` entry after checking its
+// handle authentication `ha`.
+func (kr *keyring) addShareKey(sk megaapi.ShareKey) {
+	ha, err := megacrypto.HandleAuth(kr.mk, sk.Handle)
+	if err != nil || ha != sk.HA {
+		return
+	}
+	w, err := megacrypto.B64Decode(sk.Key)
+	if err != nil || len(w) != 16 {
+		return
+	}
+	if k, err := megacrypto.DecryptKey(kr.mk, w); err == nil {
+		kr.t.shareKeys[sk.Handle] = k
+	}
+}
+
+// expectDelim reads the delimiter d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("cs f: read reply: %w", jsonErr(err))
+	}
+	if got, ok := tok.(json.Delim); !ok || got != d {
+		return fmt.Errorf("cs f: malformed reply: got %v, want %v", tok, d)
+	}
+	return nil
+}
+
+// skipValue consumes one JSON value without keeping it.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("cs f: read reply: %w", jsonErr(err))
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				depth++
+			default:
+				depth--
+			}
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// jsonErr classifies a decoder error: truncation stays retryable, a type
+// or syntax error is a malformed reply.
+func jsonErr(err error) error {
+	err = truncated(err)
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &se) || errors.As(err, &te) {
+		return fmt.Errorf("malformed reply: %w", err)
+	}
+	return err
+}
+
+// withTree runs fn with the tree under the read lock.
+func (c *Client) withTree(fn func(t *tree)) bool {
+	c.treeMu.RLock()
+	defer c.treeMu.RUnlock()
+	if c.tree == nil {
+		return false
+	}
+	fn(c.tree)
+	return true
+}
+
+// Root returns the Cloud Drive root, or nil before FetchTree.
+func (c *Client) Root() *Node { return c.special(func(t *tree) string { return t.root }) }
+
+// Rubbish returns the rubbish bin, or nil before FetchTree.
+func (c *Client) Rubbish() *Node { return c.special(func(t *tree) string { return t.rubbish }) }
+
+// Inbox returns the inbox ("Vault"), or nil before FetchTree.
+func (c *Client) Inbox() *Node { return c.special(func(t *tree) string { return t.inbox }) }
+
+func (c *Client) special(which func(t *tree) string) (n *Node) {
+	c.withTree(func(t *tree) { n = t.nodes[which(t)] })
+	return n
+}
+
+// Node returns the current node with the handle, or nil.
+func (c *Client) Node(handle string) (n *Node) {
+	c.withTree(func(t *tree) { n = t.nodes[handle] })
+	return n
+}
+
+// SN returns the sequence number the local tree is current to ("" before
+// FetchTree).
+func (c *Client) SN() (sn string) {
+	c.withTree(func(t *tree) { sn = t.sn })
+	return sn
+}
+
+// Children returns n's children sorted by name, then handle.
+func (c *Client) Children(n *Node) []*Node {
+	if n == nil {
+		return nil
+	}
+	var out []*Node
+	c.withTree(func(t *tree) {
+		out = make([]*Node, 0, len(t.kids[n.Handle]))
+		for _, k := range t.kids[n.Handle] {
+			out = append(out, k)
+		}
+	})
+	slices.SortFunc(out, func(a, b *Node) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Handle, b.Handle))
+	})
+	return out
+}
+
+// Lookup resolves a "/"-separated path relative to the Cloud Drive root
+// ("" and "/" are the root). MEGA allows duplicate names, so every match
+// is returned (sorted by handle); a path through several same-named
+// folders follows all of them. A missing path gives an error wrapping
+// fs.ErrNotExist; before FetchTree, ErrNoTree.
+func (c *Client) Lookup(path string) ([]*Node, error) {
+	var out []*Node
+	found := c.withTree(func(t *tree) {
+		cur := []*Node{t.nodes[t.root]}
+		for part := range strings.SplitSeq(path, "/") {
+			if part == "" || part == "." {
+				continue
+			}
+			var next []*Node
+			for _, d := range cur {
+				for _, k := range t.kids[d.Handle] {
+					if k.Err == nil && k.Name == part {
+						next = append(next, k)
+					}
+				}
+			}
+			if cur = next; len(cur) == 0 {
+				break
+			}
+		}
+		out = cur
+	})
+	if !found {
+		return nil, fmt.Errorf("lookup %q: %w", path, ErrNoTree)
+	}
+	if len(out) == 0 || out[0] == nil {
+		return nil, &fs.PathError{Op: "lookup", Path: path, Err: fs.ErrNotExist}
+	}
+	slices.SortFunc(out, func(a, b *Node) int { return strings.Compare(a.Handle, b.Handle) })
+	return out, nil
+}
+
+// Path returns n's "/"-separated path from the Cloud Drive root ("/" for
+// the root itself). Paths of nodes in the rubbish bin or the inbox start
+// with "/Rubbish Bin" or "/Vault".
+func (c *Client) Path(n *Node) string {
+	if n == nil {
+		return ""
+	}
+	var parts []string
+	c.withTree(func(t *tree) {
+		for cur := t.nodes[n.Handle]; cur != nil; cur = t.nodes[cur.Parent] {
+			switch cur.Type {
+			case RootNode:
+				return
+			case RubbishNode:
+				parts = append(parts, "Rubbish Bin")
+				return
+			case InboxNode:
+				parts = append(parts, "Vault")
+				return
+			}
+			parts = append(parts, cur.Name)
+			if len(parts) > 1<<16 {
+				return // a cycle; never expected
+			}
+		}
+	})
+	slices.Reverse(parts)
+	return "/" + strings.Join(parts, "/")
+}

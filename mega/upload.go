@@ -1,0 +1,344 @@
+package mega
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+
+	"ferry/internal/retry"
+	"ferry/mega/megaapi"
+	"ferry/mega/megacrypto"
+)
+
+// maxUploadRestarts bounds how often a lost upload slot is restarted.
+const maxUploadRestarts = 3
+
+// errSlotLost marks upload URL failures that need a new upload (`u`).
+var errSlotLost = errors.New("upload slot lost")
+
+// Upload streams size bytes from r into a new file node called name in
+// parent and returns the node. mtime goes into the fingerprint attribute
+// `c` (zero means now).
+//
+// The content is encrypted with a fresh random key as it streams: one
+// goroutine reads r in order into pooled buffers (at most
+// Options.MemoryBudget bytes in flight), GOMAXPROCS workers MAC and
+// encrypt them, and Options.UploadConcurrency POSTs of several whole
+// chunks each are in flight. Each POST is retried with backoff on
+// transient failures. If the server drops the upload slot, Upload starts
+// again from scratch when r is an io.Seeker (rewound to where it was) or an
+// io.ReaderAt (read from offset 0); otherwise it fails with ErrUploadLost.
+//
+// r must yield exactly size bytes. If ctx ends, Upload stops and no node is
+// created; it returns once its goroutines have stopped, which includes
+// waiting for a Read of r in progress to return.
+func (c *Client) Upload(ctx context.Context, parent *Node, name string, r io.Reader, size int64, mtime time.Time) (*Node, error) {
+	n, err := c.upload(ctx, parent, name, r, size, mtime)
+	if err != nil {
+		return nil, fmt.Errorf("upload %q: %w", name, err)
+	}
+	return n, nil
+}
+
+func (c *Client) upload(ctx context.Context, parent *Node, name string, r io.Reader, size int64, mtime time.Time) (*Node, error) {
+	st, err := c.loggedIn()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !parent.IsDir():
+		return nil, fmt.Errorf("parent %v is not a folder", parent)
+	case name == "":
+		return nil, errors.New("empty name")
+	case size < 0:
+		return nil, fmt.Errorf("negative size %d", size)
+	}
+	if mtime.IsZero() {
+		mtime = time.Now()
+	}
+	rewind := rewinder(r, size)
+	for attempt := 0; ; attempt++ {
+		src := r
+		if attempt > 0 {
+			if src, err = rewind(); err != nil {
+				return nil, fmt.Errorf("restart after a lost upload slot: %w", err)
+			}
+		}
+		n, err := c.uploadOnce(ctx, st, parent, name, src, size, mtime)
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, errSlotLost) {
+			return nil, err
+		}
+		if rewind == nil || attempt+1 >= maxUploadRestarts {
+			return nil, fmt.Errorf("%w: %w", ErrUploadLost, err)
+		}
+		c.log.Info("upload slot lost; restarting the upload", logKeyErr, err)
+	}
+}
+
+// rewinder returns a function that restarts reading r from its current
+// start, or nil if r cannot be re-read.
+func rewinder(r io.Reader, size int64) func() (io.Reader, error) {
+	if s, ok := r.(io.Seeker); ok {
+		if pos, err := s.Seek(0, io.SeekCurrent); err == nil {
+			return func() (io.Reader, error) {
+				_, err := s.Seek(pos, io.SeekStart)
+				return r, err
+			}
+		}
+	}
+	if ra, ok := r.(io.ReaderAt); ok {
+		return func() (io.Reader, error) { return io.NewSectionReader(ra, 0, size), nil }
+	}
+	return nil
+}
+
+// UploadFile uploads the local file at path as name in parent, keeping its
+// mtime.
+func (c *Client) UploadFile(ctx context.Context, parent *Node, name, path string) (*Node, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("upload %q: %w", name, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("upload %q: %w", name, err)
+	}
+	return c.Upload(ctx, parent, name, f, fi.Size(), fi.ModTime())
+}
+
+// upPiece is a piece on its way through the upload pipeline.
+type upPiece struct {
+	piece
+	buf    *[]byte
+	weight int64 // bytes held in the memory budget
+	sum    [12]byte
+}
+
+// uploadOnce runs one upload from `u` to `p`.
+func (c *Client) uploadOnce(ctx context.Context, st state, parent *Node, name string, r io.Reader, size int64, mtime time.Time) (*Node, error) {
+	fk, err := megacrypto.NewFileKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	var ur megaapi.UploadReply
+	if err := c.call(ctx, "u", megaapi.UploadRequest{A: "u", Size: size, V: 2, SSL: c.ssl()}, &ur); err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(ur.URL, "http") {
+		return nil, errors.New("cs u: malformed reply: no upload URL")
+	}
+	chunks := megacrypto.Chunks(size)
+	macs := make([][16]byte, len(chunks))
+	fp := megacrypto.NewFingerprinter(size)
+	token, err := c.sendData(ctx, ur.URL, &fk, r, size, chunks, macs, fp)
+	if err != nil {
+		return nil, err
+	}
+
+	fk.MetaMAC = megacrypto.MetaMAC(&fk, macs)
+	a, err := megacrypto.EncryptAttrs(fk.Key[:], megacrypto.Attrs{Name: name, Fingerprint: fp.Sum(mtime.Unix())})
+	if err != nil {
+		return nil, err
+	}
+	k, err := wrapKey(st.mk, fk.Pack())
+	if err != nil {
+		return nil, err
+	}
+	req := megaapi.PutNodesRequest{A: "p", Target: parent.Handle, I: c.tag, Nodes: []megaapi.NewNode{{
+		Handle: megacrypto.B64Encode(token), Type: megaapi.TypeFile, Attr: a, Key: k}}}
+	var rep megaapi.PutNodesReply
+	if err := c.call(ctx, "p", req, &rep); err != nil {
+		return nil, err
+	}
+	if len(rep.Nodes) == 0 {
+		return nil, errors.New("cs p: malformed reply: no node")
+	}
+	return c.insertNodes(st, rep.Nodes)[0], nil
+}
+
+// sendData runs the upload pipeline and returns the completion token.
+func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKey, r io.Reader, size int64,
+	chunks []megacrypto.Chunk, macs [][16]byte, fp *megacrypto.Fingerprinter) ([]byte, error) {
+	pieces := c.pieces(chunks)
+	workers := runtime.GOMAXPROCS(0)
+	sem := semaphore.NewWeighted(c.budget)
+	g, gctx := errgroup.WithContext(ctx)
+	toSeal := make(chan *upPiece, workers)
+	toPost := make(chan *upPiece, c.upConc)
+	release := func(p *upPiece) {
+		c.putBuf(p.buf)
+		sem.Release(p.weight)
+	}
+
+	// Reader: the source in order, into budgeted buffers.
+	g.Go(func() error {
+		defer close(toSeal)
+		for i := range pieces {
+			p := &upPiece{piece: pieces[i], weight: min(pieces[i].size, c.budget)}
+			if err := sem.Acquire(gctx, p.weight); err != nil {
+				return err
+			}
+			p.buf = c.getBuf(p.size)
+			if n, err := io.ReadFull(r, *p.buf); err != nil {
+				release(p)
+				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					return fmt.Errorf("source ended after %d of %d bytes: %w", p.off+int64(n), size, io.ErrUnexpectedEOF)
+				}
+				return fmt.Errorf("read source at %d: %w", p.off+int64(n), err)
+			}
+			fp.Write(*p.buf)
+			select {
+			case toSeal <- p:
+			case <-gctx.Done():
+				release(p)
+				return gctx.Err()
+			}
+		}
+		var one [1]byte
+		if n, _ := io.ReadFull(r, one[:]); n > 0 {
+			return fmt.Errorf("source has more than the %d bytes announced", size)
+		}
+		return nil
+	})
+
+	// Sealers: MAC and encrypt on every core.
+	var sealers sync.WaitGroup
+	for range workers {
+		sealers.Add(1)
+		g.Go(func() error {
+			defer sealers.Done()
+			mac := megacrypto.NewChunkMAC(fk)
+			for p := range toSeal {
+				p.sum = sealPiece(fk, mac, &p.piece, *p.buf, chunks, macs)
+				select {
+				case toPost <- p:
+				case <-gctx.Done():
+					release(p)
+					return gctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		sealers.Wait()
+		close(toPost)
+		return nil
+	})
+
+	// Posters: UploadConcurrency POSTs in flight.
+	var mu sync.Mutex
+	var token []byte
+	for range c.upConc {
+		g.Go(func() error {
+			for p := range toPost {
+				tok, err := c.postPiece(gctx, url, p)
+				release(p)
+				if err != nil {
+					return err
+				}
+				if tok != nil {
+					mu.Lock()
+					token = tok
+					mu.Unlock()
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // the cause, rather than what it broke
+		}
+		return nil, err
+	}
+	if token == nil {
+		return nil, errors.New("the server sent no completion token")
+	}
+	return token, nil
+}
+
+// postPiece POSTs one piece's ciphertext, retrying transient failures,
+// and returns the completion token if this POST completed the file.
+func (c *Client) postPiece(ctx context.Context, base string, p *upPiece) ([]byte, error) {
+	u := base + "/" + strconv.FormatInt(p.off, 10) + "?c=" + megacrypto.B64Encode(p.sum[:])
+	body := *p.buf
+	var token []byte
+	err := retry.Do(ctx, c.retryPolicy("upload"), func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+		if err != nil {
+			return retry.Permanent(fmt.Errorf("upload at %d: %w", p.off, scrub(err)))
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("upload at %d: %w", p.off, scrub(err))
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return retry.NewStatusError("upload at "+strconv.FormatInt(p.off, 10), resp)
+		}
+		reply, err := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		if err != nil {
+			return fmt.Errorf("upload at %d: read reply: %w", p.off, truncated(err))
+		}
+		token, err = parseUploadReply(reply)
+		if err != nil {
+			return fmt.Errorf("upload at %d: %w", p.off, err)
+		}
+		return nil
+	})
+	return token, err
+}
+
+// parseUploadReply interprets an upload POST's body: empty (or "0") for an
+// accepted piece, a negative number for an error, else the completion token.
+func parseUploadReply(b []byte) ([]byte, error) {
+	if len(b) == 0 || string(b) == "0" {
+		return nil, nil
+	}
+	if len(b) <= 4 && b[0] == '-' {
+		n, err := strconv.Atoi(string(b))
+		if err == nil {
+			code := megaapi.ErrorCode(n)
+			e := &megaapi.Error{Code: code, Cmd: "upload"}
+			switch code {
+			case megaapi.EAGAIN:
+				return nil, e
+			case megaapi.EKEY:
+				// The checksum did not match: the body was damaged on the way.
+				return nil, retry.Transient(e)
+			case megaapi.ERATELIMIT, megaapi.EFAILED, megaapi.ETOOMANY, megaapi.EEXPIRED, megaapi.ENOENT:
+				return nil, retry.Permanent(fmt.Errorf("%w: %w", errSlotLost, e))
+			}
+			return nil, retry.Permanent(e)
+		}
+	}
+	return bytes.Clone(b), nil
+}
+
+// ssl is the `ssl` argument of `u` and `g`: ask for https transfer URLs
+// when the API itself is https.
+func (c *Client) ssl() int {
+	if strings.HasPrefix(c.api, "https:") {
+		return 2
+	}
+	return 0
+}
