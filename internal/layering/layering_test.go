@@ -24,9 +24,11 @@ func TestLayering(t *testing.T) {
 		rule    string
 	}{
 		{
-			pkg:     "ferry/mega/megacrypto",
-			allowed: func(d string) bool { return d == "ferry/mega/megacrypto" || strings.HasPrefix(d, "golang.org/x/crypto") || strings.HasPrefix(d, "golang.org/x/sys") },
-			rule:    "megacrypto imports only the standard library and x/crypto",
+			pkg: "ferry/mega/megacrypto",
+			allowed: func(d string) bool {
+				return d == "ferry/mega/megacrypto" || strings.HasPrefix(d, "golang.org/x/crypto") || strings.HasPrefix(d, "golang.org/x/sys")
+			},
+			rule: "megacrypto imports only the standard library and x/crypto",
 		},
 		{
 			pkg:     "ferry/mega/megaapi",
@@ -39,9 +41,11 @@ func TestLayering(t *testing.T) {
 			rule:    "megaserver never imports the client (ferry/mega)",
 		},
 		{
-			pkg:     "ferry/mega",
-			allowed: func(d string) bool { return !strings.HasPrefix(d, "ferry/megaserver") && !strings.HasPrefix(d, "ferry/internal/cli") },
-			rule:    "the client never imports the server or the CLI",
+			pkg: "ferry/mega",
+			allowed: func(d string) bool {
+				return !strings.HasPrefix(d, "ferry/megaserver") && !strings.HasPrefix(d, "ferry/internal/cli")
+			},
+			rule: "the client never imports the server or the CLI",
 		},
 	}
 	for _, tc := range tests {
