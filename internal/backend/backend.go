@@ -1,0 +1,210 @@
+// Package backend is ferry's storage contract: the small interface every
+// storage system implements (local disk, memory, MEGA, MediaFire), the
+// optional one-method capabilities found by type assertion, and the errors
+// callers branch on. Engines (transfer, vfs, backup) import this package,
+// never a concrete backend.
+//
+// # Paths
+//
+// Paths are slash-separated and relative to the backend's root: "" is the
+// root, "a/b.txt" a file in folder "a". They never start or end with "/",
+// and never contain "." or ".." elements or empty elements; Clean makes a
+// user's path fit. Names may contain any other characters (spaces, unicode,
+// "? < > & +"); backends that cannot store a character encode it themselves.
+//
+// # Errors
+//
+// Missing paths give errors satisfying errors.Is(err, fs.ErrNotExist);
+// creating over an existing object of the other kind gives fs.ErrExist.
+// Backends wrap errors in *PathError. Methods must honour ctx: a cancelled
+// ctx never starts a mutation.
+package backend
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+)
+
+// Entry describes a file or directory.
+type Entry struct {
+	// Path is the entry's path relative to the backend root.
+	Path string
+	// Size in bytes; 0 for directories.
+	Size int64
+	// ModTime is the modification time, at the backend's Precision.
+	ModTime time.Time
+	// IsDir reports a directory.
+	IsDir bool
+	// ID identifies the object within the backend when names are not
+	// unique (MEGA node handle). Empty for backends with unique names.
+	ID string
+	// Fingerprint is a backend-specific content fingerprint when the
+	// backend has one cheaply (MEGA's `c` attribute); "" otherwise.
+	Fingerprint string
+}
+
+// Name returns the last element of e.Path.
+func (e Entry) Name() string { return path.Base(e.Path) }
+
+// Backend is the storage contract. Implementations are safe for concurrent
+// use.
+type Backend interface {
+	// String names the backend for messages, e.g. "mega:backup" (no secrets).
+	String() string
+
+	// List returns the entries directly inside dir ("" = root), in no
+	// particular order. A missing dir is fs.ErrNotExist; a file is an error.
+	// Backends with DuplicateNamer may return several entries with one Path.
+	List(ctx context.Context, dir string) ([]Entry, error)
+
+	// Stat describes one path. The root "" is a directory.
+	Stat(ctx context.Context, p string) (Entry, error)
+
+	// Open reads length bytes of file p starting at offset; length < 0
+	// reads to the end. Reading from offset >= size yields no bytes (not an
+	// error); a range past the end is truncated. The reader returns io.EOF
+	// after the last byte, and an error (never silently short data) if the
+	// content cannot be verified or fetched completely.
+	Open(ctx context.Context, p string, offset, length int64) (io.ReadCloser, error)
+
+	// Put stores a file at p from r, which yields exactly size bytes, with
+	// the given mtime, creating missing parent directories and replacing an
+	// existing file. On error or cancellation no partial object is left at p
+	// and an existing file is unchanged. It returns the new entry.
+	Put(ctx context.Context, p string, r io.Reader, size int64, modTime time.Time) (Entry, error)
+
+	// Mkdir creates directory dir and its missing parents. It is
+	// idempotent; fs.ErrExist if a file is in the way.
+	Mkdir(ctx context.Context, dir string) error
+
+	// Rmdir removes an empty directory; it fails if dir is not empty.
+	Rmdir(ctx context.Context, dir string) error
+
+	// Remove deletes file p (fs.ErrNotExist if missing, an error for a
+	// directory).
+	Remove(ctx context.Context, p string) error
+}
+
+// Mover moves or renames a file or directory within one backend without
+// copying data. dst's parent directories are created; an existing file at
+// dst is replaced.
+type Mover interface {
+	Move(ctx context.Context, src, dst string) (Entry, error)
+}
+
+// Purger removes a directory and everything in it.
+type Purger interface {
+	Purge(ctx context.Context, dir string) error
+}
+
+// PublicLinker creates (or, with unlink, removes) a public link to p.
+type PublicLinker interface {
+	PublicLink(ctx context.Context, p string, unlink bool) (string, error)
+}
+
+// Usage is storage usage; negative fields are unknown.
+type Usage struct {
+	Total, Used, Free, Trashed int64
+}
+
+// Abouter reports storage usage.
+type Abouter interface {
+	About(ctx context.Context) (Usage, error)
+}
+
+// CleanUpper empties the trash or rubbish bin.
+type CleanUpper interface {
+	CleanUp(ctx context.Context) error
+}
+
+// DuplicateNamer is implemented by backends that allow several objects
+// with one name in a directory (MEGA). List then returns each with its own
+// ID, and these methods address one of them.
+type DuplicateNamer interface {
+	RemoveEntry(ctx context.Context, e Entry) error
+	RenameEntry(ctx context.Context, e Entry, newName string) (Entry, error)
+}
+
+// ModTimeSetter changes a file's mtime without rewriting it.
+type ModTimeSetter interface {
+	SetModTime(ctx context.Context, p string, t time.Time) error
+}
+
+// Precisioner reports the mtime precision; without it, 1ns is assumed.
+type Precisioner interface {
+	Precision() time.Duration
+}
+
+// Closer is implemented by backends holding resources (sessions, caches).
+type Closer interface {
+	Close() error
+}
+
+// PathError records an error and the operation and path that caused it.
+type PathError struct {
+	Op      string // "list", "stat", "open", "put", "mkdir", ...
+	Backend string // Backend.String()
+	Path    string
+	Err     error
+}
+
+func (e *PathError) Error() string {
+	return e.Op + " " + e.Backend + quotePath(e.Path) + ": " + e.Err.Error()
+}
+
+func (e *PathError) Unwrap() error { return e.Err }
+
+func quotePath(p string) string {
+	if p == "" {
+		return ""
+	}
+	return "/" + p
+}
+
+// ErrNotDir and ErrIsDir report a path of the wrong kind.
+var (
+	ErrNotDir   = errors.New("not a directory")
+	ErrIsDir    = errors.New("is a directory")
+	ErrNotEmpty = errors.New("directory not empty")
+)
+
+// Clean turns a user's path into the contract's form: slashes, no leading
+// or trailing "/", no "." elements. It rejects ".." escaping the root.
+func Clean(p string) (string, error) {
+	c := path.Clean("/" + p)
+	if strings.Contains(p, "..") {
+		for _, el := range strings.Split(p, "/") {
+			if el == ".." {
+				return "", &PathError{Op: "clean", Path: p, Err: fs.ErrInvalid}
+			}
+		}
+	}
+	return strings.TrimPrefix(c, "/"), nil
+}
+
+// Join joins path elements in the contract's form.
+func Join(elem ...string) string {
+	return strings.TrimPrefix(path.Join(append([]string{"/"}, elem...)...), "/")
+}
+
+// Dir returns the parent directory of p ("" for top-level entries).
+func Dir(p string) string {
+	d := path.Dir(p)
+	if d == "." || d == "/" {
+		return ""
+	}
+	return d
+}
+
+// Precision returns b's mtime precision.
+func Precision(b Backend) time.Duration {
+	if p, ok := b.(Precisioner); ok {
+		return p.Precision()
+	}
+	return time.Nanosecond
+}

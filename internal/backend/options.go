@@ -1,0 +1,45 @@
+package backend
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Option declares one configuration option of a backend type, once, as
+// data. The declaration drives the `ferry config` wizard, flags
+// (--<type>-<name>), environment variables (FERRY_<TYPE>_<NAME>),
+// validation, redaction and docs.
+type Option struct {
+	Name     string // "user", "pass", "hard_delete" (snake_case)
+	Help     string // one line first; more lines for the wizard
+	Default  string // "" when none
+	Secret   bool   // stored obscured or encrypted, never printed or logged
+	Advanced bool   // only asked with the wizard's advanced step
+	Required bool
+	Bool     bool     // a true/false option
+	Examples []string // suggested values for the wizard
+}
+
+// ConfigMap is a remote's configuration: option name to value, with
+// secrets already revealed (plain text in memory only).
+type ConfigMap map[string]string
+
+// Env is what a backend constructor may use besides its configuration.
+type Env struct {
+	// CacheDir is a private directory for this remote's caches (MEGA keeps
+	// its encrypted session and tree cache here). Empty disables caching.
+	CacheDir string
+	Logger   *slog.Logger // never nil
+	// Verbose is the -v count, for backends with their own debug switches.
+	Verbose int
+}
+
+// Type describes a backend type for the registry (internal/remote).
+type Type struct {
+	Name        string // "local", "memory", "mega"
+	Description string
+	Options     []Option
+	// New builds a backend rooted at root (a path within the storage, in
+	// the contract's form) from a remote's configuration.
+	New func(ctx context.Context, remote string, cfg ConfigMap, root string, env Env) (Backend, error)
+}
