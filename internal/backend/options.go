@@ -32,6 +32,9 @@ type Env struct {
 	Logger   *slog.Logger // never nil
 	// Verbose is the -v count, for backends with their own debug switches.
 	Verbose int
+	// Prompt asks the user a question (e.g. a two-factor PIN) when running
+	// interactively; nil means no terminal, and the backend fails clearly.
+	Prompt func(ctx context.Context, question string, secret bool) (string, error)
 }
 
 // Type describes a backend type for the registry (internal/remote).
@@ -42,4 +45,8 @@ type Type struct {
 	// New builds a backend rooted at root (a path within the storage, in
 	// the contract's form) from a remote's configuration.
 	New func(ctx context.Context, remote string, cfg ConfigMap, root string, env Env) (Backend, error)
+	// Reconnect, if set, drops the remote's cached session and logs in
+	// afresh (`ferry config reconnect`). MFA is asked through Env when
+	// needed.
+	Reconnect func(ctx context.Context, remote string, cfg ConfigMap, env Env) error
 }
