@@ -1,0 +1,256 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"ferry/internal/backend"
+)
+
+// refCommand builds a command taking one remote:path argument whose work
+// is fn on the resolved reference.
+func refCommand(g *globals, use, short string, fn func(ctx context.Context, ref *fsRef) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := g.openRemote(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			err = fn(cmd.Context(), ref)
+			if cerr := ref.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		},
+	}
+}
+
+func newMkdirCommand(g *globals) *cobra.Command {
+	return refCommand(g, "mkdir remote:path", "Make the path if it doesn't already exist",
+		func(ctx context.Context, ref *fsRef) error { return ref.Backend.Mkdir(ctx, ref.Path) })
+}
+
+func newRmdirCommand(g *globals) *cobra.Command {
+	return refCommand(g, "rmdir remote:path", "Remove the empty directory at path",
+		func(ctx context.Context, ref *fsRef) error {
+			if ref.Path == "" {
+				return usagef("rmdir: refusing to remove the root of %s", ref.Backend)
+			}
+			return ref.Backend.Rmdir(ctx, ref.Path)
+		})
+}
+
+func newDeletefileCommand(g *globals) *cobra.Command {
+	return refCommand(g, "deletefile remote:path", "Remove a single file from remote",
+		func(ctx context.Context, ref *fsRef) error {
+			st, err := ref.Backend.Stat(ctx, ref.Path)
+			if err != nil {
+				return err
+			}
+			if st.IsDir {
+				return usagef("deletefile: %s is a directory (use delete or purge)", ref.Path)
+			}
+			return ref.Backend.Remove(ctx, ref.Path)
+		})
+}
+
+// rmdirsOptions are the flags of "ferry rmdirs".
+type rmdirsOptions struct{ leaveRoot bool }
+
+func newRmdirsCommand(g *globals) *cobra.Command {
+	var o rmdirsOptions
+	cmd := refCommand(g, "rmdirs remote:path", "Remove empty directories under the path",
+		func(ctx context.Context, ref *fsRef) error { return removeEmptyDirs(ctx, ref, o.leaveRoot) })
+	cmd.Flags().BoolVar(&o.leaveRoot, "leave-root", false, "do not remove the root directory if it is empty")
+	return cmd
+}
+
+// removeEmptyDirs removes every directory under ref that holds no files,
+// deepest first.
+func removeEmptyDirs(ctx context.Context, ref *fsRef, leaveRoot bool) error {
+	var dirs []string
+	hasFiles := map[string]bool{}
+	err := backend.Walk(ctx, ref.Backend, ref.Path, 0, func(e backend.Entry) error {
+		if e.IsDir {
+			dirs = append(dirs, e.Path)
+			return nil
+		}
+		for d := backend.Dir(e.Path); ; d = backend.Dir(d) {
+			hasFiles[d] = true
+			if d == "" || d == ref.Path {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	if !leaveRoot && ref.Path != "" {
+		dirs = append(dirs, ref.Path)
+	}
+	for _, d := range dirs {
+		if hasFiles[d] {
+			continue
+		}
+		if err := ref.Backend.Rmdir(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteOptions are the flags of "ferry delete".
+type deleteOptions struct{ rmdirs bool }
+
+func newDeleteCommand(g *globals) *cobra.Command {
+	var o deleteOptions
+	cmd := refCommand(g, "delete remote:path", "Remove the files in path (directories stay unless --rmdirs)",
+		func(ctx context.Context, ref *fsRef) error {
+			var files []string
+			err := walkRef(ctx, ref, 0, func(e backend.Entry, _ string) {
+				if !e.IsDir {
+					files = append(files, e.Path)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			for _, p := range files {
+				if err := ref.Backend.Remove(ctx, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			}
+			if o.rmdirs {
+				return removeEmptyDirs(ctx, ref, true)
+			}
+			return nil
+		})
+	cmd.Flags().BoolVar(&o.rmdirs, "rmdirs", false, "also remove the empty directories left behind")
+	return cmd
+}
+
+func newPurgeCommand(g *globals) *cobra.Command {
+	return refCommand(g, "purge remote:path", "Remove the path and all of its contents",
+		func(ctx context.Context, ref *fsRef) error {
+			st, err := ref.Backend.Stat(ctx, ref.Path)
+			if err != nil {
+				return err
+			}
+			if !st.IsDir {
+				return usagef("purge: %s is a file (use deletefile)", ref.Path)
+			}
+			if p, ok := ref.Backend.(backend.Purger); ok {
+				return p.Purge(ctx, ref.Path)
+			}
+			var files, dirs []string
+			err = backend.Walk(ctx, ref.Backend, ref.Path, 0, func(e backend.Entry) error {
+				if e.IsDir {
+					dirs = append(dirs, e.Path)
+				} else {
+					files = append(files, e.Path)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if err := ref.Backend.Remove(ctx, f); err != nil {
+					return err
+				}
+			}
+			sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+			for _, d := range dirs {
+				if err := ref.Backend.Rmdir(ctx, d); err != nil {
+					return err
+				}
+			}
+			if ref.Path == "" {
+				return nil
+			}
+			return ref.Backend.Rmdir(ctx, ref.Path)
+		})
+}
+
+// linkOptions are the flags of "ferry link".
+type linkOptions struct{ unlink bool }
+
+func newLinkCommand(g *globals) *cobra.Command {
+	var o linkOptions
+	cmd := refCommand(g, "link remote:path", "Generate a public link to a file or folder",
+		func(ctx context.Context, ref *fsRef) error {
+			l, ok := ref.Backend.(backend.PublicLinker)
+			if !ok {
+				return fmt.Errorf("link: %s does not support public links", ref.Backend)
+			}
+			url, err := l.PublicLink(ctx, ref.Path, o.unlink)
+			if err != nil {
+				return err
+			}
+			if !o.unlink {
+				fmt.Fprintln(g.stdio.Out, url)
+			}
+			return nil
+		})
+	cmd.Flags().BoolVar(&o.unlink, "unlink", false, "remove the existing public link")
+	return cmd
+}
+
+// aboutOptions are the flags of "ferry about".
+type aboutOptions struct{ json bool }
+
+func newAboutCommand(g *globals) *cobra.Command {
+	var o aboutOptions
+	cmd := refCommand(g, "about remote:", "Get quota information from the remote",
+		func(ctx context.Context, ref *fsRef) error {
+			a, ok := ref.Backend.(backend.Abouter)
+			if !ok {
+				return fmt.Errorf("about: %s does not report usage", ref.Backend)
+			}
+			u, err := a.About(ctx)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				m := map[string]int64{}
+				for k, v := range map[string]int64{"total": u.Total, "used": u.Used, "free": u.Free, "trashed": u.Trashed} {
+					if v >= 0 {
+						m[k] = v
+					}
+				}
+				return writeJSON(g.stdio.Out, m)
+			}
+			for _, row := range []struct {
+				name string
+				v    int64
+			}{{"Total", u.Total}, {"Used", u.Used}, {"Free", u.Free}, {"Trashed", u.Trashed}} {
+				if row.v >= 0 {
+					fmt.Fprintf(g.stdio.Out, "%-8s %s\n", row.name+":", formatBytes(row.v))
+				}
+			}
+			return nil
+		})
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func newCleanupCommand(g *globals) *cobra.Command {
+	return refCommand(g, "cleanup remote:", "Clean up the remote: empty the trash or rubbish bin",
+		func(ctx context.Context, ref *fsRef) error {
+			c, ok := ref.Backend.(backend.CleanUpper)
+			if !ok {
+				return fmt.Errorf("cleanup: %s has no trash to empty", ref.Backend)
+			}
+			return c.CleanUp(ctx)
+		})
+}
