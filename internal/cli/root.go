@@ -87,6 +87,8 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		newLinkCommand(g),
 		newAboutCommand(g),
 		newCleanupCommand(g),
+		newRcdCommand(g),
+		newRcCommand(g),
 	)
 	return root
 }
