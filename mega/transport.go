@@ -149,6 +149,11 @@ func readReply(name string, r io.Reader, read func(dec *json.Decoder) error) err
 		return fmt.Errorf("cs %s: read reply: %w", name, truncated(err))
 	}
 	if !dec.More() {
+		// More is false both for a real "]" and when the body ends early
+		// (a reply "[0]" cut after "["): only the former is malformed.
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("cs %s: read reply: %w", name, truncated(err))
+		}
 		return fmt.Errorf("cs %s: malformed reply: empty result array", name)
 	}
 	return read(dec)
