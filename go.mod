@@ -3,6 +3,7 @@ module ferry
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24 // tests only: drives the "ferry config" wizard over a pseudo-terminal (x/term has no pty side)
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect

@@ -14,10 +14,12 @@
 //
 // # Errors
 //
-// Missing paths give errors satisfying errors.Is(err, fs.ErrNotExist);
-// creating over an existing object of the other kind gives fs.ErrExist.
-// Backends wrap errors in *PathError. Methods must honour ctx: a cancelled
-// ctx never starts a mutation.
+// Missing paths, including paths below a file, give errors satisfying
+// errors.Is(err, fs.ErrNotExist); creating over an existing object of the
+// other kind gives fs.ErrExist. Backends wrap errors in *PathError. Methods
+// must honour ctx: a cancelled ctx never starts a mutation, and the error
+// then matches ctx.Err(). The conformance suite (backendtest) checks all
+// of this.
 package backend
 
 import (
@@ -58,7 +60,8 @@ type Backend interface {
 	String() string
 
 	// List returns the entries directly inside dir ("" = root), in no
-	// particular order. A missing dir is fs.ErrNotExist; a file is an error.
+	// particular order. A missing dir is fs.ErrNotExist; a file is
+	// ErrNotDir.
 	// Backends with DuplicateNamer may return several entries with one Path.
 	List(ctx context.Context, dir string) ([]Entry, error)
 
@@ -69,7 +72,8 @@ type Backend interface {
 	// reads to the end. Reading from offset >= size yields no bytes (not an
 	// error); a range past the end is truncated. The reader returns io.EOF
 	// after the last byte, and an error (never silently short data) if the
-	// content cannot be verified or fetched completely.
+	// content cannot be verified or fetched completely. A directory is
+	// ErrIsDir.
 	Open(ctx context.Context, p string, offset, length int64) (io.ReadCloser, error)
 
 	// Put stores a file at p from r, which yields exactly size bytes, with
@@ -82,10 +86,11 @@ type Backend interface {
 	// idempotent; fs.ErrExist if a file is in the way.
 	Mkdir(ctx context.Context, dir string) error
 
-	// Rmdir removes an empty directory; it fails if dir is not empty.
+	// Rmdir removes an empty directory; it fails with ErrNotEmpty if dir
+	// is not empty and with ErrNotDir if it is a file.
 	Rmdir(ctx context.Context, dir string) error
 
-	// Remove deletes file p (fs.ErrNotExist if missing, an error for a
+	// Remove deletes file p (fs.ErrNotExist if missing, ErrIsDir for a
 	// directory).
 	Remove(ctx context.Context, p string) error
 }
@@ -147,9 +152,9 @@ type Closer interface {
 
 // PathError records an error and the operation and path that caused it.
 type PathError struct {
-	Op      string // "list", "stat", "open", "put", "mkdir", ...
+	Op      string // the method in lower case: "list", "stat", "open", "put", "mkdir", "rmdir", "remove", "move", ...
 	Backend string // Backend.String()
-	Path    string
+	Path    string // as the caller gave it, relative to the backend root
 	Err     error
 }
 
@@ -166,7 +171,8 @@ func quotePath(p string) string {
 	return "/" + p
 }
 
-// ErrNotDir and ErrIsDir report a path of the wrong kind.
+// ErrNotDir and ErrIsDir report a path of the wrong kind; ErrNotEmpty
+// reports Rmdir of a directory with something in it.
 var (
 	ErrNotDir   = errors.New("not a directory")
 	ErrIsDir    = errors.New("is a directory")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 
+	"ferry/internal/transfer"
 	"ferry/mega"
 	"ferry/mega/megacrypto"
 )
@@ -19,6 +20,7 @@ const (
 	exitRetryable   = 5 // temporary error (one that more retries might fix)
 	exitNoRetry     = 6 // less serious errors
 	exitFatal       = 7 // fatal error (one that more retries won't fix, like account blocked)
+	exitNoTransfer  = 9 // operation successful, but no files transferred (--error-on-no-transfer)
 )
 
 // exitCode maps an error to rclone's exit codes. It is the only place that
@@ -26,8 +28,12 @@ const (
 func exitCode(err error) int {
 	var ue usageError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, transfer.ErrDifferences), errors.Is(err, transfer.ErrOverlap):
 		return exitUsage
+	case errors.Is(err, transfer.ErrDirNotFound):
+		return exitDirNotFound
+	case errors.Is(err, errNoFilesTransferred):
+		return exitNoTransfer
 	case errors.Is(err, mega.ErrBlocked), errors.Is(err, mega.ErrWrongPassword),
 		errors.Is(err, megacrypto.ErrMAC):
 		return exitFatal

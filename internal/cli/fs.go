@@ -3,8 +3,17 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/spf13/pflag"
 
 	"ferry/internal/backend"
+	"ferry/internal/config"
+	"ferry/internal/remote"
 )
 
 // fsRef is a resolved "remote:path" argument: the remote's backend and the
@@ -26,9 +35,148 @@ func (r *fsRef) Close() error {
 }
 
 // openRemote resolves a "remote:path" argument (or a plain local path)
-// through the config file and the backend registry.
-//
-// TODO(config): implemented by internal/remote + internal/config.
+// through the config file and the backend registry. The backend is rooted
+// at the remote's root (for local paths, the filesystem's root) and shared
+// by every fsRef of the same remote in this run; close each fsRef.
 func (g *globals) openRemote(ctx context.Context, arg string) (*fsRef, error) {
-	return nil, errors.New("remotes are not configured yet")
+	ref, err := g.resolver().Open(ctx, arg)
+	if err != nil {
+		return nil, remoteError(err)
+	}
+	return &fsRef{Backend: ref.Backend, Path: ref.Path, Remote: ref.Remote, close: ref.Close}, nil
+}
+
+// remoteError makes mistakes in arguments, flags or the remote's options
+// usage errors (exit 1); other errors (an unreadable config, a wrong
+// configuration password, a failed login) pass through.
+func remoteError(err error) error {
+	for _, target := range []error{remote.ErrSyntax, remote.ErrNotFound, config.ErrUnknownOption, config.ErrRequired, config.ErrNotBool} {
+		if errors.Is(err, target) {
+			return usageError{err}
+		}
+	}
+	return err
+}
+
+// remoteState is what globals hold for remotes: the config file's
+// location, backend option flags, and the resolver built on first use.
+type remoteState struct {
+	configPath string            // --config
+	overrides  map[string]string // --<type>-<option> flags that were set, by remote.FlagName
+	types      []backend.Type    // the registry; nil means remote.Registry() (tests set fakes)
+
+	once     sync.Once
+	resolver *remote.Resolver
+
+	promptOnce sync.Once
+	prompt     *prompter
+}
+
+// registry returns the backend types.
+func (g *globals) registry() []backend.Type {
+	if g.rem.types == nil {
+		g.rem.types = remote.Registry()
+	}
+	return g.rem.types
+}
+
+// configPath is the config file: --config, $FERRY_CONFIG or the default.
+func (g *globals) configPath() string {
+	if g.rem.configPath != "" {
+		return g.rem.configPath
+	}
+	return config.DefaultPath()
+}
+
+// resolver returns the run's resolver, built on first use.
+func (g *globals) resolver() *remote.Resolver {
+	g.rem.once.Do(func() {
+		g.rem.resolver = &remote.Resolver{
+			Types:     g.registry(),
+			Config:    g.loadConfig,
+			Overrides: g.rem.overrides,
+			CacheRoot: remote.DefaultCacheRoot(),
+			Env: backend.Env{
+				Logger:  g.logger(),
+				Verbose: g.verbose,
+				Prompt:  g.backendPrompt(false),
+			},
+		}
+	})
+	return g.rem.resolver
+}
+
+// loadConfig reads the config file, asking for its password if it is
+// encrypted: from $FERRY_CONFIG_PASS, else on the terminal (three tries).
+func (g *globals) loadConfig() (*config.File, error) {
+	path := g.configPath()
+	if pw, ok := os.LookupEnv(config.EnvConfigPass); ok {
+		return config.Load(path, func() (string, error) { return pw, nil })
+	}
+	p := g.prompter()
+	if !p.terminal() {
+		return config.Load(path, nil)
+	}
+	for try := 1; ; try++ {
+		f, err := config.Load(path, func() (string, error) {
+			return p.ask(context.Background(), g.stdio.Err, "Enter configuration password:\npassword: ", true)
+		})
+		if !errors.Is(err, config.ErrWrongPassword) || try == 3 {
+			return f, err
+		}
+		fmt.Fprintln(g.stdio.Err, "Wrong password, try again.")
+	}
+}
+
+// addRemoteFlags adds --config and a flag for every option of every backend
+// type (--mega-user, --mega-hard-delete, ...), each naming its FERRY_*
+// variable.
+func addRemoteFlags(fs *pflag.FlagSet, g *globals) {
+	fs.StringVar(&g.rem.configPath, "config", "",
+		"config file (default $XDG_CONFIG_HOME/ferry/ferry.conf or ~/.config/ferry/ferry.conf; env "+config.EnvConfig+")")
+	g.rem.overrides = map[string]string{}
+	for _, t := range g.registry() {
+		for _, o := range t.Options {
+			name := remote.FlagName(t.Name, o)
+			help, _, _ := strings.Cut(o.Help, "\n")
+			help = strings.TrimSuffix(help, ".")
+			if o.Secret {
+				help += ", in plain text (visible to other users; prefer the config file)"
+			}
+			help += " (env " + remote.EnvName(t.Name, o) + ")"
+			v := &optionFlag{name: name, set: g.rem.overrides, bool: o.Bool}
+			f := fs.VarPF(v, name, "", help)
+			if o.Bool {
+				f.NoOptDefVal = "true"
+			}
+		}
+	}
+}
+
+// optionFlag is a backend option's flag: setting it records an override.
+type optionFlag struct {
+	name string
+	set  map[string]string
+	bool bool
+}
+
+func (f *optionFlag) String() string { return f.set[f.name] }
+
+func (f *optionFlag) Set(v string) error {
+	if f.bool {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		v = strconv.FormatBool(b)
+	}
+	f.set[f.name] = v
+	return nil
+}
+
+func (f *optionFlag) Type() string {
+	if f.bool {
+		return "bool"
+	}
+	return "string"
 }

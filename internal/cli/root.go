@@ -19,6 +19,7 @@ type Stdio struct {
 type globals struct {
 	verbose int
 	stdio   Stdio
+	rem     remoteState // --config, backend option flags, open remotes (fs.go)
 }
 
 // logger returns an operator logger on stderr at the -v level: warnings by
@@ -64,11 +65,13 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().CountVarP(&g.verbose, "verbose", "v", "print more (-v info, -vv debug)")
+	addRemoteFlags(root.PersistentFlags(), g)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newVersionCommand(g),
 		newServeCommand(g),
 		newQuickstartCommand(g),
+		newConfigCommand(g),
 		newListCommand(g, listLs),
 		newListCommand(g, listLsl),
 		newListCommand(g, listLsd),
@@ -89,6 +92,13 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		newCleanupCommand(g),
 		newRcdCommand(g),
 		newRcCommand(g),
+		newCopyCommand(g),
+		newCopytoCommand(g),
+		newSyncCommand(g),
+		newMoveCommand(g),
+		newMovetoCommand(g),
+		newCheckCommand(g),
+		newDedupeCommand(g),
 	)
 	return root
 }

@@ -1,0 +1,272 @@
+package mega
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"time"
+
+	"ferry/internal/backend"
+	megaclient "ferry/mega"
+)
+
+// Move moves or renames src (a file or folder) to dst without copying
+// data, creating dst's parents. An existing file at dst is removed after
+// the move; an existing folder at dst is fs.ErrExist.
+func (b *Backend) Move(ctx context.Context, src, dst string) (backend.Entry, error) {
+	src, err := b.clean("move", src)
+	if err != nil {
+		return backend.Entry{}, err
+	}
+	if dst, err = b.clean("move", dst); err != nil {
+		return backend.Entry{}, err
+	}
+	if src == "" || dst == "" {
+		return backend.Entry{}, b.pathErr("move", src, fmt.Errorf("cannot move the root or onto it: %w", fs.ErrInvalid))
+	}
+	if err := ctx.Err(); err != nil {
+		return backend.Entry{}, b.pathErr("move", src, err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	unlock := b.names.lock(dst)
+	defer unlock()
+	n, err := b.pick(src, nil, fs.ErrNotExist)
+	if err != nil {
+		return backend.Entry{}, b.pathErr("move", src, err)
+	}
+	if src == dst {
+		return entry(dst, n), nil
+	}
+	if ns, err := b.lookup(dst); err == nil {
+		for _, o := range ns {
+			if o.IsDir() && o.Handle != n.Handle {
+				return backend.Entry{}, b.pathErr("move", dst, fmt.Errorf("%w: %w", fs.ErrExist, backend.ErrIsDir))
+			}
+		}
+		if n.IsDir() && newest(ns, isFile) != nil {
+			return backend.Entry{}, b.pathErr("move", dst, errFileInTheWay)
+		}
+	}
+	parent, err := b.ensureDir(ctx, backend.Dir(dst))
+	if err != nil {
+		return backend.Entry{}, b.pathErr("move", dst, err)
+	}
+	b.dirty.Store(true)
+	if n.Parent != parent.Handle {
+		if err := b.c.Move(ctx, n, parent); err != nil {
+			return backend.Entry{}, b.pathErr("move", src, err)
+		}
+	}
+	if name := path.Base(dst); n.Name != name {
+		if err := b.c.Rename(ctx, n, name); err != nil {
+			return backend.Entry{}, b.pathErr("move", src, fmt.Errorf("moved to %s but not renamed: %w", backend.Dir(dst), err))
+		}
+	}
+	cur := b.c.Node(n.Handle)
+	if cur == nil {
+		return backend.Entry{}, b.pathErr("move", dst, fs.ErrNotExist)
+	}
+	if !cur.IsDir() {
+		if err := b.replaceOld(ctx, dst, cur); err != nil {
+			return entry(dst, cur), b.pathErr("move", dst, err)
+		}
+	}
+	return entry(dst, cur), nil
+}
+
+// Purge removes dir and everything in it (every folder of that name): to
+// the rubbish bin, or permanently with hard_delete. Purging the root
+// removes the root folder itself, or, when the root is the Cloud Drive,
+// everything in it.
+func (b *Backend) Purge(ctx context.Context, dir string) error {
+	dir, err := b.clean("purge", dir)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("purge", dir, err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	unlock := b.names.lock(dir)
+	defer unlock()
+	ns, err := b.lookup(dir)
+	if err != nil {
+		return b.pathErr("purge", dir, err)
+	}
+	var targets []*megaclient.Node
+	for _, n := range ns {
+		switch {
+		case n.Type == megaclient.RootNode:
+			targets = append(targets, b.c.Children(n)...)
+		case n.IsDir():
+			targets = append(targets, n)
+		}
+	}
+	if len(targets) == 0 && newest(ns, isDir) == nil {
+		return b.pathErr("purge", dir, backend.ErrNotDir)
+	}
+	var errs []error
+	for _, n := range targets {
+		if err := b.removeNode(ctx, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return b.pathErr("purge", dir, err)
+	}
+	return nil
+}
+
+// PublicLink exports p (a file or folder) and returns its https://mega.nz
+// link, or with unlink removes the link and returns "". The link's
+// fragment holds the key: anyone with it can read the content.
+func (b *Backend) PublicLink(ctx context.Context, p string, unlink bool) (string, error) {
+	p, err := b.clean("link", p)
+	if err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", b.pathErr("link", p, err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	n, err := b.pick(p, nil, fs.ErrNotExist)
+	if err != nil {
+		return "", b.pathErr("link", p, err)
+	}
+	b.dirty.Store(true)
+	if unlink {
+		if err := b.c.Unlink(ctx, n); err != nil {
+			return "", b.pathErr("unlink", p, err)
+		}
+		return "", nil
+	}
+	link, err := b.c.Link(ctx, n)
+	if err != nil {
+		return "", b.pathErr("link", p, err)
+	}
+	return link, nil
+}
+
+// About reports the account's quota; Trashed is the size of the files in
+// the rubbish bin.
+func (b *Backend) About(ctx context.Context) (backend.Usage, error) {
+	q, err := b.c.Quota(ctx)
+	if err != nil {
+		return backend.Usage{}, b.pathErr("about", "", err)
+	}
+	u := backend.Usage{Total: q.Total, Used: q.Used, Free: max(q.Total-q.Used, 0), Trashed: -1}
+	if bin := b.c.Rubbish(); bin != nil {
+		u.Trashed = 0
+		stack := []*megaclient.Node{bin}
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, k := range b.c.Children(n) {
+				if k.IsDir() {
+					stack = append(stack, k)
+				} else {
+					u.Trashed += k.Size
+				}
+			}
+		}
+	}
+	return u, nil
+}
+
+// CleanUp empties the account's rubbish bin permanently.
+func (b *Backend) CleanUp(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("cleanup", "", err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	b.dirty.Store(true)
+	if err := b.c.EmptyRubbish(ctx); err != nil {
+		return b.pathErr("cleanup", "", err)
+	}
+	return nil
+}
+
+// node returns the node of e, checking it is still at e.Path.
+func (b *Backend) node(op string, e backend.Entry) (*megaclient.Node, string, error) {
+	p, err := b.clean(op, e.Path)
+	if err != nil {
+		return nil, "", err
+	}
+	n := b.c.Node(e.ID)
+	if e.ID == "" || n == nil || p == "" || b.c.Path(n) != "/"+b.full(p) {
+		return nil, p, b.pathErr(op, p, fs.ErrNotExist)
+	}
+	return n, p, nil
+}
+
+// RemoveEntry removes the one node e.ID names (a file, or a folder with
+// its contents): to the rubbish bin, or permanently with hard_delete.
+func (b *Backend) RemoveEntry(ctx context.Context, e backend.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("remove", e.Path, err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	n, p, err := b.node("remove", e)
+	if err != nil {
+		return err
+	}
+	if err := b.removeNode(ctx, n); err != nil {
+		return b.pathErr("remove", p, err)
+	}
+	return nil
+}
+
+// RenameEntry renames the one node e.ID names within its folder. Other
+// nodes with newName are left alone (MEGA allows duplicates).
+func (b *Backend) RenameEntry(ctx context.Context, e backend.Entry, newName string) (backend.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return backend.Entry{}, b.pathErr("rename", e.Path, err)
+	}
+	if !validName(newName) {
+		return backend.Entry{}, b.pathErr("rename", e.Path, fmt.Errorf("bad new name %q: %w", newName, fs.ErrInvalid))
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	n, p, err := b.node("rename", e)
+	if err != nil {
+		return backend.Entry{}, err
+	}
+	b.dirty.Store(true)
+	if err := b.c.Rename(ctx, n, newName); err != nil {
+		return backend.Entry{}, b.pathErr("rename", p, err)
+	}
+	cur := b.c.Node(n.Handle)
+	if cur == nil {
+		return backend.Entry{}, b.pathErr("rename", p, fs.ErrNotExist)
+	}
+	return entry(backend.Join(backend.Dir(p), newName), cur), nil
+}
+
+// SetModTime sets file p's mtime (whole seconds) in its `c` attribute.
+func (b *Backend) SetModTime(ctx context.Context, p string, t time.Time) error {
+	p, err := b.clean("setmodtime", p)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("setmodtime", p, err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	n, err := b.pick(p, isFile, backend.ErrIsDir)
+	if err != nil {
+		return b.pathErr("setmodtime", p, err)
+	}
+	b.dirty.Store(true)
+	if err := b.c.SetModTime(ctx, n, t); err != nil {
+		return b.pathErr("setmodtime", p, err)
+	}
+	return nil
+}

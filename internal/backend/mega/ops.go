@@ -1,0 +1,303 @@
+package mega
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"strings"
+	"time"
+
+	"ferry/internal/backend"
+	megaclient "ferry/mega"
+)
+
+// List returns the entries in dir, one per node: names MEGA holds twice
+// appear twice, with their handles as Entry.ID. When dir itself names
+// several folders, their contents are merged.
+func (b *Backend) List(ctx context.Context, dir string) ([]backend.Entry, error) {
+	dir, err := b.clean("list", dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, b.pathErr("list", dir, err)
+	}
+	b.refresh(ctx)
+	ns, err := b.lookup(dir)
+	if err != nil {
+		return nil, b.pathErr("list", dir, err)
+	}
+	var out []backend.Entry
+	dirs := 0
+	for _, d := range ns {
+		if !d.IsDir() {
+			continue
+		}
+		dirs++
+		for _, k := range b.c.Children(d) {
+			if k.Err != nil || !validName(k.Name) {
+				b.log.Debug("mega: skipping a node without a usable name",
+					slog.String(logKeyHandle, k.Handle), slog.Any(logKeyErr, k.Err))
+				continue
+			}
+			out = append(out, entry(backend.Join(dir, k.Name), k))
+		}
+	}
+	if dirs == 0 {
+		return nil, b.pathErr("list", dir, backend.ErrNotDir)
+	}
+	return out, nil
+}
+
+// Stat describes p (the newest node when MEGA has several with its name).
+func (b *Backend) Stat(ctx context.Context, p string) (backend.Entry, error) {
+	p, err := b.clean("stat", p)
+	if err != nil {
+		return backend.Entry{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return backend.Entry{}, b.pathErr("stat", p, err)
+	}
+	b.refresh(ctx)
+	n, err := b.pick(p, nil, fs.ErrNotExist)
+	if err != nil {
+		return backend.Entry{}, b.pathErr("stat", p, err)
+	}
+	e := entry(p, n)
+	if p == "" {
+		e.IsDir, e.Size = true, 0
+	}
+	return e, nil
+}
+
+// Open reads length bytes of file p from offset (length < 0: to the end).
+// A read of the whole file is verified against its MAC: the reader's last
+// Read then fails with megacrypto.ErrMAC instead of io.EOF on a mismatch.
+// Ranged reads fetch only the bytes asked for, in pieces of at most 4 MiB,
+// and cannot be verified. ctx bounds the whole read.
+func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.ReadCloser, error) {
+	p, err := b.clean("open", p)
+	if err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, b.pathErr("open", p, fmt.Errorf("negative offset %d: %w", offset, fs.ErrInvalid))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, b.pathErr("open", p, err)
+	}
+	b.refresh(ctx)
+	n, err := b.pick(p, isFile, backend.ErrIsDir)
+	if err != nil {
+		return nil, b.pathErr("open", p, err)
+	}
+	end := n.Size
+	if length >= 0 && length < n.Size-offset {
+		end = offset + length
+	}
+	if offset >= end {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	if offset == 0 && end == n.Size {
+		r, err := b.c.NewReader(ctx, n)
+		if err != nil {
+			return nil, b.pathErr("open", p, err)
+		}
+		return &pathReader{rc: r, b: b, p: p}, nil
+	}
+	f, err := b.c.Open(ctx, n)
+	if err != nil {
+		return nil, b.pathErr("open", p, err)
+	}
+	return &pathReader{rc: newRangeReader(ctx, f, offset, end), b: b, p: p}, nil
+}
+
+// pathReader wraps read errors in *backend.PathError.
+type pathReader struct {
+	rc io.ReadCloser
+	b  *Backend
+	p  string
+}
+
+func (r *pathReader) Read(buf []byte) (int, error) {
+	n, err := r.rc.Read(buf)
+	if err != nil && err != io.EOF {
+		err = r.b.pathErr("read", r.p, err)
+	}
+	return n, err
+}
+
+func (r *pathReader) Close() error { return r.rc.Close() }
+
+// Range reads start with small pieces (cheap for short reads) and double
+// up to rangeMaxPiece, the most memory a ranged read holds.
+const (
+	rangeFirstPiece = 256 << 10
+	rangeMaxPiece   = 4 << 20
+)
+
+// rangeReader streams bytes [off, end) of a MEGA file: a goroutine fetches
+// one piece while the reader consumes the previous one.
+type rangeReader struct {
+	pr     *io.PipeReader
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newRangeReader(ctx context.Context, f *megaclient.File, off, end int64) *rangeReader {
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	r := &rangeReader{pr: pr, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		pw.CloseWithError(copyRange(ctx, f, pw, off, end))
+	}()
+	return r
+}
+
+// copyRange writes bytes [off, end) of f to w.
+func copyRange(ctx context.Context, f *megaclient.File, w io.Writer, off, end int64) error {
+	piece := int64(rangeFirstPiece)
+	buf := make([]byte, min(int64(rangeMaxPiece), end-off))
+	for off < end {
+		n := min(piece, end-off)
+		got, err := f.ReadAtContext(ctx, buf[:n], off)
+		if int64(got) < n {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read %d bytes at %d: %w", n, off, err)
+		}
+		if _, err := w.Write(buf[:got]); err != nil {
+			return err
+		}
+		off += n
+		piece = min(2*piece, rangeMaxPiece)
+	}
+	return nil
+}
+
+func (r *rangeReader) Read(p []byte) (int, error) { return r.pr.Read(p) }
+
+// Close stops the fetching goroutine and waits for it.
+func (r *rangeReader) Close() error {
+	r.cancel()
+	r.pr.Close()
+	<-r.done
+	return nil
+}
+
+// Put uploads r (size bytes) to p, creating missing parent folders. An
+// existing file at p is removed only after the new file exists, so on
+// error or cancellation the old file is unchanged and no partial file is
+// left.
+func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, modTime time.Time) (backend.Entry, error) {
+	p, err := b.clean("put", p)
+	if err != nil {
+		return backend.Entry{}, err
+	}
+	if p == "" {
+		return backend.Entry{}, b.pathErr("put", p, backend.ErrIsDir)
+	}
+	if size < 0 {
+		return backend.Entry{}, b.pathErr("put", p, fmt.Errorf("negative size %d: %w", size, fs.ErrInvalid))
+	}
+	if err := ctx.Err(); err != nil {
+		return backend.Entry{}, b.pathErr("put", p, err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	unlock := b.names.lock(p)
+	defer unlock()
+	if ns, err := b.lookup(p); err == nil && newest(ns, isFile) == nil {
+		return backend.Entry{}, b.pathErr("put", p, errDirInTheWay)
+	}
+	parent, err := b.ensureDir(ctx, backend.Dir(p))
+	if err != nil {
+		return backend.Entry{}, b.pathErr("put", p, err)
+	}
+	n, err := b.c.Upload(ctx, parent, path.Base(p), r, size, modTime)
+	if err != nil {
+		return backend.Entry{}, b.pathErr("put", p, err)
+	}
+	b.dirty.Store(true)
+	if err := b.replaceOld(ctx, p, n); err != nil {
+		return entry(p, n), b.pathErr("put", p, err)
+	}
+	return entry(p, n), nil
+}
+
+// Mkdir creates dir and its missing parents; it is idempotent.
+func (b *Backend) Mkdir(ctx context.Context, dir string) error {
+	dir, err := b.clean("mkdir", dir)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("mkdir", dir, err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	if _, err := b.ensureDir(ctx, dir); err != nil {
+		return b.pathErr("mkdir", dir, err)
+	}
+	return nil
+}
+
+// Rmdir removes the empty folder dir (the newest of that name). It goes to
+// the rubbish bin unless hard_delete is set.
+func (b *Backend) Rmdir(ctx context.Context, dir string) error {
+	dir, err := b.clean("rmdir", dir)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("rmdir", dir, err)
+	}
+	if dir == "" && b.root == "" {
+		return b.pathErr("rmdir", dir, errors.New("cannot remove the Cloud Drive root"))
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	unlock := b.names.lock(dir)
+	defer unlock()
+	d, err := b.pick(dir, isDir, backend.ErrNotDir)
+	if err != nil {
+		return b.pathErr("rmdir", dir, err)
+	}
+	if len(b.c.Children(d)) > 0 {
+		return b.pathErr("rmdir", dir, backend.ErrNotEmpty)
+	}
+	if err := b.removeNode(ctx, d); err != nil {
+		return b.pathErr("rmdir", dir, err)
+	}
+	return nil
+}
+
+// Remove removes file p (the newest of that name): to the rubbish bin, or
+// permanently with hard_delete.
+func (b *Backend) Remove(ctx context.Context, p string) error {
+	p, err := b.clean("remove", p)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("remove", p, err)
+	}
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	unlock := b.names.lock(p)
+	defer unlock()
+	n, err := b.pick(p, isFile, backend.ErrIsDir)
+	if err != nil {
+		return b.pathErr("remove", p, err)
+	}
+	if err := b.removeNode(ctx, n); err != nil {
+		return b.pathErr("remove", p, err)
+	}
+	return nil
+}

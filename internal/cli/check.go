@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"ferry/internal/transfer"
+	"ferry/internal/ui"
+)
+
+// checkOptions are the flags of "ferry check".
+type checkOptions struct {
+	filters  filterOptions
+	checkers int
+	checksum bool
+	sizeOnly bool
+	oneWay   bool
+	progress bool
+	json     bool
+}
+
+func newCheckCommand(g *globals) *cobra.Command {
+	var o checkOptions
+	cmd := &cobra.Command{
+		Use:   "check source:path dest:path",
+		Short: "Check that the files in source and destination match",
+		Long: `Compare source and destination without changing anything, and report files
+missing on either side and files that differ. Sizes are compared, and
+content fingerprints where both sides have them (MEGA's). With --checksum,
+a side without fingerprints (a local disk) gets them computed from a few
+KiB of each file, so a local folder is checked against MEGA without
+downloading anything.
+
+Exits with status 1 if differences were found, like rclone.`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	addFilterFlags(f, &o.filters)
+	f.IntVar(&o.checkers, "checkers", transfer.DefaultCheckers, "number of directory listings and comparisons to run in parallel")
+	f.BoolVarP(&o.checksum, "checksum", "c", false, "compare fingerprints, computing them for a side that lacks them")
+	f.BoolVar(&o.sizeOnly, "size-only", false, "compare sizes only")
+	f.BoolVar(&o.oneWay, "one-way", false, "don't report files missing on the source")
+	f.BoolVarP(&o.progress, "progress", "P", false, "show progress during the check")
+	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
+	return cmd
+}
+
+// checkReport is check's --json output.
+type checkReport struct {
+	transfer.CheckResult
+	MissingOnDstPaths []string `json:"missingOnDstPaths"`
+	MissingOnSrcPaths []string `json:"missingOnSrcPaths"`
+	DifferPaths       []string `json:"differPaths"`
+	ErrorPaths        []string `json:"errorPaths"`
+	ElapsedTime       float64  `json:"elapsedTime"`
+}
+
+func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) error {
+	if o.checksum && o.sizeOnly {
+		return usagef("--checksum and --size-only exclude each other")
+	}
+	if o.checkers < 1 {
+		return usagef("--checkers must be at least 1")
+	}
+	flt, err := o.filters.build()
+	if err != nil {
+		return err
+	}
+	src, err := g.openRemote(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := g.openRemote(ctx, args[1])
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	srcLoc := transfer.Location{Backend: src.Backend, Path: src.Path}
+	dstLoc := transfer.Location{Backend: dst.Backend, Path: dst.Path}
+
+	stats := new(transfer.Stats)
+	out := startOutput(g, o.json, o.progress, stats)
+	var (
+		mu  sync.Mutex
+		rep checkReport
+	)
+	report := func(ev transfer.Event) {
+		var level ui.Level
+		var msg string
+		switch ev.Action {
+		case transfer.MissingOnDst:
+			level, msg = ui.LevelError, "file not in "+dstLoc.String()
+		case transfer.MissingOnSrc:
+			level, msg = ui.LevelError, "file not in "+srcLoc.String()
+		case transfer.Differs:
+			level, msg = ui.LevelError, ev.Reason
+		case transfer.Matches:
+			level, msg = ui.LevelInfo, "OK"
+		case transfer.Failed:
+			level, msg = ui.LevelError, ev.Err.Error()
+		}
+		if !o.json || ev.Action == transfer.Failed {
+			out.printer.Message(level, ev.Path, msg)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev.Action {
+		case transfer.MissingOnDst:
+			rep.MissingOnDstPaths = append(rep.MissingOnDstPaths, ev.Path)
+		case transfer.MissingOnSrc:
+			rep.MissingOnSrcPaths = append(rep.MissingOnSrcPaths, ev.Path)
+		case transfer.Differs:
+			rep.DifferPaths = append(rep.DifferPaths, ev.Path)
+		case transfer.Failed:
+			rep.ErrorPaths = append(rep.ErrorPaths, ev.Path)
+		}
+	}
+	res, err := transfer.Check(ctx, srcLoc, dstLoc, transfer.CheckOptions{
+		Checkers: o.checkers, Checksum: o.checksum, SizeOnly: o.sizeOnly, OneWay: o.oneWay,
+		Filter: flt, Stats: stats, Logger: out.logger, Report: report,
+	})
+	snap := out.finish(false)
+	if ctx.Err() != nil {
+		return err
+	}
+	if o.json {
+		rep.CheckResult = res
+		rep.ElapsedTime = snap.ElapsedTime
+		for _, l := range []*[]string{&rep.MissingOnDstPaths, &rep.MissingOnSrcPaths, &rep.DifferPaths, &rep.ErrorPaths} {
+			if *l == nil {
+				*l = []string{}
+			}
+			slices.Sort(*l)
+		}
+		out.printer.Result("", rep)
+		return err
+	}
+	p := out.printer
+	if res.MissingOnDst > 0 {
+		p.Message(ui.LevelNotice, dstLoc.String(), checkPlural(res.MissingOnDst, "file")+" missing")
+	}
+	if res.MissingOnSrc > 0 {
+		p.Message(ui.LevelNotice, srcLoc.String(), checkPlural(res.MissingOnSrc, "file")+" missing")
+	}
+	if res.Differences > 0 {
+		p.Message(ui.LevelNotice, dstLoc.String(), checkPlural(res.Differences, "difference")+" found")
+	}
+	if res.Errors > 0 {
+		p.Message(ui.LevelNotice, dstLoc.String(), checkPlural(res.Errors, "error")+" while checking")
+	}
+	p.Message(ui.LevelNotice, dstLoc.String(), checkPlural(res.Matches, "matching file"))
+	return err
+}
+
+// checkPlural formats "1 file", "2 files".
+func checkPlural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}

@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"ferry/internal/transfer"
+)
+
+func newSyncCommand(g *globals) *cobra.Command {
+	var o transferOptions
+	cmd := &cobra.Command{
+		Use:   "sync source:path dest:path",
+		Short: "Make dest identical to source, deleting extra files in dest",
+		Long: `Sync the source to the destination: copy new and changed files, then delete
+destination files the source does not have (and directories they leave
+empty). Deletion happens only after all transfers succeeded, and not at all
+if anything failed. Files excluded by filters are neither copied nor
+deleted.
+
+sync can delete data: try it with --dry-run first.`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSync(cmd.Context(), g, o, args)
+		},
+	}
+	addTransferFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+func runSync(ctx context.Context, g *globals, o transferOptions, args []string) error {
+	return runTransfer(ctx, g, o, args[0], args[1], transfer.Sync)
+}

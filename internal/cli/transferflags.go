@@ -1,0 +1,340 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"ferry/internal/filter"
+	"ferry/internal/transfer"
+	"ferry/internal/ui"
+)
+
+// filterOptions are the filter flags of the transfer commands and check.
+type filterOptions struct {
+	include, exclude, filterFrom []string
+	minSize, maxSize             sizeFlag
+}
+
+// addFilterFlags binds the filter flags to o.
+func addFilterFlags(f *pflag.FlagSet, o *filterOptions) {
+	f.StringArrayVar(&o.include, "include", nil, "include files matching the glob (repeatable; excludes everything else)")
+	f.StringArrayVar(&o.exclude, "exclude", nil, "exclude files matching the glob (repeatable)")
+	f.StringArrayVar(&o.filterFrom, "filter-from", nil, `read "+ glob" / "- glob" rules from a file (repeatable)`)
+	o.minSize, o.maxSize = -1, -1
+	f.Var(&o.minSize, "min-size", "only transfer files at least this big (100 = 100 KiB; suffixes B, K, M, G, T)")
+	f.Var(&o.maxSize, "max-size", "only transfer files at most this big (suffixes as --min-size)")
+}
+
+// build compiles the filter flags; errors are usage errors.
+func (o *filterOptions) build() (*filter.Filter, error) {
+	f, err := filter.New(filter.Options{
+		Include: o.include, Exclude: o.exclude, FilterFrom: o.filterFrom,
+		MinSize: int64(o.minSize), MaxSize: int64(o.maxSize),
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return f, nil
+}
+
+// transferOptions are the flags shared by copy, copyto, sync, move and
+// moveto.
+type transferOptions struct {
+	filters           filterOptions
+	transfers         int
+	checkers          int
+	dryRun            bool
+	checksum          bool
+	sizeOnly          bool
+	ignoreExisting    bool
+	bwlimit           sizeFlag
+	progress          bool
+	json              bool
+	errorOnNoTransfer bool
+}
+
+// addTransferFlags binds the shared transfer flags to o.
+func addTransferFlags(f *pflag.FlagSet, o *transferOptions) {
+	addFilterFlags(f, &o.filters)
+	f.IntVar(&o.transfers, "transfers", transfer.DefaultTransfers, "number of file transfers to run in parallel")
+	f.IntVar(&o.checkers, "checkers", transfer.DefaultCheckers, "number of directory listings and comparisons to run in parallel")
+	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "show what would be done without changing anything")
+	f.BoolVarP(&o.checksum, "checksum", "c", false, "skip based on fingerprints (MEGA's), not modification times")
+	f.BoolVar(&o.sizeOnly, "size-only", false, "skip based on size only, not modification time or fingerprint")
+	f.BoolVar(&o.ignoreExisting, "ignore-existing", false, "skip all files that exist on the destination")
+	o.bwlimit = -1
+	f.Var(&o.bwlimit, "bwlimit", "bandwidth limit in bytes/s over all transfers (1M = 1 MiB/s; no suffix = KiB/s; off)")
+	f.BoolVarP(&o.progress, "progress", "P", false, "show progress during the transfer")
+	f.BoolVar(&o.json, "json", false, "print the final statistics as JSON on stdout")
+	f.BoolVar(&o.errorOnNoTransfer, "error-on-no-transfer", false, "exit with code 9 if no files were transferred")
+}
+
+// validate checks flag combinations.
+func (o *transferOptions) validate() error {
+	if o.checksum && o.sizeOnly {
+		return usagef("--checksum and --size-only exclude each other")
+	}
+	if o.transfers < 1 || o.checkers < 1 {
+		return usagef("--transfers and --checkers must be at least 1")
+	}
+	return nil
+}
+
+// errNoFilesTransferred is --error-on-no-transfer's exit status 9.
+var errNoFilesTransferred = errors.New("no files were transferred")
+
+// transferFunc is one of the engine's entry points.
+type transferFunc func(ctx context.Context, src, dst transfer.Location, opts transfer.Options) error
+
+// runTransfer opens source and destination, runs fn with the flags in o,
+// shows progress and prints the summary.
+func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dstArg string, fn transferFunc) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	flt, err := o.filters.build()
+	if err != nil {
+		return err
+	}
+	src, err := g.openRemote(ctx, srcArg)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := g.openRemote(ctx, dstArg)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+
+	stats := new(transfer.Stats)
+	out := startOutput(g, o.json, o.progress, stats)
+	opts := transfer.Options{
+		Transfers:      o.transfers,
+		Checkers:       o.checkers,
+		DryRun:         o.dryRun,
+		Checksum:       o.checksum,
+		SizeOnly:       o.sizeOnly,
+		IgnoreExisting: o.ignoreExisting,
+		Filter:         flt,
+		Limiter:        transfer.NewLimiter(int64(o.bwlimit)),
+		Stats:          stats,
+		Logger:         out.logger,
+		Report:         out.report,
+	}
+	err = fn(ctx, transfer.Location{Backend: src.Backend, Path: src.Path}, transfer.Location{Backend: dst.Backend, Path: dst.Path}, opts)
+	snap := out.finish(true)
+	if err == nil && o.errorOnNoTransfer && snap.Transfers == 0 {
+		return errNoFilesTransferred
+	}
+	return err
+}
+
+// output is where a transfer command's messages, logs, progress and
+// summary go.
+type output struct {
+	printer  ui.Printer
+	progress *ui.Progress
+	logger   *slog.Logger
+	stats    *transfer.Stats
+}
+
+// startOutput sets up the printer (text or JSON) and, with -P, the live
+// display; logs and messages then pass above the display.
+func startOutput(g *globals, asJSON, progress bool, stats *transfer.Stats) *output {
+	o := &output{stats: stats}
+	errw := g.stdio.Err
+	if progress {
+		o.progress = ui.StartProgress(errw, func() ui.Stats { return uiStats(stats.Snapshot()) }, ui.ProgressOptions{})
+		errw = o.progress.Writer()
+	}
+	minLevel := ui.LevelNotice
+	if g.verbose > 0 {
+		minLevel = ui.LevelInfo
+	}
+	o.printer = ui.NewPrinter(g.stdio.Out, errw, asJSON, minLevel)
+	o.logger = loggerOn(g, errw)
+	return o
+}
+
+// loggerOn is g.logger writing to w (above a progress display).
+func loggerOn(g *globals, w io.Writer) *slog.Logger {
+	if w == g.stdio.Err {
+		return g.logger()
+	}
+	level := slog.LevelWarn
+	switch {
+	case g.verbose >= 2:
+		level = slog.LevelDebug
+	case g.verbose == 1:
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// finish stops the display and, if summary, prints the statistics.
+func (o *output) finish(summary bool) transfer.Snapshot {
+	if o.progress != nil {
+		o.progress.Stop()
+	}
+	snap := o.stats.Snapshot()
+	if summary {
+		o.printer.Summary(uiStats(snap))
+	}
+	return snap
+}
+
+// report turns an engine event into a message, in rclone's words.
+func (o *output) report(ev transfer.Event) {
+	level, msg := eventMessage(ev)
+	o.printer.Message(level, ev.Path, msg)
+}
+
+// eventMessage words an event like rclone's log lines.
+func eventMessage(ev transfer.Event) (ui.Level, string) {
+	if ev.DryRun {
+		what := map[transfer.Action]string{
+			transfer.Copied: "copy", transfer.Moved: "move", transfer.Deleted: "delete",
+			transfer.RemovedDir: "remove directory", transfer.ModTimeUpdated: "update modification time",
+			transfer.Renamed: "rename to " + ev.NewPath,
+		}[ev.Action]
+		if what == "" {
+			what = ev.Action.String()
+		}
+		msg := "Skipped " + what + " as --dry-run is set"
+		if ev.Action != transfer.RemovedDir && ev.Action != transfer.Renamed {
+			msg += " (size " + ui.FormatBytes(ev.Size) + ")"
+		}
+		return ui.LevelNotice, msg
+	}
+	switch ev.Action {
+	case transfer.Failed:
+		return ui.LevelError, ev.Err.Error()
+	case transfer.Copied:
+		return ui.LevelInfo, "Copied (" + ev.Reason + ")"
+	case transfer.Moved:
+		return ui.LevelInfo, "Moved (" + ev.Reason + ")"
+	case transfer.Deleted:
+		if ev.ID != "" {
+			return ui.LevelNotice, "Deleted " + ev.ID + " (" + ev.Reason + ")"
+		}
+		if ev.Reason != "" {
+			return ui.LevelInfo, "Deleted (" + ev.Reason + ")"
+		}
+		return ui.LevelInfo, "Deleted"
+	case transfer.RemovedDir:
+		return ui.LevelInfo, "Removed directory"
+	case transfer.ModTimeUpdated:
+		return ui.LevelInfo, "Updated modification time in destination"
+	case transfer.Duplicate:
+		what := "objects"
+		if ev.Reason != "" {
+			what = ev.Reason
+		}
+		return ui.LevelNotice, fmt.Sprintf("Found %d %s with duplicate names", ev.Count, what)
+	case transfer.Kept:
+		return ui.LevelNotice, "Kept " + ev.ID + " (" + ev.Reason + ")"
+	case transfer.Renamed:
+		return ui.LevelNotice, "Renamed " + ev.ID + " to " + ev.NewPath
+	case transfer.Skipped:
+		return ui.LevelNotice, fmt.Sprintf("Skipping %d duplicates", ev.Count)
+	}
+	return ui.LevelInfo, ev.Action.String()
+}
+
+// uiStats converts engine statistics for display.
+func uiStats(s transfer.Snapshot) ui.Stats {
+	u := ui.Stats{
+		Bytes: s.Bytes, TotalBytes: s.TotalBytes, Transfers: s.Transfers, TotalTransfers: s.TotalTransfers,
+		Checks: s.Checks, TotalChecks: s.TotalChecks, Deletes: s.Deletes, DeletedDirs: s.DeletedDirs,
+		Renames: s.Renames, ModTimes: s.ModTimes, Errors: s.Errors, LastError: s.LastError,
+		ElapsedTime: s.ElapsedTime, Speed: s.Speed, ETA: s.ETA, DryRun: s.DryRun,
+	}
+	for _, t := range s.Transferring {
+		u.Transferring = append(u.Transferring, ui.InFlight{Name: t.Name, Size: t.Size, Bytes: t.Bytes, Speed: t.Speed})
+	}
+	return u
+}
+
+// sizeFlag is a byte count flag in rclone's notation: a number with an
+// optional binary suffix B, K, M, G, T or P (KiB when there is none),
+// or "off" (stored as -1).
+type sizeFlag int64
+
+// String implements pflag.Value.
+func (s *sizeFlag) String() string {
+	if *s < 0 {
+		return "off"
+	}
+	return strconv.FormatInt(int64(*s), 10) + "B"
+}
+
+// Type implements pflag.Value.
+func (s *sizeFlag) Type() string { return "size" }
+
+// Set implements pflag.Value.
+func (s *sizeFlag) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeFlag(n)
+	return nil
+}
+
+// parseSize parses a sizeFlag value.
+func parseSize(v string) (int64, error) {
+	t := strings.TrimSpace(v)
+	if strings.EqualFold(t, "off") || t == "-1" {
+		return -1, nil
+	}
+	// Strip an optional "B", "iB" or "i" after the unit letter.
+	lower := strings.ToLower(t)
+	for _, suf := range []string{"ib", "i"} {
+		if len(lower) > len(suf)+1 && strings.HasSuffix(lower, suf) && strings.ContainsRune("kmgtp", rune(lower[len(lower)-len(suf)-1])) {
+			lower = lower[:len(lower)-len(suf)]
+			break
+		}
+	}
+	if len(lower) > 2 && strings.HasSuffix(lower, "b") && strings.ContainsRune("kmgtp", rune(lower[len(lower)-2])) {
+		lower = lower[:len(lower)-1]
+	}
+	mult := float64(1 << 10)
+	if lower != "" {
+		c := lower[len(lower)-1]
+		switch c {
+		case 'b':
+			mult = 1
+		case 'k':
+			mult = 1 << 10
+		case 'm':
+			mult = 1 << 20
+		case 'g':
+			mult = 1 << 30
+		case 't':
+			mult = 1 << 40
+		case 'p':
+			mult = 1 << 50
+		default:
+			if c < '0' || c > '9' {
+				return 0, fmt.Errorf("bad size %q: unknown unit %q (want B, K, M, G, T or P)", v, c)
+			}
+		}
+		if c < '0' || c > '9' {
+			lower = lower[:len(lower)-1]
+		}
+	}
+	f, err := strconv.ParseFloat(lower, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f*mult > math.MaxInt64/2 {
+		return 0, fmt.Errorf("bad size %q: want e.g. 100K, 1.5M, 2G or off", v)
+	}
+	return int64(f * mult), nil
+}

@@ -1,0 +1,116 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// anyPath matches every path.
+var anyPath = regexp.MustCompile(`^.*$`)
+
+// globRegexp compiles a glob (see the package doc) to a regular expression
+// matched against a whole path; directory paths carry a trailing "/".
+func globRegexp(glob string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	if rest, ok := strings.CutPrefix(glob, "/"); ok {
+		b.WriteString("^")
+		glob = rest
+	} else {
+		b.WriteString("(?:^|/)")
+	}
+	if err := globBody(&b, glob); err != nil {
+		return nil, err
+	}
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	if err != nil {
+		return nil, fmt.Errorf("glob %q: %w", glob, err)
+	}
+	return re, nil
+}
+
+// globBody writes the regular expression for glob to b. Inside {...} a
+// "," separates alternatives.
+func globBody(b *strings.Builder, glob string) error {
+	depth := 0 // open braces
+	for i := 0; i < len(glob); i++ {
+		c := glob[i]
+		switch c {
+		case '\\':
+			if i+1 == len(glob) {
+				return errors.New(`glob ends in "\"`)
+			}
+			i++
+			b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
+		case '*':
+			if i+1 < len(glob) && glob[i+1] == '*' {
+				b.WriteString(".*")
+				i++
+			} else {
+				b.WriteString("[^/]*")
+			}
+		case '?':
+			b.WriteString("[^/]")
+		case '[':
+			end := classEnd(glob, i)
+			if end < 0 {
+				return fmt.Errorf("unclosed [ in glob %q", glob)
+			}
+			class := glob[i+1 : end]
+			b.WriteByte('[')
+			if class != "" && (class[0] == '!' || class[0] == '^') {
+				b.WriteByte('^')
+				class = class[1:]
+			}
+			b.WriteString(class)
+			b.WriteByte(']')
+			i = end
+		case '{':
+			depth++
+			b.WriteString("(?:")
+		case ',':
+			if depth > 0 {
+				b.WriteByte('|')
+			} else {
+				b.WriteString(",")
+			}
+		case '}':
+			if depth == 0 {
+				return fmt.Errorf("unmatched } in glob %q", glob)
+			}
+			depth--
+			b.WriteByte(')')
+		default:
+			// Multi-byte UTF-8 sequences pass through byte by byte;
+			// QuoteMeta leaves non-ASCII bytes alone.
+			b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
+		}
+	}
+	if depth != 0 {
+		return fmt.Errorf("unclosed { in glob %q", glob)
+	}
+	return nil
+}
+
+// classEnd returns the index of the "]" closing the class opened at
+// glob[start], or -1. A "]" right after "[" or "[!" is literal.
+func classEnd(glob string, start int) int {
+	i := start + 1
+	if i < len(glob) && (glob[i] == '!' || glob[i] == '^') {
+		i++
+	}
+	if i < len(glob) && glob[i] == ']' {
+		i++
+	}
+	for ; i < len(glob); i++ {
+		switch glob[i] {
+		case '\\':
+			i++
+		case ']':
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,187 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync"
+
+	"ferry/internal/backend"
+	"ferry/internal/filter"
+)
+
+// CheckOptions tune a Check.
+type CheckOptions struct {
+	Checkers int // parallel listings and comparisons; <= 0 means DefaultCheckers
+	// Checksum computes the fingerprint of a side that lacks one (reading
+	// at most 8 KiB of it) so that content is compared whenever either
+	// side has fingerprints. Without it content is compared only when both
+	// sides have fingerprints, else sizes alone (rclone's check without a
+	// common hash).
+	Checksum bool
+	SizeOnly bool // compare sizes only
+	OneWay   bool // don't report files missing on the source
+	Filter   *filter.Filter
+	Stats    *Stats
+	Logger   *slog.Logger
+	// Report receives MissingOnDst, MissingOnSrc, Differs, Matches and
+	// Failed events, from several goroutines at once.
+	Report func(Event)
+}
+
+// CheckResult counts what Check found.
+type CheckResult struct {
+	Matches      int `json:"matches"`
+	Differences  int `json:"differences"` // Differs + MissingOnDst + MissingOnSrc
+	Differ       int `json:"differ"`
+	MissingOnDst int `json:"missingOnDst"`
+	MissingOnSrc int `json:"missingOnSrc"`
+	Errors       int `json:"errors"`
+}
+
+// Check compares the files under src and dst without changing anything.
+// It returns an error wrapping ErrDifferences when it found any
+// difference, a *RunError when comparisons failed (differences take
+// precedence), or ctx's error.
+func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResult, error) {
+	var res CheckResult
+	for _, l := range []Location{src, dst} {
+		st, err := l.Backend.Stat(ctx, l.Path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return res, fmt.Errorf("%s: %w: %w", l, ErrDirNotFound, err)
+			}
+			return res, err
+		}
+		if !st.IsDir {
+			return res, fmt.Errorf("%s: %w", l, backend.ErrNotDir)
+		}
+	}
+	stats := opts.Stats
+	if stats == nil {
+		stats = new(Stats)
+	}
+	stats.begin()
+	log := loggerOr(opts.Logger)
+	co := compareOptions{checksum: true, sizeOnly: opts.SizeOnly}
+	var (
+		mu       sync.Mutex
+		firstErr error // +checklocks:mu
+		warned   sync.Once
+	)
+	report := func(ev Event) {
+		mu.Lock()
+		switch ev.Action {
+		case Matches:
+			res.Matches++
+		case Differs:
+			res.Differ++
+		case MissingOnDst:
+			res.MissingOnDst++
+		case MissingOnSrc:
+			res.MissingOnSrc++
+		case Failed:
+			res.Errors++
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", ev.Path, ev.Err)
+			}
+		}
+		mu.Unlock()
+		if ev.Action == Failed {
+			stats.addError(ev.Err)
+		}
+		if opts.Report != nil {
+			opts.Report(ev)
+		}
+	}
+	handle := func(ctx context.Context, rel string, s, d *backend.Entry) {
+		switch {
+		case d == nil:
+			report(Event{Action: MissingOnDst, Path: rel, Size: s.Size})
+			return
+		case s == nil:
+			if !opts.OneWay {
+				report(Event{Action: MissingOnSrc, Path: rel, Size: d.Size})
+			}
+			return
+		case s.IsDir != d.IsDir:
+			report(Event{Action: Differs, Path: rel, Reason: "file on one side, directory on the other"})
+			return
+		}
+		stats.totalChecks.Add(1)
+		defer stats.checks.Add(1)
+		dec, reason := decide(*s, *d, co)
+		if dec == decFingerprint {
+			if !opts.Checksum {
+				dec, reason = decSkip, "sizes equal"
+				warned.Do(func() {
+					log.Warn("one side has no fingerprints: comparing sizes only (--checksum computes them)")
+				})
+			} else {
+				sf, err := fingerprintOf(ctx, src.Backend, *s)
+				if err == nil {
+					var df string
+					df, err = fingerprintOf(ctx, dst.Backend, *d)
+					if err == nil {
+						dec, reason = decSkip, "fingerprints equal"
+						if !sameContent(sf, df) {
+							dec, reason = decCopy, "fingerprints differ"
+						}
+					}
+				}
+				if err != nil {
+					if ctx.Err() == nil {
+						report(Event{Action: Failed, Path: rel, Err: err})
+					}
+					return
+				}
+			}
+		}
+		if dec == decSkip {
+			report(Event{Action: Matches, Path: rel, Size: s.Size, Reason: reason})
+		} else {
+			report(Event{Action: Differs, Path: rel, Size: s.Size, Reason: reason})
+		}
+	}
+	co2 := opts.Checkers
+	if co2 <= 0 {
+		co2 = DefaultCheckers
+	}
+	m := &marcher{
+		src: src, dst: dst, filter: opts.Filter, checkers: co2, log: log,
+		dstOnlyDirs: !opts.OneWay,
+		handle:      handle,
+		listErr: func(rel string, err error) {
+			report(Event{Action: Failed, Path: rel, Err: fmt.Errorf("list: %w", err)})
+		},
+	}
+	if err := m.run(ctx); err != nil {
+		return res, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	res.Differences = res.Differ + res.MissingOnDst + res.MissingOnSrc
+	if res.Differences > 0 {
+		return res, &DifferencesError{N: res.Differences}
+	}
+	if res.Errors > 0 {
+		return res, &RunError{Errors: res.Errors, First: firstErr}
+	}
+	return res, nil
+}
+
+// DifferencesError is Check's error when it found differences; it
+// matches ErrDifferences with errors.Is.
+type DifferencesError struct{ N int }
+
+func (e *DifferencesError) Error() string {
+	if e.N == 1 {
+		return "1 difference found"
+	}
+	return fmt.Sprintf("%d differences found", e.N)
+}
+
+// Is reports whether target is ErrDifferences.
+func (e *DifferencesError) Is(target error) bool { return target == ErrDifferences }

@@ -1,0 +1,80 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"ferry/internal/backend"
+	"ferry/mega/megacrypto"
+)
+
+// fingerprintOf returns e's fingerprint in MEGA's `c` format: e's own when
+// it has one, otherwise computed from the content of e in b by reading only
+// the sampled windows (at most 8 KiB, megacrypto.Fingerprint), so a local
+// file is compared with a MEGA node without downloading the node.
+func fingerprintOf(ctx context.Context, b backend.Backend, e backend.Entry) (string, error) {
+	if e.Fingerprint != "" {
+		return e.Fingerprint, nil
+	}
+	r := &rangeReaderAt{ctx: ctx, b: b, path: e.Path}
+	defer r.close()
+	fp, err := megacrypto.Fingerprint(r, e.Size, e.ModTime.Unix())
+	if err != nil {
+		return "", fmt.Errorf("fingerprint %s: %w", e.Path, err)
+	}
+	return fp, nil
+}
+
+// rangeReaderAt reads a file of a backend at offsets. When the backend's
+// reader is itself an io.ReaderAt (an *os.File from a local backend) one
+// Open serves every read; otherwise each ReadAt is a ranged Open.
+//
+// It holds ctx only for the duration of the fingerprintOf call that made
+// it, like an http.Request.
+type rangeReaderAt struct {
+	ctx  context.Context
+	b    backend.Backend
+	path string
+	rc   io.ReadCloser // the first Open, kept when it is an io.ReaderAt
+	ra   io.ReaderAt
+	open bool // the first Open was tried
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if !r.open {
+		r.open = true
+		rc, err := r.b.Open(r.ctx, r.path, 0, -1)
+		if err != nil {
+			return 0, err
+		}
+		if ra, ok := rc.(io.ReaderAt); ok {
+			r.rc, r.ra = rc, ra
+		} else if err := rc.Close(); err != nil {
+			return 0, err
+		}
+	}
+	if r.ra != nil {
+		return r.ra.ReadAt(p, off)
+	}
+	rc, err := r.b.Open(r.ctx, r.path, off, int64(len(p)))
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.ReadFull(rc, p)
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (r *rangeReaderAt) close() {
+	if r.rc != nil {
+		r.rc.Close()
+	}
+}

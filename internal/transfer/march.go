@@ -1,0 +1,221 @@
+package transfer
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"ferry/internal/backend"
+	"ferry/internal/filter"
+)
+
+// pairHandler is called for each name seen under the roots, with the
+// path relative to the roots and the source and destination entries (nil
+// when missing; never both nil, never both directories: the marcher
+// descends into those itself). It runs on checker goroutines and must be
+// safe for concurrent use.
+type pairHandler func(ctx context.Context, rel string, src, dst *backend.Entry)
+
+// marcher walks a source and a destination tree in lock step.
+type marcher struct {
+	src, dst Location
+	filter   *filter.Filter
+	checkers int
+	log      *slog.Logger
+	// dstOnlyDirs: descend into directories only the destination has
+	// (sync deletes their contents, check reports them).
+	dstOnlyDirs bool
+	handle      pairHandler
+	// listErr is called when listing a directory fails.
+	listErr func(rel string, err error)
+	// dirOnlyOnDst is called for each directory the destination has and
+	// the source lacks, in no particular order (its contents may still be
+	// in progress); nil ignores them.
+	dirOnlyOnDst func(rel string)
+}
+
+// run walks the trees. It returns only ctx's error: listing failures go to
+// listErr. A missing destination root counts as empty.
+func (m *marcher) run(ctx context.Context) error {
+	var g errgroup.Group
+	g.SetLimit(m.checkers)
+	// schedule runs f on a free checker, or inline when all are busy:
+	// a checker never waits for a slot, so the recursion cannot deadlock.
+	var schedule func(f func())
+	schedule = func(f func()) {
+		if !g.TryGo(func() error { f(); return nil }) {
+			f()
+		}
+	}
+	var visit func(rel string, srcExists, dstExists bool)
+	visit = func(rel string, srcExists, dstExists bool) {
+		if ctx.Err() != nil {
+			return
+		}
+		srcList, dstList, ok := m.list(ctx, rel, srcExists, dstExists)
+		if !ok {
+			return
+		}
+		mergeByName(srcList, dstList, func(name string, s, d []backend.Entry) {
+			if ctx.Err() != nil {
+				return
+			}
+			childRel := joinClean(rel, name)
+			se := m.pick("source", childRel, s)
+			de := m.pick("destination", childRel, d)
+			m.dispatch(ctx, childRel, se, de, schedule, visit)
+		})
+	}
+	g.Go(func() error { visit("", true, true); return nil })
+	_ = g.Wait()
+	return ctx.Err()
+}
+
+// dispatch decides what the marcher does with one name.
+func (m *marcher) dispatch(ctx context.Context, rel string, se, de *backend.Entry, schedule func(func()), visit func(string, bool, bool)) {
+	srcDir := se != nil && se.IsDir
+	dstDir := de != nil && de.IsDir
+	if srcDir || dstDir {
+		if !m.filter.IncludeDir(rel) {
+			return
+		}
+	}
+	// Files the filter excludes are invisible on both sides.
+	if se != nil && !se.IsDir && !m.filter.IncludeFile(rel, se.Size) {
+		se = nil
+	}
+	if de != nil && !de.IsDir && !m.filter.IncludeFile(rel, de.Size) {
+		de = nil
+	}
+	switch {
+	case se == nil && de == nil:
+	case srcDir && dstDir:
+		schedule(func() { visit(rel, true, true) })
+	case srcDir && de == nil:
+		schedule(func() { visit(rel, true, false) })
+	case dstDir && se == nil:
+		if m.dstOnlyDirs {
+			schedule(func() {
+				visit(rel, false, true)
+				if m.dirOnlyOnDst != nil && ctx.Err() == nil {
+					m.dirOnlyOnDst(rel)
+				}
+			})
+		}
+	default:
+		m.handle(ctx, rel, se, de)
+	}
+}
+
+// list lists rel on the sides that have it, both at once.
+func (m *marcher) list(ctx context.Context, rel string, srcExists, dstExists bool) (src, dst []backend.Entry, ok bool) {
+	var dstErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if dstExists {
+			dst, dstErr = m.dst.Backend.List(ctx, m.dst.path(rel))
+			if errors.Is(dstErr, fs.ErrNotExist) {
+				dst, dstErr = nil, nil
+			}
+		}
+	}()
+	var srcErr error
+	if srcExists {
+		src, srcErr = m.src.Backend.List(ctx, m.src.path(rel))
+	}
+	<-done
+	if ctx.Err() != nil {
+		return nil, nil, false
+	}
+	ok = true
+	if srcErr != nil {
+		m.listErr(rel, srcErr)
+		ok = false
+	}
+	if dstErr != nil {
+		m.listErr(rel, dstErr)
+		ok = false
+	}
+	return src, dst, ok
+}
+
+// pick chooses the entry used for a name that one side lists several
+// times (backends with backend.DuplicateNamer): a directory if there is
+// one, else the first listed. The others are ignored with a warning, as
+// rclone does; "ferry dedupe" resolves them.
+func (m *marcher) pick(side, rel string, es []backend.Entry) *backend.Entry {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return &es[0]
+	}
+	m.log.Warn("duplicate object found in "+side+", ignoring all but one (see ferry dedupe)", logKeyPath, rel, logKeyCount, len(es))
+	for i := range es {
+		if es[i].IsDir {
+			return &es[i]
+		}
+	}
+	return &es[0]
+}
+
+// mergeByName sorts both listings by name and calls fn once per name with
+// the entries each side has under it (usually zero or one), in the order
+// the backend listed them.
+func mergeByName(src, dst []backend.Entry, fn func(name string, s, d []backend.Entry)) {
+	src, sn := sortByName(src)
+	dst, dn := sortByName(dst)
+	i, j := 0, 0
+	for i < len(src) || j < len(dst) {
+		var name string
+		switch {
+		case i == len(src):
+			name = dn[j]
+		case j == len(dst):
+			name = sn[i]
+		default:
+			name = min(sn[i], dn[j])
+		}
+		i0, j0 := i, j
+		for i < len(src) && sn[i] == name {
+			i++
+		}
+		for j < len(dst) && dn[j] == name {
+			j++
+		}
+		fn(name, src[i0:i], dst[j0:j])
+	}
+}
+
+// sortByName returns es sorted by name, stable, and the names. The names
+// are computed once and the entries moved once, which on big directories
+// costs far less than a stable sort comparing Entry.Name.
+func sortByName(es []backend.Entry) ([]backend.Entry, []string) {
+	type key struct {
+		name string
+		i    int
+	}
+	keys := make([]key, len(es))
+	for i := range es {
+		keys[i] = key{es[i].Name(), i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	sorted := make([]backend.Entry, len(es))
+	names := make([]string, len(es))
+	for k, key := range keys {
+		sorted[k], names[k] = es[key.i], key.name
+	}
+	return sorted, names
+}

@@ -1,0 +1,184 @@
+package transfer
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats accumulates a run's counters. It is safe for concurrent use: the
+// engine updates it while a progress display or a remote-control call
+// reads Snapshot. One Stats may span several runs (the totals add up).
+// The zero value is ready; its clock starts at the first update.
+type Stats struct {
+	bytes, totalBytes         atomic.Int64
+	transfers, totalTransfers atomic.Int64
+	checks, totalChecks       atomic.Int64
+	deletes, deletedDirs      atomic.Int64
+	renames, errors, modTimes atomic.Int64
+	dryRun                    atomic.Bool
+	mu                        sync.Mutex
+	start                     time.Time              // +checklocks:mu; zero until the first update
+	lastError                 string                 // +checklocks:mu
+	inflight                  map[*inflight]struct{} // +checklocks:mu
+	nowFunc                   func() time.Time       // tests; nil = time.Now
+}
+
+// inflight is one running transfer.
+type inflight struct {
+	name  string
+	size  int64
+	start time.Time
+	bytes atomic.Int64
+}
+
+// InFlight describes one running transfer in a Snapshot.
+type InFlight struct {
+	Name       string  `json:"name"`
+	Size       int64   `json:"size"`
+	Bytes      int64   `json:"bytes"`
+	Percentage int     `json:"percentage"`
+	Speed      float64 `json:"speed"` // bytes per second
+}
+
+// Snapshot is a consistent-enough copy of Stats at one moment, with the
+// field names of rclone's core/stats.
+type Snapshot struct {
+	Bytes          int64      `json:"bytes"`
+	TotalBytes     int64      `json:"totalBytes"`
+	Transfers      int64      `json:"transfers"`
+	TotalTransfers int64      `json:"totalTransfers"`
+	Checks         int64      `json:"checks"`
+	TotalChecks    int64      `json:"totalChecks"`
+	Deletes        int64      `json:"deletes"`
+	DeletedDirs    int64      `json:"deletedDirs"`
+	Renames        int64      `json:"renames"`
+	ModTimes       int64      `json:"modTimes"` // mtimes set without copying
+	Errors         int64      `json:"errors"`
+	LastError      string     `json:"lastError,omitempty"`
+	ElapsedTime    float64    `json:"elapsedTime"` // seconds
+	Speed          float64    `json:"speed"`       // bytes per second, averaged over the run
+	ETA            float64    `json:"eta"`         // seconds; -1 when unknown
+	DryRun         bool       `json:"dryRun,omitempty"`
+	Transferring   []InFlight `json:"transferring,omitempty"`
+}
+
+// Elapsed returns ElapsedTime as a Duration.
+func (s Snapshot) Elapsed() time.Duration { return time.Duration(s.ElapsedTime * float64(time.Second)) }
+
+func (s *Stats) now() time.Time {
+	if s.nowFunc != nil {
+		return s.nowFunc()
+	}
+	return time.Now()
+}
+
+// begin starts the clock if it has not started.
+func (s *Stats) begin() {
+	s.mu.Lock()
+	if s.start.IsZero() {
+		s.start = s.now()
+	}
+	s.mu.Unlock()
+}
+
+// Snapshot returns the current counters, the rate averaged since the
+// first update and the ETA of the bytes known so far.
+func (s *Stats) Snapshot() Snapshot {
+	snap := Snapshot{
+		Bytes:          s.bytes.Load(),
+		TotalBytes:     s.totalBytes.Load(),
+		Transfers:      s.transfers.Load(),
+		TotalTransfers: s.totalTransfers.Load(),
+		Checks:         s.checks.Load(),
+		TotalChecks:    s.totalChecks.Load(),
+		Deletes:        s.deletes.Load(),
+		DeletedDirs:    s.deletedDirs.Load(),
+		Renames:        s.renames.Load(),
+		ModTimes:       s.modTimes.Load(),
+		Errors:         s.errors.Load(),
+		DryRun:         s.dryRun.Load(),
+		ETA:            -1,
+	}
+	now := s.now()
+	s.mu.Lock()
+	snap.LastError = s.lastError
+	if !s.start.IsZero() {
+		snap.ElapsedTime = now.Sub(s.start).Seconds()
+	}
+	for t := range s.inflight {
+		b := t.bytes.Load()
+		f := InFlight{Name: t.name, Size: t.size, Bytes: b}
+		if t.size > 0 {
+			f.Percentage = int(b * 100 / t.size)
+		}
+		if el := now.Sub(t.start).Seconds(); el > 0 {
+			f.Speed = float64(b) / el
+		}
+		snap.Transferring = append(snap.Transferring, f)
+	}
+	s.mu.Unlock()
+	sort.Slice(snap.Transferring, func(i, j int) bool { return snap.Transferring[i].Name < snap.Transferring[j].Name })
+	if snap.ElapsedTime > 0 {
+		snap.Speed = float64(snap.Bytes) / snap.ElapsedTime
+	}
+	switch rest := snap.TotalBytes - snap.Bytes; {
+	case rest <= 0:
+		snap.ETA = 0
+	case snap.Speed > 0:
+		snap.ETA = float64(rest) / snap.Speed
+	}
+	return snap
+}
+
+// addError counts a failure and remembers its message.
+func (s *Stats) addError(err error) {
+	s.begin()
+	s.errors.Add(1)
+	s.mu.Lock()
+	s.lastError = err.Error()
+	s.mu.Unlock()
+}
+
+// queue counts a transfer decided on.
+func (s *Stats) queue(size int64) {
+	s.begin()
+	s.totalTransfers.Add(1)
+	s.totalBytes.Add(size)
+}
+
+// startTransfer registers a running transfer; call the returned done.
+func (s *Stats) startTransfer(name string, size int64) *inflight {
+	t := &inflight{name: name, size: size, start: s.now()}
+	s.mu.Lock()
+	if s.start.IsZero() {
+		s.start = t.start
+	}
+	if s.inflight == nil {
+		s.inflight = make(map[*inflight]struct{})
+	}
+	s.inflight[t] = struct{}{}
+	s.mu.Unlock()
+	return t
+}
+
+// endTransfer unregisters t. ok counts it as done; a failed transfer
+// stays in the totals (so "9 / 10" shows it) but its partial bytes are
+// taken back out.
+func (s *Stats) endTransfer(t *inflight, ok bool) {
+	s.mu.Lock()
+	delete(s.inflight, t)
+	s.mu.Unlock()
+	if ok {
+		s.transfers.Add(1)
+		return
+	}
+	s.bytes.Add(-t.bytes.Load())
+}
+
+// addBytes counts n bytes moved by t.
+func (s *Stats) addBytes(t *inflight, n int64) {
+	t.bytes.Add(n)
+	s.bytes.Add(n)
+}
