@@ -71,19 +71,25 @@ func testZeroLength(t *testing.T, b backend.Backend, _ *Config) {
 // last, chunks start every 1 MiB.
 var megaChunkStarts = []int64{131072, 393216, 786432, 1310720, 1966080, 2752512, 3670016, 4718592}
 
-// chunkSizes returns the file sizes ChunkBoundarySizes stores: small sizes
-// around AES blocks, then each chunk start up to max and one byte either
-// side. Quick keeps the first and last chunk starts only.
-func chunkSizes(max int64, quick bool) []int64 {
+// chunkStarts returns MEGA's chunk starts below limit.
+func chunkStarts(limit int64) []int64 {
 	var starts []int64
 	for _, s := range megaChunkStarts {
-		if s-1 <= max {
+		if s < limit {
 			starts = append(starts, s)
 		}
 	}
-	for s := megaChunkStarts[len(megaChunkStarts)-1] + 1<<20; s-1 <= max; s += 1 << 20 {
+	for s := megaChunkStarts[len(megaChunkStarts)-1] + 1<<20; s < limit; s += 1 << 20 {
 		starts = append(starts, s)
 	}
+	return starts
+}
+
+// chunkSizes returns the file sizes ChunkBoundarySizes stores: small sizes
+// around AES blocks, then each chunk start up to maxSize and one byte
+// either side. Quick keeps the first and last chunk starts only.
+func chunkSizes(maxSize int64, quick bool) []int64 {
+	starts := chunkStarts(maxSize + 2)
 	if quick && len(starts) > 2 {
 		starts = []int64{starts[0], starts[len(starts)-1]}
 	}
@@ -93,7 +99,7 @@ func chunkSizes(max int64, quick bool) []int64 {
 	}
 	for _, s := range starts {
 		for _, n := range []int64{s - 1, s, s + 1} {
-			if n <= max {
+			if n <= maxSize {
 				sizes = append(sizes, n)
 			}
 		}
@@ -124,10 +130,7 @@ func testChunkBoundarySizes(t *testing.T, b backend.Backend, cfg *Config) {
 		if cfg.Quick {
 			continue
 		}
-		for _, s := range megaChunkStarts {
-			if s >= n {
-				break
-			}
+		for _, s := range chunkStarts(n) {
 			off, l := s-7, int64(16)
 			got, err := read(t.Context(), b, p, off, l)
 			want := data[off:min(off+l, n)]

@@ -8,7 +8,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		backendtest.Run(t, backendtest.Config{
-//			New: func(t *testing.T) backend.Backend { return local.New(t.TempDir()) },
+//			New: func(t *testing.T) backend.Backend { return memory.New() },
 //		})
 //	}
 //

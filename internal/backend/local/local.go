@@ -132,7 +132,7 @@ func notExist(err error) error {
 	return err
 }
 
-// stat follows symbolic links like os.Stat.
+// entry describes p from its file info.
 func (b *Backend) entry(p string, fi fs.FileInfo) backend.Entry {
 	e := backend.Entry{Path: p, ModTime: fi.ModTime(), IsDir: fi.IsDir()}
 	if !e.IsDir {
@@ -214,6 +214,12 @@ func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.
 	}
 	if offset < 0 {
 		return nil, b.perr("open", p, fmt.Errorf("negative offset %d: %w", offset, fs.ErrInvalid))
+	}
+	// Refuse special files before opening: opening a FIFO blocks.
+	if fi, err := os.Stat(full); err != nil {
+		return nil, b.perr("open", p, notExist(err))
+	} else if !fi.Mode().IsRegular() && !fi.IsDir() {
+		return nil, b.perr("open", p, fmt.Errorf("not a regular file (%v): %w", fi.Mode().Type(), fs.ErrInvalid))
 	}
 	f, err := os.Open(full)
 	if err != nil {

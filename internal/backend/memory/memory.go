@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -285,10 +284,9 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 		return backend.Entry{}, b.perr("put", p, err)
 	}
 
-	var buf bytes.Buffer
-	buf.Grow(int(min(size, 64<<20)))
-	n, err := io.CopyN(&buf, ctxReader{ctx, r}, size)
-	if err == io.EOF {
+	data := make([]byte, size)
+	n, err := io.ReadFull(ctxReader{ctx, r}, data)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		err = fmt.Errorf("read %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
 	}
 	if err != nil {
@@ -313,7 +311,7 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 	if err != nil {
 		return backend.Entry{}, b.perr("put", p, err)
 	}
-	f := &node{data: slices.Clip(buf.Bytes()), mtime: modTime}
+	f := &node{data: data, mtime: modTime}
 	parent.children[lastElem(b.elems(p))] = f
 	return b.entry(p, f), nil
 }
@@ -430,6 +428,9 @@ func (b *Backend) Move(ctx context.Context, src, dst string) (backend.Entry, err
 	defer b.st.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.perr("move", src, err)
+	}
+	if src == "" || dst == "" {
+		return backend.Entry{}, b.perr("move", src, fmt.Errorf("cannot move the root or onto it: %w", fs.ErrInvalid))
 	}
 	sparent, sname, err := b.parentOf(src)
 	if err != nil {
