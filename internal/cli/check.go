@@ -23,6 +23,7 @@ type checkOptions struct {
 	json     bool
 }
 
+// newCheckCommand builds "ferry check", binding its flags to an options struct.
 func newCheckCommand(g *globals) *cobra.Command {
 	var o checkOptions
 	cmd := &cobra.Command{
@@ -62,6 +63,7 @@ type checkReport struct {
 	ElapsedTime       float64  `json:"elapsedTime"`
 }
 
+// runCheck runs "ferry check" with the parsed flags o and arguments args.
 func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) error {
 	if o.checksum && o.sizeOnly {
 		return usagef("--checksum and --size-only exclude each other")

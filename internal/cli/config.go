@@ -50,8 +50,8 @@ obscured, or the whole file is encrypted with a configuration password
 }
 
 // configFile returns the loaded config file, shared with openRemote.
-func (g *globals) configFile() (*config.File, error) {
-	return g.resolver().File()
+func (g *globals) configFile(ctx context.Context) (*config.File, error) {
+	return g.resolver().File(ctx)
 }
 
 // backendType returns the registered type called name.
@@ -207,7 +207,7 @@ func runConfigCreate(ctx context.Context, g *globals, o obscureMode, args []stri
 	if err != nil {
 		return err
 	}
-	f, err := g.configFile()
+	f, err := g.configFile(ctx)
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func runConfigUpdate(ctx context.Context, g *globals, o obscureMode, args []stri
 	if err != nil {
 		return err
 	}
-	f, err := g.configFile()
+	f, err := g.configFile(ctx)
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ a single remote. Passwords are shown obscured, as stored.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := g.configFile()
+			f, err := g.configFile(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -350,7 +350,7 @@ func newConfigDeleteCommand(g *globals) *cobra.Command {
 		Short: "Delete an existing remote",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := g.configFile()
+			f, err := g.configFile(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -396,7 +396,7 @@ func newConfigDumpCommand(g *globals) *cobra.Command {
 		Long:  `Dump the remotes as a JSON object of objects. Passwords are obscured.`,
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := g.configFile()
+			f, err := g.configFile(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -499,7 +499,7 @@ With arguments, update password options of a remote as rclone's
 }
 
 func runConfigPassword(ctx context.Context, g *globals, o configPasswordOptions) error {
-	f, err := g.configFile()
+	f, err := g.configFile(ctx)
 	if err != nil {
 		return err
 	}

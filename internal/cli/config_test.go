@@ -433,7 +433,7 @@ func TestBackendFlags(t *testing.T) {
 	}
 	mustRun(t, "", "config", "reconnect", "m:", "--mega-pass", megaservertest.PasswordV2)
 	code, out, _ := runCLI(t, t.Context(), "", "--help")
-	for _, want := range []string{"--mega-user string", "(env FERRY_MEGA_USER)", "--mega-hard-delete ", "(env FERRY_MEGA_HARD_DELETE)", "--config string", "env FERRY_CONFIG)", "--local-root string"} {
+	for _, want := range []string{"--mega-user string", "(env FERRY_MEGA_USER)", "--mega-hard-delete ", "(env FERRY_MEGA_HARD_DELETE)", "--config string", "env FERRY_CONFIG;", "env FERRY_CONFIG_PASS)", "--local-root string"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("help lacks %q", want)
 		}

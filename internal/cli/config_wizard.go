@@ -32,7 +32,7 @@ type choice struct {
 }
 
 func runConfigWizard(ctx context.Context, g *globals) error {
-	f, err := g.configFile()
+	f, err := g.configFile(ctx)
 	if err != nil {
 		return err
 	}

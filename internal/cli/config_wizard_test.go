@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -286,4 +285,28 @@ func TestConfigWizardPipe(t *testing.T) {
 	}
 }
 
-var _ = bytes.MinRead
+// TestConfigPasswordTerminal asks for the configuration password of an
+// encrypted file on the terminal, without echo, and again after a wrong
+// one.
+func TestConfigPasswordTerminal(t *testing.T) {
+	configEnv(t)
+	mustRun(t, "", "config", "create", "mem", "memory", "store=s")
+	mustRun(t, "correct config password\n", "config", "password")
+	c := newConsole(t)
+	code := make(chan int, 1)
+	go func() {
+		code <- Run(t.Context(), []string{"config", "show", "mem"}, Stdio{In: c.tty, Out: c.tty, Err: c.tty})
+	}()
+	c.expect("Enter configuration password:\r\npassword: ")
+	c.sendSecret("not the password")
+	c.expect("Wrong password, try again.")
+	c.expect("password: ")
+	c.sendSecret("correct config password")
+	c.expect("[mem]\r\ntype = memory\r\nstore = s\r\n")
+	if got := <-code; got != 0 {
+		t.Fatalf("exit %d\n%s", got, c.out.String())
+	}
+	if out := c.out.String(); strings.Contains(out, "config password") || strings.Contains(out, "not the password") {
+		t.Errorf("password echoed:\n%s", out)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"ferry/internal/transfer"
 )
 
+// newCopyCommand builds "ferry copy", binding its flags to an options struct.
 func newCopyCommand(g *globals) *cobra.Command {
 	var o transferOptions
 	cmd := &cobra.Command{
@@ -31,6 +32,7 @@ Use --dry-run first to see what would happen.`,
 	return cmd
 }
 
+// runCopy runs "ferry copy" with the parsed flags o and arguments args.
 func runCopy(ctx context.Context, g *globals, o transferOptions, args []string) error {
 	return runTransfer(ctx, g, o, args[0], args[1], transfer.Copy)
 }

@@ -8,6 +8,7 @@ import (
 	"ferry/internal/transfer"
 )
 
+// newCopytoCommand builds "ferry copyto", binding its flags to an options struct.
 func newCopytoCommand(g *globals) *cobra.Command {
 	var o transferOptions
 	cmd := &cobra.Command{
@@ -27,6 +28,7 @@ If source:path is a directory, copyto behaves like copy.`,
 	return cmd
 }
 
+// runCopyto runs "ferry copyto" with the parsed flags o and arguments args.
 func runCopyto(ctx context.Context, g *globals, o transferOptions, args []string) error {
 	return runTransfer(ctx, g, o, args[0], args[1], fileOrTree(transfer.CopyFile, transfer.Copy))
 }

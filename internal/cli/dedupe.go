@@ -22,6 +22,7 @@ type dedupeOptions struct {
 	json   bool
 }
 
+// newDedupeCommand builds "ferry dedupe", binding its flags to an options struct.
 func newDedupeCommand(g *globals) *cobra.Command {
 	var o dedupeOptions
 	cmd := &cobra.Command{
@@ -64,6 +65,7 @@ and never merged. Use --dry-run to see what would happen.`,
 	return cmd
 }
 
+// runDedupe runs "ferry dedupe" with the parsed flags o and arguments args.
 func runDedupe(ctx context.Context, g *globals, o dedupeOptions, args []string) error {
 	modeName := o.mode
 	if len(args) == 2 {

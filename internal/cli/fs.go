@@ -108,9 +108,9 @@ func (g *globals) resolver() *remote.Resolver {
 
 // loadConfig reads the config file, asking for its password if it is
 // encrypted: from $FERRY_CONFIG_PASS, else on the terminal (three tries).
-func (g *globals) loadConfig() (*config.File, error) {
+func (g *globals) loadConfig(ctx context.Context) (*config.File, error) {
 	path := g.configPath()
-	if pw, ok := os.LookupEnv(config.EnvConfigPass); ok {
+	if pw := os.Getenv(config.EnvConfigPass); pw != "" {
 		return config.Load(path, func() (string, error) { return pw, nil })
 	}
 	p := g.prompter()
@@ -119,7 +119,7 @@ func (g *globals) loadConfig() (*config.File, error) {
 	}
 	for try := 1; ; try++ {
 		f, err := config.Load(path, func() (string, error) {
-			return p.ask(context.Background(), g.stdio.Err, "Enter configuration password:\npassword: ", true)
+			return p.ask(ctx, g.stdio.Err, "Enter configuration password:\npassword: ", true)
 		})
 		if !errors.Is(err, config.ErrWrongPassword) || try == 3 {
 			return f, err
@@ -133,7 +133,8 @@ func (g *globals) loadConfig() (*config.File, error) {
 // variable.
 func addRemoteFlags(fs *pflag.FlagSet, g *globals) {
 	fs.StringVar(&g.rem.configPath, "config", "",
-		"config file (default $XDG_CONFIG_HOME/ferry/ferry.conf or ~/.config/ferry/ferry.conf; env "+config.EnvConfig+")")
+		"config file (default $XDG_CONFIG_HOME/ferry/ferry.conf or ~/.config/ferry/ferry.conf; env "+config.EnvConfig+
+			"; the password of an encrypted one from env "+config.EnvConfigPass+")")
 	g.rem.overrides = map[string]string{}
 	for _, t := range g.registry() {
 		for _, o := range t.Options {

@@ -8,6 +8,7 @@ import (
 	"ferry/internal/transfer"
 )
 
+// newMoveCommand builds "ferry move", binding its flags to an options struct.
 func newMoveCommand(g *globals) *cobra.Command {
 	var o transferOptions
 	cmd := &cobra.Command{
@@ -28,6 +29,7 @@ move deletes data from the source: try it with --dry-run first.`,
 	return cmd
 }
 
+// runMove runs "ferry move" with the parsed flags o and arguments args.
 func runMove(ctx context.Context, g *globals, o transferOptions, args []string) error {
 	return runTransfer(ctx, g, o, args[0], args[1], transfer.Move)
 }

@@ -8,6 +8,7 @@ import (
 	"ferry/internal/transfer"
 )
 
+// newMovetoCommand builds "ferry moveto", binding its flags to an options struct.
 func newMovetoCommand(g *globals) *cobra.Command {
 	var o transferOptions
 	cmd := &cobra.Command{
@@ -28,6 +29,7 @@ If source:path is a directory, moveto behaves like move.`,
 	return cmd
 }
 
+// runMoveto runs "ferry moveto" with the parsed flags o and arguments args.
 func runMoveto(ctx context.Context, g *globals, o transferOptions, args []string) error {
 	return runTransfer(ctx, g, o, args[0], args[1], fileOrTree(transfer.MoveFile, transfer.Move))
 }

@@ -8,6 +8,7 @@ import (
 	"ferry/internal/transfer"
 )
 
+// newSyncCommand builds "ferry sync", binding its flags to an options struct.
 func newSyncCommand(g *globals) *cobra.Command {
 	var o transferOptions
 	cmd := &cobra.Command{
@@ -29,6 +30,7 @@ sync can delete data: try it with --dry-run first.`,
 	return cmd
 }
 
+// runSync runs "ferry sync" with the parsed flags o and arguments args.
 func runSync(ctx context.Context, g *globals, o transferOptions, args []string) error {
 	return runTransfer(ctx, g, o, args[0], args[1], transfer.Sync)
 }

@@ -156,6 +156,8 @@ func startOutput(g *globals, asJSON, progress bool, stats *transfer.Stats) *outp
 		o.progress = ui.StartProgress(errw, func() ui.Stats { return uiStats(stats.Snapshot()) }, ui.ProgressOptions{})
 		errw = o.progress.Writer()
 	}
+	// The printer and the logger share errw.
+	errw = &ui.LockedWriter{W: errw}
 	minLevel := ui.LevelNotice
 	if g.verbose > 0 {
 		minLevel = ui.LevelInfo
@@ -165,11 +167,9 @@ func startOutput(g *globals, asJSON, progress bool, stats *transfer.Stats) *outp
 	return o
 }
 
-// loggerOn is g.logger writing to w (above a progress display).
+// loggerOn is g.logger writing to w (shared with the printer, or above a
+// progress display).
 func loggerOn(g *globals, w io.Writer) *slog.Logger {
-	if w == g.stdio.Err {
-		return g.logger()
-	}
 	level := slog.LevelWarn
 	switch {
 	case g.verbose >= 2:

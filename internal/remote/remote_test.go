@@ -164,7 +164,7 @@ func testResolver(t *testing.T, text string) (*Resolver, *fakes, string) {
 	fs := &fakes{}
 	r := &Resolver{
 		Types:     fs.types(),
-		Config:    func() (*config.File, error) { return config.Load(path, nil) },
+		Config:    func(context.Context) (*config.File, error) { return config.Load(path, nil) },
 		Overrides: map[string]string{},
 		LookupEnv: func(string) (string, bool) { return "", false },
 		CacheRoot: filepath.Join(dir, "cache"),
@@ -311,7 +311,7 @@ func TestPrecedence(t *testing.T) {
 	r.LookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	get := func() backend.ConfigMap {
 		t.Helper()
-		_, m, err := r.Options("m")
+		_, m, err := r.Options(t.Context(), "m")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +334,7 @@ func TestPrecedence(t *testing.T) {
 	}
 	env["FERRY_MEGA_HARD_DELETE"] = "maybe"
 	delete(r.Overrides, "mega-hard-delete")
-	if _, _, err := r.Options("m"); err == nil || !strings.Contains(err.Error(), "$FERRY_MEGA_HARD_DELETE") {
+	if _, _, err := r.Options(t.Context(), "m"); err == nil || !strings.Contains(err.Error(), "$FERRY_MEGA_HARD_DELETE") {
 		t.Errorf("bad env bool: %v", err)
 	}
 	// Connection strings take plain values, overridden the same way.
@@ -355,7 +355,7 @@ func TestPrecedence(t *testing.T) {
 func TestLazyConfig(t *testing.T) {
 	r, _, _ := testResolver(t, "")
 	calls := 0
-	r.Config = func() (*config.File, error) { calls++; return nil, errors.New("corrupt") }
+	r.Config = func(context.Context) (*config.File, error) { calls++; return nil, errors.New("corrupt") }
 	ref, err := r.Open(t.Context(), "/tmp")
 	if err != nil {
 		t.Fatal(err)

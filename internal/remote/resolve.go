@@ -40,7 +40,7 @@ type Resolver struct {
 	// Config loads the config file; it is called once, on first use, so a
 	// command on local paths never reads (or asks the password of) the
 	// config file.
-	Config func() (*config.File, error)
+	Config func(ctx context.Context) (*config.File, error)
 	// Overrides are option values from command-line flags, keyed by
 	// FlagName ("mega-user").
 	Overrides map[string]string
@@ -106,12 +106,18 @@ func (r *Resolver) typeNames() string {
 	return strings.Join(names, ", ")
 }
 
-// File returns the config file, loading it on first use.
-func (r *Resolver) File() (*config.File, error) {
+// File returns the config file, loading it on first use (which may ask
+// for its password).
+func (r *Resolver) File(ctx context.Context) (*config.File, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cfg == nil && r.cfgErr == nil {
-		r.cfg, r.cfgErr = r.Config()
+		r.cfg, r.cfgErr = r.Config(ctx)
+		if errors.Is(r.cfgErr, context.Canceled) || errors.Is(r.cfgErr, context.DeadlineExceeded) {
+			cfgErr := r.cfgErr
+			r.cfgErr = nil // not sticky: a later call may ask again
+			return nil, cfgErr
+		}
 	}
 	return r.cfg, r.cfgErr
 }
@@ -127,7 +133,7 @@ func (r *Resolver) CacheDir(name string) string {
 
 // Options resolves remote name (a config section or a ":type,k=v"
 // connection string) to its type and option values, secrets revealed.
-func (r *Resolver) Options(name string) (backend.Type, backend.ConfigMap, error) {
+func (r *Resolver) Options(ctx context.Context, name string) (backend.Type, backend.ConfigMap, error) {
 	if strings.HasPrefix(name, ":") {
 		typ, opts := connection(name)
 		t, ok := r.Type(typ)
@@ -146,7 +152,7 @@ func (r *Resolver) Options(name string) (backend.Type, backend.ConfigMap, error)
 		}
 		return r.layer(t, ":"+typ, stored, "")
 	}
-	f, err := r.File()
+	f, err := r.File(ctx)
 	if err != nil {
 		return backend.Type{}, nil, err
 	}
@@ -230,7 +236,7 @@ func (r *Resolver) Open(ctx context.Context, arg string) (*Ref, error) {
 		_, cfg, err = r.layer(lt, LocalType, config.NewRemote(LocalType), "")
 		t = lt
 	} else {
-		t, cfg, err = r.Options(name)
+		t, cfg, err = r.Options(ctx, name)
 	}
 	if err != nil {
 		return nil, err
@@ -338,7 +344,7 @@ func (r *Resolver) EnvFor(name string) (backend.Env, error) {
 // Reconnect drops remote name's cached session and logs in afresh through
 // its type's Reconnect (asking for a two-factor PIN through Env.Prompt).
 func (r *Resolver) Reconnect(ctx context.Context, name string) error {
-	t, cfg, err := r.Options(name)
+	t, cfg, err := r.Options(ctx, name)
 	if err != nil {
 		return err
 	}
