@@ -62,6 +62,7 @@ func remoteError(err error) error {
 // location, backend option flags, and the resolver built on first use.
 type remoteState struct {
 	configPath string            // --config
+	cacheDir   string            // --cache-dir
 	overrides  map[string]string // --<type>-<option> flags that were set, by remote.FlagName
 	types      []backend.Type    // the registry; nil means remote.Registry() (tests set fakes)
 
@@ -88,6 +89,18 @@ func (g *globals) configPath() string {
 	return config.DefaultPath()
 }
 
+// cacheRoot is --cache-dir, $FERRY_CACHE_DIR or the default
+// ($XDG_CACHE_HOME/ferry): one subdirectory per remote holds its session.
+func (g *globals) cacheRoot() string {
+	if g.rem.cacheDir != "" {
+		return g.rem.cacheDir
+	}
+	if d := os.Getenv("FERRY_CACHE_DIR"); d != "" {
+		return d
+	}
+	return remote.DefaultCacheRoot()
+}
+
 // resolver returns the run's resolver, built on first use.
 func (g *globals) resolver() *remote.Resolver {
 	g.rem.once.Do(func() {
@@ -95,7 +108,7 @@ func (g *globals) resolver() *remote.Resolver {
 			Types:     g.registry(),
 			Config:    g.loadConfig,
 			Overrides: g.rem.overrides,
-			CacheRoot: remote.DefaultCacheRoot(),
+			CacheRoot: g.cacheRoot(),
 			Env: backend.Env{
 				Logger:  g.logger(),
 				Verbose: g.verbose,
@@ -135,6 +148,8 @@ func addRemoteFlags(fs *pflag.FlagSet, g *globals) {
 	fs.StringVar(&g.rem.configPath, "config", "",
 		"config file (default $XDG_CONFIG_HOME/ferry/ferry.conf or ~/.config/ferry/ferry.conf; env "+config.EnvConfig+
 			"; the password of an encrypted one from env "+config.EnvConfigPass+")")
+	fs.StringVar(&g.rem.cacheDir, "cache-dir", "",
+		"directory for sessions and tree caches, one subdirectory per remote (default $XDG_CACHE_HOME/ferry; env FERRY_CACHE_DIR)")
 	g.rem.overrides = map[string]string{}
 	for _, t := range g.registry() {
 		for _, o := range t.Options {

@@ -13,12 +13,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"ferry/mega"
 	"ferry/mega/megacrypto"
 	"ferry/megaserver"
 )
@@ -49,7 +48,7 @@ again and verify every byte and every modification time.`,
 
 func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 	out := g.stdio.Out
-	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
+	step := func(format string, args ...any) { fmt.Fprintf(out, "\n==> "+format+"\n", args...) }
 
 	work, err := os.MkdirTemp("", "ferry-quickstart-")
 	if err != nil {
@@ -71,7 +70,7 @@ func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 	}
 
 	dataDir := filepath.Join(work, "server")
-	step("starting the MEGA server on 127.0.0.1 (data %s)", dataDir)
+	step("starting the MEGA server (ferry serve mega) on 127.0.0.1, data in %s", dataDir)
 	srv, err := megaserver.Open(megaserver.Options{Dir: dataDir, Logger: g.logger()})
 	if err != nil {
 		return err
@@ -90,7 +89,7 @@ func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 
 	const email = "demo@ferry.local"
 	password := rand.Text()
-	step("creating account %s (v2, PBKDF2; signup crypto runs client-side)", email)
+	step("creating the account %s (ferry serve mega adduser; the signup crypto runs client-side)", email)
 	acct, err := megacrypto.NewAccount(email, []byte(password), megacrypto.AccountOptions{}, rand.Reader)
 	if err != nil {
 		return err
@@ -99,54 +98,55 @@ func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 		return err
 	}
 
-	step("logging in")
-	c := mega.New(mega.Options{APIURL: apiURL, Logger: g.logger()})
-	if err := c.Login(ctx, email, password, mega.LoginOptions{}); err != nil {
-		return err
+	// Every step below is an ordinary ferry command, run in-process with a
+	// private config file and cache directory.
+	base := []string{"--config", filepath.Join(work, "ferry.conf"), "--cache-dir", filepath.Join(work, "cache")}
+	ferry := func(args ...string) error {
+		shown := make([]string, len(args))
+		for i, a := range args {
+			shown[i] = a
+			if strings.HasPrefix(a, "pass=") {
+				shown[i] = "pass=***"
+			}
+			if strings.ContainsAny(shown[i], " <>&?") {
+				shown[i] = fmt.Sprintf("%q", shown[i])
+			}
+		}
+		fmt.Fprintf(out, "\n$ ferry %s\n", strings.Join(shown, " "))
+		if code := Run(ctx, append(append([]string{}, base...), args...), Stdio{In: g.stdio.In, Out: out, Err: out}); code != exitOK {
+			return fmt.Errorf("ferry %s: exit code %d", args[0], code)
+		}
+		return nil
 	}
-	if err := c.FetchTree(ctx); err != nil {
-		return err
+	back := filepath.Join(work, "download")
+	steps := [][]string{
+		{"config", "create", "--obscure", "demo", "mega", "user=" + email, "pass=" + password, "url=" + apiURL},
+		{"copy", src, "demo:quickstart"},
+		{"lsl", "demo:quickstart"},
+		{"check", src, "demo:quickstart"},
+		{"link", "demo:quickstart/README.txt"},
+		{"copy", "demo:quickstart", back},
+		{"check", src, back},
+		{"sync", src, "demo:quickstart"},
+		{"about", "demo:"},
+	}
+	if o.source != "" {
+		steps[4] = []string{"link", "demo:quickstart"}
+	}
+	for _, args := range steps {
+		if err := ferry(args...); err != nil {
+			return err
+		}
 	}
 
-	step("uploading %s to /quickstart", src)
-	start := time.Now()
-	top, err := c.Mkdir(ctx, c.Root(), "quickstart")
-	if err != nil {
-		return err
-	}
-	files, bytesUp, err := uploadTree(ctx, c, top, src)
-	if err != nil {
-		return err
-	}
-	up := time.Since(start)
-	fmt.Fprintf(out, "    %d files, %s in %v (%s)\n", files, formatBytes(bytesUp), up.Round(time.Millisecond), formatRate(bytesUp, up))
-
-	step("listing /quickstart")
-	listTree(out, c, top, "    ")
-
-	dst := filepath.Join(work, "download")
-	step("downloading /quickstart to %s (meta-MAC verified)", dst)
-	start = time.Now()
-	bytesDown, err := downloadTree(ctx, c, top, dst)
-	if err != nil {
-		return err
-	}
-	down := time.Since(start)
-	fmt.Fprintf(out, "    %s in %v (%s)\n", formatBytes(bytesDown), down.Round(time.Millisecond), formatRate(bytesDown, down))
-
-	step("verifying contents and modification times against %s", src)
-	n, err := compareTrees(src, dst)
+	step("verifying the copy back byte by byte and its modification times against %s", src)
+	n, err := compareTrees(src, back)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "    %d files identical, mtimes preserved\n", n)
-
-	q, err := c.Quota(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "==> done: %s stored encrypted on the server; the server never saw a key.\n", formatBytes(q.Used))
-	return c.Logout(ctx)
+	fmt.Fprintf(out, "\n==> done: %d commands, %d login(s) on the server; the server never saw a key.\n", len(steps), srv.Logins(email))
+	return nil
 }
 
 // makeDemoFolder writes a small tree with sizes around MEGA's chunk
@@ -194,86 +194,6 @@ func makeDemoFolder(dir string) error {
 		mtime = mtime.Add(time.Hour)
 	}
 	return nil
-}
-
-// uploadTree uploads the contents of dir into parent.
-func uploadTree(ctx context.Context, c *mega.Client, parent *mega.Node, dir string) (files int, size int64, err error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		switch {
-		case e.IsDir():
-			sub, err := c.Mkdir(ctx, parent, e.Name())
-			if err != nil {
-				return files, size, err
-			}
-			n, s, err := uploadTree(ctx, c, sub, p)
-			files, size = files+n, size+s
-			if err != nil {
-				return files, size, err
-			}
-		case e.Type().IsRegular():
-			n, err := c.UploadFile(ctx, parent, e.Name(), p)
-			if err != nil {
-				return files, size, err
-			}
-			files, size = files+1, size+n.Size
-		}
-	}
-	return files, size, nil
-}
-
-// listTree prints the tree under n like "ls -R" with sizes and mtimes.
-func listTree(w io.Writer, c *mega.Client, n *mega.Node, indent string) {
-	kids := c.Children(n)
-	sort.Slice(kids, func(i, j int) bool { return kids[i].Name < kids[j].Name })
-	for _, k := range kids {
-		if k.IsDir() {
-			fmt.Fprintf(w, "%s%12s  %s  %s/\n", indent, "-", k.ModTime.Local().Format("2006-01-02 15:04:05"), k.Name)
-			listTree(w, c, k, indent+"    ")
-			continue
-		}
-		fmt.Fprintf(w, "%s%12d  %s  %s\n", indent, k.Size, k.ModTime.Local().Format("2006-01-02 15:04:05"), k.Name)
-	}
-}
-
-// downloadTree downloads the tree under n into dir, restoring mtimes.
-func downloadTree(ctx context.Context, c *mega.Client, n *mega.Node, dir string) (int64, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, err
-	}
-	var total int64
-	for _, k := range c.Children(n) {
-		p := filepath.Join(dir, k.Name)
-		if k.IsDir() {
-			s, err := downloadTree(ctx, c, k, p)
-			total += s
-			if err != nil {
-				return total, err
-			}
-			continue
-		}
-		f, err := os.Create(p)
-		if err != nil {
-			return total, err
-		}
-		err = c.Download(ctx, k, f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(p)
-			return total, fmt.Errorf("download %s: %w", c.Path(k), err)
-		}
-		if err := os.Chtimes(p, k.ModTime, k.ModTime); err != nil {
-			return total, err
-		}
-		total += k.Size
-	}
-	return total, nil
 }
 
 // compareTrees checks that every regular file under a has an identical copy
