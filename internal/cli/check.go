@@ -30,11 +30,12 @@ func newCheckCommand(g *globals) *cobra.Command {
 		Use:   "check source:path dest:path",
 		Short: "Check that the files in source and destination match",
 		Long: `Compare source and destination without changing anything, and report files
-missing on either side and files that differ. Sizes are compared, and
-content fingerprints where both sides have them (MEGA's). With --checksum,
-a side without fingerprints (a local disk) gets them computed from a few
-KiB of each file, so a local folder is checked against MEGA without
-downloading anything.
+missing on either side and files that differ. By default files match when
+their sizes are equal and their modification times agree (within the
+coarser precision of the two sides: 1 s on MEGA). With --checksum, content
+fingerprints are compared instead: a side without them (a local disk) gets
+them computed from a few KiB of each file, so a local folder is checked
+against MEGA without downloading anything. --size-only compares sizes.
 
 Exits with status 1 if differences were found, like rclone.`,
 		Args: exactArgs(2),

@@ -78,7 +78,7 @@ func TestCopyCommand(t *testing.T) {
 		t.Fatalf("dry run copied %v", got)
 	}
 
-	code, out, errOut = runCLI(t, t.Context(), "", "copy", "--exclude", "*.tmp", src, dst)
+	code, out, errOut = runCLI(t, t.Context(), "", "copy", "-v", "--exclude", "*.tmp", src, dst)
 	if code != 0 {
 		t.Fatalf("copy: exit %d\n%s%s", code, out, errOut)
 	}

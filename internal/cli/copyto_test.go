@@ -17,7 +17,7 @@ func TestCopytoCommand(t *testing.T) {
 		t.Fatalf("copyto dir: exit %d\n%s%s", code, out, errOut)
 	}
 	sameFiles(t, "after copyto", readFiles(t, dst), map[string]string{"renamed.txt": "alpha", "t2/x": "x"})
-	code, _, errOut := runCLI(t, t.Context(), "", "copyto", filepath.Join(src, "a.txt"), filepath.Join(dst, "renamed.txt"))
+	code, _, errOut := runCLI(t, t.Context(), "", "copyto", "-v", filepath.Join(src, "a.txt"), filepath.Join(dst, "renamed.txt"))
 	if code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") || !strings.Contains(errOut, "Checks:       1 / 1") {
 		t.Errorf("copyto again: exit %d\n%s", code, errOut)
 	}

@@ -121,13 +121,13 @@ func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 	back := filepath.Join(work, "download")
 	steps := [][]string{
 		{"config", "create", "--obscure", "demo", "mega", "user=" + email, "pass=" + password, "url=" + apiURL},
-		{"copy", src, "demo:quickstart"},
+		{"copy", "-v", src, "demo:quickstart"},
 		{"lsl", "demo:quickstart"},
 		{"check", src, "demo:quickstart"},
 		{"link", "demo:quickstart/README.txt"},
-		{"copy", "demo:quickstart", back},
-		{"check", src, back},
-		{"sync", src, "demo:quickstart"},
+		{"copy", "-v", "demo:quickstart", back},
+		{"check", "demo:quickstart", back},
+		{"sync", "-v", src, "demo:quickstart"},
 		{"about", "demo:"},
 	}
 	if o.source != "" {

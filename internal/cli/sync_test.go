@@ -55,10 +55,10 @@ func TestSyncCommandMega(t *testing.T) {
 		t.Helper()
 		return runCLI(t, t.Context(), "", append(append(args, remote...), src, ":mega:backup")...)
 	}
-	if code, _, errOut := run("sync"); code != 0 || !strings.Contains(errOut, "Transferred:  2 / 2, 100%") {
+	if code, _, errOut := run("sync", "-v"); code != 0 || !strings.Contains(errOut, "Transferred:  2 / 2, 100%") {
 		t.Fatalf("sync to MEGA: exit %d\n%s", code, errOut)
 	}
-	if code, _, errOut := run("sync"); code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") {
+	if code, _, errOut := run("sync", "-v"); code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") {
 		t.Errorf("second sync: exit %d\n%s", code, errOut)
 	}
 	// Touch a file: mtimes differ, content does not.
@@ -69,10 +69,10 @@ func TestSyncCommandMega(t *testing.T) {
 	if code, _, errOut := run("check", "--checksum"); code != 0 || !strings.Contains(errOut, "2 matching files") {
 		t.Errorf("check --checksum: exit %d\n%s", code, errOut)
 	}
-	if code, _, errOut := run("sync", "--checksum"); code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") {
+	if code, _, errOut := run("sync", "-v", "--checksum"); code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") {
 		t.Errorf("sync --checksum after touch: exit %d\n%s", code, errOut)
 	}
-	if code, _, errOut := run("sync"); code != 0 || !strings.Contains(errOut, "Transferred:  1 / 1, 100%") {
+	if code, _, errOut := run("sync", "-v"); code != 0 || !strings.Contains(errOut, "Transferred:  1 / 1, 100%") {
 		t.Errorf("sync after touch: exit %d\n%s", code, errOut)
 	}
 	writeFiles(t, src, map[string]string{"a.txt": "ALPHA"})

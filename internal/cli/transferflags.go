@@ -131,7 +131,9 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		Report:         out.report,
 	}
 	err = fn(ctx, transfer.Location{Backend: src.Backend, Path: src.Path}, transfer.Location{Backend: dst.Backend, Path: dst.Path}, opts)
-	snap := out.finish(true)
+	// Like rclone, the final statistics are printed with -v, -P or --json;
+	// a plain run prints only what went wrong.
+	snap := out.finish(o.json || o.progress || g.verbose > 0)
 	if err == nil && o.errorOnNoTransfer && snap.Transfers == 0 {
 		return errNoFilesTransferred
 	}

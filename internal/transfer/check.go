@@ -15,11 +15,11 @@ import (
 // CheckOptions tune a Check.
 type CheckOptions struct {
 	Checkers int // parallel listings and comparisons; <= 0 means DefaultCheckers
-	// Checksum computes the fingerprint of a side that lacks one (reading
-	// at most 8 KiB of it) so that content is compared whenever either
-	// side has fingerprints. Without it content is compared only when both
-	// sides have fingerprints, else sizes alone (rclone's check without a
-	// common hash).
+	// Checksum compares content fingerprints instead of mtimes, computing
+	// the fingerprint of a side that lacks one (reading at most 8 KiB of
+	// it; nothing is downloaded from MEGA). Without it files match when
+	// their sizes are equal and their mtimes agree within the coarser
+	// precision of the two backends.
 	Checksum bool
 	SizeOnly bool // compare sizes only
 	OneWay   bool // don't report files missing on the source
@@ -65,7 +65,9 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 	}
 	stats.begin()
 	log := loggerOr(opts.Logger)
-	co := compareOptions{checksum: true, sizeOnly: opts.SizeOnly}
+	// Like sync's decisions: size and mtime (within the coarser precision)
+	// by default, fingerprints with --checksum, sizes with --size-only.
+	co := compareOptions{checksum: opts.Checksum, sizeOnly: opts.SizeOnly, window: mtimeWindow(src.Backend, dst.Backend)}
 	var (
 		mu       sync.Mutex
 		firstErr error // +checklocks:mu
@@ -114,12 +116,7 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 		defer stats.checks.Add(1)
 		dec, reason := decide(*s, *d, co)
 		if dec == decFingerprint {
-			if !opts.Checksum {
-				dec, reason = decSkip, "sizes equal"
-				warned.Do(func() {
-					log.Warn("one side has no fingerprints: comparing sizes only (--checksum computes them)")
-				})
-			} else {
+			{
 				sf, err := fingerprintOf(ctx, src.Backend, *s)
 				if err == nil {
 					var df string
@@ -138,6 +135,9 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 					return
 				}
 			}
+		}
+		if reason == "sizes equal, no fingerprints" {
+			warned.Do(func() { log.Warn("no fingerprints on either side: comparing sizes only") })
 		}
 		if dec == decSkip {
 			report(Event{Action: Matches, Path: rel, Size: s.Size, Reason: reason})
@@ -176,6 +176,7 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 // matches ErrDifferences with errors.Is.
 type DifferencesError struct{ N int }
 
+// Error says how many differences were found.
 func (e *DifferencesError) Error() string {
 	if e.N == 1 {
 		return "1 difference found"

@@ -40,6 +40,14 @@ func TestCheck(t *testing.T) {
 	}{
 		{
 			name:         "both ways",
+			want:         CheckResult{Matches: 2, Differ: 2, MissingOnDst: 3, MissingOnSrc: 2, Differences: 7},
+			missingOnDst: []string{"only-src.txt", "skip.tmp", "srconly/x.txt"},
+			missingOnSrc: []string{"dstonly/y.txt", "only-dst.txt"},
+			differ:       []string{"differ.txt", "mtime-only.txt"},
+		},
+		{
+			name:         "size only",
+			opts:         CheckOptions{SizeOnly: true},
 			want:         CheckResult{Matches: 3, Differ: 1, MissingOnDst: 3, MissingOnSrc: 2, Differences: 6},
 			missingOnDst: []string{"only-src.txt", "skip.tmp", "srconly/x.txt"},
 			missingOnSrc: []string{"dstonly/y.txt", "only-dst.txt"},
@@ -49,9 +57,9 @@ func TestCheck(t *testing.T) {
 			name:         "one way, filtered",
 			opts:         CheckOptions{OneWay: true},
 			excludeTmp:   true,
-			want:         CheckResult{Matches: 3, Differ: 1, MissingOnDst: 2, Differences: 3},
+			want:         CheckResult{Matches: 2, Differ: 2, MissingOnDst: 2, Differences: 4},
 			missingOnDst: []string{"only-src.txt", "srconly/x.txt"},
-			differ:       []string{"differ.txt"},
+			differ:       []string{"differ.txt", "mtime-only.txt"},
 		},
 	}
 	for _, tc := range tests {
@@ -104,17 +112,21 @@ func TestCheck(t *testing.T) {
 }
 
 // TestCheckFingerprints checks a MEGA-like side against one without
-// fingerprints: without --checksum only sizes count; with it content is
-// compared without opening the MEGA side.
+// fingerprints: by default sizes and mtimes count, with --size-only only
+// sizes; with --checksum content is compared without opening the MEGA side.
 func TestCheckFingerprints(t *testing.T) {
 	src := newDupFS("local:", time.Nanosecond, false)
 	mega := newDupFS("mega:", time.Second, true)
 	put(t, src, "", tree{"a": {data: "same"}, "b": {data: "AAAA"}})
 	put(t, mega, "", tree{"a": {data: "same", mtime: t0.Add(time.Hour)}, "b": {data: "BBBB"}})
 	dst := newCounting(mega)
-	res, err := Check(t.Context(), Location{src, ""}, Location{dst, ""}, CheckOptions{})
+	res, err := Check(t.Context(), Location{src, ""}, Location{dst, ""}, CheckOptions{SizeOnly: true})
 	if err != nil || res.Matches != 2 {
 		t.Errorf("size-only check: %+v, %v", res, err)
+	}
+	res, err = Check(t.Context(), Location{src, ""}, Location{dst, ""}, CheckOptions{})
+	if !errors.Is(err, ErrDifferences) || res.Matches != 1 || res.Differ != 1 {
+		t.Errorf("default (size + mtime) check: %+v, %v", res, err)
 	}
 	res, err = Check(t.Context(), Location{src, ""}, Location{dst, ""}, CheckOptions{Checksum: true})
 	if !errors.Is(err, ErrDifferences) || res.Matches != 1 || res.Differ != 1 {

@@ -17,6 +17,7 @@ const (
 	decFingerprint                 // compare fingerprints, computing the missing one
 )
 
+// String names the decision for logs and test failures.
 func (d decision) String() string {
 	return [...]string{"skip", "copy", "set mtime", "fingerprint"}[d]
 }

@@ -30,6 +30,7 @@ const (
 	DedupeList                          // only report duplicates; change nothing
 )
 
+// dedupeModeNames are the --dedupe-mode spellings, indexed by DedupeMode.
 var dedupeModeNames = []string{"interactive", "skip", "first", "newest", "oldest", "largest", "smallest", "rename", "list"}
 
 // String returns the mode's name as --dedupe-mode spells it.
@@ -340,6 +341,7 @@ func (d *deduper) remove(ctx context.Context, e backend.Entry, reason string) er
 	return nil
 }
 
+// fail records a failure on rel and reports it.
 func (d *deduper) fail(rel string, err error) {
 	d.stats.addError(err)
 	d.nerr++
@@ -349,6 +351,7 @@ func (d *deduper) fail(rel string, err error) {
 	d.report(Event{Action: Failed, Path: rel, Err: err})
 }
 
+// report passes ev to DedupeOptions.Report, if set.
 func (d *deduper) report(ev Event) {
 	if d.opts.Report != nil {
 		d.opts.Report(ev)

@@ -92,6 +92,8 @@ type engine struct {
 	extraDir []string        // +checklocks:mu; sync: destination dirs to remove
 }
 
+// newEngine prepares a run: stats, logger, comparison options and the
+// optional capabilities of the destination (and of a shared backend).
 func newEngine(m mode, src, dst Location, opts Options) *engine {
 	e := &engine{mode: m, src: src, dst: dst, opts: opts, stats: opts.Stats, log: loggerOr(opts.Logger)}
 	if e.stats == nil {
@@ -189,14 +191,16 @@ func runFile(ctx context.Context, m mode, src, dst Location, opts Options) error
 	if st.IsDir {
 		return fmt.Errorf("source %s: %w", src, backend.ErrIsDir)
 	}
-	if sameBackend(src.Backend, dst.Backend) && src.Path == dst.Path {
-		return fmt.Errorf("%s and %s: %w", src, dst, ErrOverlap)
-	}
 	return newEngine(m, src, dst, opts).runFile(ctx, st, dst.Path)
 }
 
 // runFile copies or moves the source file st to dstPath.
 func (e *engine) runFile(ctx context.Context, st backend.Entry, dstPath string) error {
+	if sameBackend(e.src.Backend, e.dst.Backend) && st.Path == dstPath {
+		// Moving a file onto itself would find it "identical" and delete
+		// the only copy.
+		return fmt.Errorf("%s and %s: %w", e.src, e.dst, ErrOverlap)
+	}
 	rel := path.Base(dstPath)
 	if dstPath == "" {
 		rel = st.Name()
@@ -521,6 +525,7 @@ func (e *engine) fail(rel string, err error) {
 	e.report(Event{Action: Failed, Path: rel, Err: err})
 }
 
+// report passes ev to Options.Report, if set.
 func (e *engine) report(ev Event) {
 	if e.opts.Report != nil {
 		e.opts.Report(ev)

@@ -73,6 +73,7 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// close closes the reader kept from the first Open, if any.
 func (r *rangeReaderAt) close() {
 	if r.rc != nil {
 		r.rc.Close()

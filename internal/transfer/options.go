@@ -93,6 +93,7 @@ type Options struct {
 	Report func(Event)
 }
 
+// transfers returns the effective Transfers.
 func (o *Options) transfers() int {
 	if o.Transfers <= 0 {
 		return DefaultTransfers
@@ -100,6 +101,7 @@ func (o *Options) transfers() int {
 	return o.Transfers
 }
 
+// checkers returns the effective Checkers.
 func (o *Options) checkers() int {
 	if o.Checkers <= 0 {
 		return DefaultCheckers
@@ -116,6 +118,7 @@ func (o *Options) retryPolicy() retry.Policy {
 	return retry.Policy{Base: 200 * time.Millisecond, Cap: 10 * time.Second, MaxAttempts: n}
 }
 
+// loggerOr returns l, or a logger that discards everything when l is nil.
 func loggerOr(l *slog.Logger) *slog.Logger {
 	if l == nil {
 		return slog.New(slog.DiscardHandler)
@@ -152,6 +155,7 @@ const (
 	Skipped                          // dedupe: duplicates left as they are
 )
 
+// actionNames are the names Action.String returns.
 var actionNames = map[Action]string{
 	Copied: "copied", Moved: "moved", Deleted: "deleted", RemovedDir: "removed directory",
 	ModTimeUpdated: "updated modification time", Failed: "failed",
@@ -190,6 +194,7 @@ type RunError struct {
 	First  error // the first failure
 }
 
+// Error gives the first failure, and the count when there were several.
 func (e *RunError) Error() string {
 	if e.Errors == 1 {
 		return e.First.Error()
@@ -197,6 +202,7 @@ func (e *RunError) Error() string {
 	return fmt.Sprintf("%d errors, the first: %v", e.Errors, e.First)
 }
 
+// Unwrap returns the first failure.
 func (e *RunError) Unwrap() error { return e.First }
 
 // Sentinel errors callers branch on.

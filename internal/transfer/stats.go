@@ -67,6 +67,7 @@ type Snapshot struct {
 // Elapsed returns ElapsedTime as a Duration.
 func (s Snapshot) Elapsed() time.Duration { return time.Duration(s.ElapsedTime * float64(time.Second)) }
 
+// now is the clock: time.Now, or nowFunc in tests.
 func (s *Stats) now() time.Time {
 	if s.nowFunc != nil {
 		return s.nowFunc()

@@ -17,6 +17,7 @@ const (
 	LevelError               // a failure
 )
 
+// levelNames are the names Level.String returns.
 var levelNames = [...]string{"INFO", "NOTICE", "ERROR"}
 
 // String returns "INFO", "NOTICE" or "ERROR".
@@ -130,6 +131,7 @@ func (p *JSONPrinter) Result(_ string, v any) {
 	enc.Encode(v)
 }
 
+// lower lower-cases an ASCII string.
 func lower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
@@ -138,4 +140,19 @@ func lower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// LockedWriter serialises writes to W, so that a Printer and an operator
+// logger can share one stderr (bytes.Buffer in tests is not safe for
+// concurrent use, and interleaved writes would tear lines).
+type LockedWriter struct {
+	mu sync.Mutex
+	W  io.Writer
+}
+
+// Write implements io.Writer.
+func (l *LockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.W.Write(p)
 }

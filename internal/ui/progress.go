@@ -115,6 +115,7 @@ func (p *Progress) Writer() io.Writer {
 // progressWriter writes above the block.
 type progressWriter struct{ p *Progress }
 
+// Write lifts the progress block, writes b and draws the block again.
 func (w progressWriter) Write(b []byte) (int, error) {
 	p := w.p
 	p.mu.Lock()

@@ -37,6 +37,7 @@ type InFlight struct {
 	Speed float64 `json:"speed"` // bytes per second
 }
 
+// seconds converts a float number of seconds to a Duration.
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // statsLines renders s like rclone's stats block. Lines for counters that
