@@ -16,6 +16,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/rc"
+	"ferry/internal/transfer"
 )
 
 // rcOptions are the flags shared by rcd and rc.
@@ -177,9 +178,43 @@ func runRcd(ctx context.Context, g *globals, o rcOptions) error {
 	return serveUntilDone(ctx, ln, srv)
 }
 
-// addRCCommands registers calls that other commands contribute (sync/*,
-// core/stats). It is extended as engines land.
-func addRCCommands(g *globals, reg *rc.Registry, open rc.Opener) {}
+// addRCCommands registers the transfer calls (sync/copy, sync/sync,
+// sync/move) and core/stats, whose statistics add up every transfer the
+// daemon ran.
+func addRCCommands(g *globals, reg *rc.Registry, open rc.Opener) {
+	stats := new(transfer.Stats)
+	reg.Add(rc.Call{Path: "core/stats", Help: "transfer statistics of the daemon", Fn: func(context.Context, rc.Params) (rc.Params, error) {
+		var out rc.Params
+		if err := json.Unmarshal(mustJSON(stats.Snapshot()), &out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}})
+	for _, c := range []struct {
+		path string
+		fn   func(context.Context, transfer.Location, transfer.Location, transfer.Options) error
+	}{{"sync/copy", transfer.Copy}, {"sync/sync", transfer.Sync}, {"sync/move", transfer.Move}} {
+		reg.Add(rc.Call{Path: c.path, Help: "srcFs, dstFs; dryRun", Async: true, Fn: func(ctx context.Context, in rc.Params) (rc.Params, error) {
+			var locs [2]transfer.Location
+			for i, key := range []string{"srcFs", "dstFs"} {
+				fs, err := in.String(key)
+				if err != nil {
+					return nil, err
+				}
+				b, p, err := open(ctx, fs)
+				if err != nil {
+					return nil, err
+				}
+				locs[i] = transfer.Location{Backend: b, Path: p}
+			}
+			dry, err := in.Bool("dryRun")
+			if err != nil {
+				return nil, err
+			}
+			return nil, c.fn(ctx, locs[0], locs[1], transfer.Options{DryRun: dry, Stats: stats, Logger: g.logger()})
+		}})
+	}
+}
 
 func mustJSON(v any) []byte {
 	b, err := json.MarshalIndent(v, "", "  ")
