@@ -79,7 +79,7 @@ func BenchmarkDownload(b *testing.B) {
 
 // syntheticTree builds an `f` reply with n nodes (folders of 50 files)
 // encrypted for user/mk.
-func syntheticTree(b *testing.B, n int, user string, mk []byte) []byte {
+func syntheticTree(b testing.TB, n int, user string, mk []byte) []byte {
 	b.Helper()
 	nodes := []megaapi.Node{
 		{Handle: "root0000", Owner: user, Type: megaapi.TypeRoot, TS: 1},
@@ -122,7 +122,7 @@ func BenchmarkTreeFetch(b *testing.B) {
 	for b.Loop() {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		t := newTree()
-		if err := decodeFetch(dec, &keyring{user: user, mk: mk, t: t}); err != nil {
+		if err := decodeFetch(dec, newKeyring(state{user: user, mk: mk}, t)); err != nil {
 			b.Fatal(err)
 		}
 		if len(t.nodes) != 10003 {

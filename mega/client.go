@@ -99,8 +99,9 @@ type Client struct {
 	mu   sync.RWMutex // guards sess
 	sess state
 
-	treeMu sync.RWMutex // guards tree
+	treeMu sync.RWMutex // guards tree and gen
 	tree   *tree
+	gen    uint64 // counts local mutations of any tree, for Poll
 
 	scMu sync.Mutex // serializes Poll and Watch
 }

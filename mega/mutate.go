@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"ferry/mega/megaapi"
@@ -28,33 +30,47 @@ func (c *Client) current(n *Node) *Node {
 	return n
 }
 
-// updateNode replaces the tree's node h by a copy changed by fn.
-func (c *Client) updateNode(h string, fn func(n *Node)) {
+// mutate applies a local mutation to the tree and keeps it pending until
+// a Poll finds it in the server's state (see tree).
+func (c *Client) mutate(do func(t *tree, op *localOp)) {
 	c.treeMu.Lock()
 	defer c.treeMu.Unlock()
 	if c.tree == nil {
 		return
 	}
-	if old := c.tree.nodes[h]; old != nil {
-		n := *old
-		fn(&n)
-		c.tree.put(&n)
-	}
+	c.gen++
+	c.tree.record(c.gen, do)
+}
+
+// updateNode replaces the tree's node h by a copy changed by fn. fn may
+// run again later, on whatever version of h the tree then has.
+func (c *Client) updateNode(h string, fn func(n *Node)) {
+	c.mutate(func(t *tree, op *localOp) {
+		if old := t.nodes[h]; old != nil {
+			n := *old
+			fn(&n)
+			if n.Parent != old.Parent && t.within(n.Parent, h) {
+				return // the tree changed meanwhile; a later Poll sorts it out
+			}
+			op.set(t, &n)
+		}
+	})
 }
 
 // insertNodes decodes nodes returned by `p` and adds them to the tree.
 func (c *Client) insertNodes(st state, ws []megaapi.Node) []*Node {
-	c.treeMu.Lock()
-	defer c.treeMu.Unlock()
-	kr := &keyring{user: st.user, mk: st.mk, t: c.tree}
+	c.treeMu.RLock()
+	kr := newKeyring(st, c.tree)
 	out := make([]*Node, 0, len(ws))
 	for i := range ws {
-		n := kr.decode(&ws[i])
-		if c.tree != nil {
-			c.tree.put(n)
-		}
-		out = append(out, n)
+		out = append(out, kr.decode(&ws[i]))
 	}
+	c.treeMu.RUnlock()
+	c.mutate(func(t *tree, op *localOp) {
+		for _, n := range out {
+			op.set(t, n)
+		}
+	})
 	return out
 }
 
@@ -205,11 +221,8 @@ func (c *Client) Delete(ctx context.Context, n *Node) error {
 	if err := c.call(ctx, "d", megaapi.DeleteRequest{A: "d", Node: n.Handle, I: c.tag}, nil); err != nil {
 		return fmt.Errorf("delete %v: %w", n, err)
 	}
-	c.treeMu.Lock()
-	if c.tree != nil {
-		c.tree.remove(n.Handle)
-	}
-	c.treeMu.Unlock()
+	h := n.Handle
+	c.mutate(func(t *tree, op *localOp) { op.remove(t, h) })
 	return nil
 }
 
@@ -221,13 +234,11 @@ func (c *Client) EmptyRubbish(ctx context.Context) error {
 	if err := c.call(ctx, "dr", megaapi.EmptyRubbishRequest{A: "dr"}, nil); err != nil {
 		return fmt.Errorf("empty rubbish bin: %w", err)
 	}
-	c.treeMu.Lock()
-	if t := c.tree; t != nil {
-		for h := range t.kids[t.rubbish] {
-			t.remove(h)
+	c.mutate(func(t *tree, op *localOp) {
+		for _, h := range slices.Collect(maps.Keys(t.kids[t.rubbish])) {
+			op.remove(t, h)
 		}
-	}
-	c.treeMu.Unlock()
+	})
 	return nil
 }
 

@@ -103,9 +103,20 @@ func (c *Client) pollOnce(ctx context.Context) (changed bool, w string, err erro
 		return false, "", fmt.Errorf("poll: %w", err)
 	}
 	for range 1000 {
-		sn := c.SN()
+		var sn string
+		var gen uint64
+		stale := false
+		c.withTree(func(t *tree) { sn, gen, stale = t.sn, c.gen, t.stale })
 		if sn == "" {
 			return changed, "", fmt.Errorf("poll: %w", ErrNoTree)
+		}
+		if stale {
+			c.log.Info("poll: too many local changes since the last poll; re-fetching the tree")
+			if err := c.FetchTree(ctx); err != nil {
+				return changed, "", fmt.Errorf("poll: %w", err)
+			}
+			changed = true
+			continue
 		}
 		rep, err := c.sc(ctx, st.sid, sn)
 		if errors.Is(err, megaapi.ETOOMANY) {
@@ -124,9 +135,7 @@ func (c *Client) pollOnce(ctx context.Context) (changed bool, w string, err erro
 			changed = true
 			continue
 		}
-		if rep.SN != "" && rep.SN != sn {
-			c.setSN(sn, rep.SN)
-		}
+		c.caughtUp(sn, rep.SN, gen)
 		return changed, rep.W, nil
 	}
 	return changed, "", errors.New("poll: server keeps sending packets")
@@ -199,17 +208,33 @@ func (c *Client) wait(ctx context.Context, w string) error {
 	return nil
 }
 
-// setSN advances the tree's sn from old to sn.
-func (c *Client) setSN(old, sn string) {
+// caughtUp handles an sc reply without packets for the tree at sn old:
+// the server had nothing after old when it answered, so every local
+// mutation applied before the request (gen at most gen) is part of the
+// state at old. Those are forgotten rather than redone over packets that
+// came after them; sn advances to sn if the reply moved it.
+func (c *Client) caughtUp(old, sn string, gen uint64) {
 	c.treeMu.Lock()
 	defer c.treeMu.Unlock()
-	if c.tree != nil && c.tree.sn == old {
-		c.tree.sn = sn
+	t := c.tree
+	if t == nil || t.sn != old {
+		return
+	}
+	if sn != "" {
+		t.sn = sn
+	}
+	if len(t.pending) > 0 && t.pending[0].gen <= gen {
+		t.rollback()
+		t.redo(func(op *localOp) bool { return op.gen > gen })
 	}
 }
 
 // applyPackets applies one sc batch that follows sn old and stores newSN.
-// A batch for a tree that was replaced meanwhile is dropped.
+// A batch for a tree that was replaced meanwhile is dropped. The batch is
+// applied to the server's state at old: local mutations not yet in old
+// are rolled back first and redone afterwards, so neither can a stale
+// packet undo a newer local change nor can replaying the client's own
+// packets meet a tree they were not made for.
 func (c *Client) applyPackets(st state, old, newSN string, raws []json.RawMessage) {
 	ps := make([]megaapi.Packet, 0, len(raws))
 	for _, r := range raws {
@@ -226,18 +251,24 @@ func (c *Client) applyPackets(st state, old, newSN string, raws []json.RawMessag
 	if t == nil || t.sn != old {
 		return
 	}
-	t.apply(&keyring{user: st.user, mk: st.mk, t: t}, ps)
+	t.rollback()
+	if n := t.apply(newKeyring(st, t), ps); n > 0 {
+		c.log.Warn("ignored action packets that would put a folder inside itself", logKeyNodes, n)
+	}
 	if newSN != "" {
 		t.sn = newSN
 	}
+	t.redo(nil)
 }
 
 // apply applies one batch of action packets (mega-protocol.md §7.4): `d`
 // marks a subtree for removal, `t` upserts nodes and cancels their
 // removal (a move is d with m:1 followed by t), `u` replaces attributes,
 // `ph` sets or clears public handles. Nodes still marked at the end of the
-// batch are removed. Applying a packet twice is harmless.
-func (t *tree) apply(kr *keyring, ps []megaapi.Packet) {
+// batch are removed. Applying a packet twice is harmless. A node that a `t`
+// would put inside its own subtree is left where it is (the server never
+// sends that for the state the batch follows); apply returns how many.
+func (t *tree) apply(kr *keyring, ps []megaapi.Packet) (cycles int) {
 	pending := make(map[string]bool)
 	for i := range ps {
 		p := &ps[i]
@@ -248,8 +279,14 @@ func (t *tree) apply(kr *keyring, ps []megaapi.Packet) {
 			}
 			for j := range p.T.Nodes {
 				n := kr.decode(&p.T.Nodes[j])
-				if old := t.nodes[n.Handle]; old != nil {
+				old := t.nodes[n.Handle]
+				if old != nil {
 					n.PublicHandle = old.PublicHandle
+				}
+				if n.Parent != "" && (old == nil || old.Parent != n.Parent) && t.within(n.Parent, n.Handle) {
+					cycles++
+					delete(pending, n.Handle) // stays where it is
+					continue
 				}
 				t.put(n)
 				delete(pending, n.Handle)
@@ -298,4 +335,5 @@ func (t *tree) apply(kr *keyring, ps []megaapi.Packet) {
 			delete(t.kids, h)
 		}
 	}
+	return cycles
 }

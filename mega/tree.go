@@ -118,12 +118,100 @@ func (n *Node) attrKey() ([]byte, error) {
 }
 
 // tree is the in-memory node tree. It is guarded by Client.treeMu.
+//
+// The tree is the server's state at sn plus the client's own mutations
+// that sn does not include yet (pending). Each pending mutation can be
+// undone, so a batch of action packets is applied to exactly the state
+// the server had at sn (mega-protocol.md §7.4): roll the mutations back,
+// apply the packets, and redo the mutations the batch cannot include.
 type tree struct {
 	nodes                map[string]*Node
 	kids                 map[string]map[string]*Node // parent handle -> child handle -> child
 	root, inbox, rubbish string
 	sn                   string
 	shareKeys            map[string][]byte // share handle -> 16-byte share key
+
+	pending []*localOp // local mutations not yet known to be in sn, oldest first
+	// stale is set when pending overflowed (maxPendingOps): the local
+	// mutations can no longer be rolled back, so the next Poll re-fetches
+	// the tree instead of applying packets.
+	stale bool
+}
+
+// maxPendingOps bounds the local mutations a tree remembers between
+// polls; beyond it the tree is marked stale.
+const maxPendingOps = 1 << 16
+
+// localOp is one local mutation applied ahead of the server's packets.
+type localOp struct {
+	gen  uint64                     // Client.gen when it was applied
+	do   func(t *tree, op *localOp) // applies it, recording pre-images with op.set/op.remove
+	undo []preimage                 // what do changed, in order
+}
+
+// preimage is a node as it was before a local mutation; n is nil if the
+// node did not exist.
+type preimage struct {
+	h string
+	n *Node
+}
+
+// set stores n, remembering the node it replaces.
+func (op *localOp) set(t *tree, n *Node) {
+	op.undo = append(op.undo, preimage{n.Handle, t.nodes[n.Handle]})
+	t.put(n)
+}
+
+// remove deletes h and its subtree, remembering them.
+func (op *localOp) remove(t *tree, h string) {
+	for _, k := range t.subtree(h) {
+		op.undo = append(op.undo, preimage{k, t.nodes[k]})
+	}
+	t.remove(h)
+}
+
+// record applies a local mutation and keeps it pending.
+func (t *tree) record(gen uint64, do func(t *tree, op *localOp)) {
+	op := &localOp{gen: gen, do: do}
+	do(t, op)
+	switch {
+	case t.stale:
+	case len(t.pending) >= maxPendingOps:
+		t.stale, t.pending = true, nil
+	default:
+		t.pending = append(t.pending, op)
+	}
+}
+
+// rollback undoes the pending mutations, newest first, leaving the
+// server's state at sn; redo must follow before the lock is released.
+func (t *tree) rollback() {
+	for i := len(t.pending) - 1; i >= 0; i-- {
+		op := t.pending[i]
+		for j := len(op.undo) - 1; j >= 0; j-- {
+			p := op.undo[j]
+			if p.n == nil {
+				t.remove(p.h)
+			} else {
+				t.put(p.n)
+			}
+		}
+		op.undo = op.undo[:0]
+	}
+}
+
+// redo re-applies the pending mutations for which keep (nil: all) is
+// true, oldest first, and forgets the others.
+func (t *tree) redo(keep func(op *localOp) bool) {
+	kept := t.pending[:0]
+	for _, op := range t.pending {
+		if keep == nil || keep(op) {
+			op.do(t, op)
+			kept = append(kept, op)
+		}
+	}
+	clear(t.pending[len(kept):])
+	t.pending = kept
 }
 
 func newTree() *tree {
@@ -182,27 +270,59 @@ func (t *tree) remove(h string) {
 		for k := range t.kids[p] {
 			stack = append(stack, k)
 		}
-		delete(t.kids, p)
+		delete(t.kids, p) // before its children are visited: ends cycles too
 		delete(t.nodes, p)
 	}
 }
 
-// subtree returns h and all its descendants.
+// subtree returns h and all its descendants, each once, even if the
+// child sets had a cycle.
 func (t *tree) subtree(h string) []string {
 	out := []string{h}
+	if len(t.kids[h]) == 0 {
+		return out
+	}
+	seen := map[string]bool{h: true}
 	for i := 0; i < len(out); i++ {
 		for k := range t.kids[out[i]] {
-			out = append(out, k)
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
 		}
 	}
 	return out
+}
+
+// within reports whether a is h or lies in h's subtree: putting h under
+// parent a would then make a cycle.
+func (t *tree) within(a, h string) bool {
+	for i := 0; a != "" && i <= len(t.nodes); i++ {
+		if a == h {
+			return true
+		}
+		n := t.nodes[a]
+		if n == nil {
+			return false
+		}
+		a = n.Parent
+	}
+	return a != "" // a walk longer than the tree: already a cycle
 }
 
 // keyring decrypts nodes for one account.
 type keyring struct {
 	user string
 	mk   []byte
-	t    *tree // for share keys
+	mkc  *megacrypto.KeyCipher // mk expanded once; nil: use mk
+	t    *tree                 // for share keys
+}
+
+// newKeyring returns the keyring of st's account for t.
+func newKeyring(st state, t *tree) *keyring {
+	kr := &keyring{user: st.user, mk: st.mk, t: t}
+	kr.mkc, _ = megacrypto.NewKeyCipher(st.mk) // nil if mk is malformed: DecryptKey reports it
+	return kr
 }
 
 // errNeedShareKey marks a node whose key is wrapped with a share key the
@@ -244,21 +364,26 @@ func (kr *keyring) decryptAttrs(n *Node) {
 		n.Err = fmt.Errorf("node %s: key of %d bytes for a %v: %w", n.Handle, len(n.key), n.Type, ErrNodeKey)
 		return
 	}
-	a, err := megacrypto.DecryptAttrs(ak, n.attr)
+	name, fp, err := megacrypto.DecryptNameAttrs(ak, n.attr)
 	if err != nil {
 		n.Err = fmt.Errorf("node %s: %w: %w", n.Handle, ErrNodeKey, err)
 		n.Name, n.Fingerprint = "", ""
 		return
 	}
 	n.Err = nil
-	n.Name = a.Name
-	n.Fingerprint = a.Fingerprint
-	n.ModTime = n.CreatedAt
-	if a.Fingerprint != "" {
-		if _, mt, err := megacrypto.ParseFingerprint(a.Fingerprint); err == nil {
-			n.ModTime = time.Unix(mt, 0)
+	n.Name = name
+	n.Fingerprint = fp
+	n.ModTime = fingerprintTime(fp, n.CreatedAt)
+}
+
+// fingerprintTime returns the mtime of fingerprint fp, or def without one.
+func fingerprintTime(fp string, def time.Time) time.Time {
+	if fp != "" {
+		if _, mt, err := megacrypto.ParseFingerprint(fp); err == nil {
+			return time.Unix(mt, 0)
 		}
 	}
+	return def
 }
 
 // nodeKey picks and unwraps the usable entry of a `k` string
@@ -275,6 +400,16 @@ func (kr *keyring) nodeKey(k string) ([]byte, error) {
 		}
 		var kek []byte
 		switch {
+		case h == kr.user && kr.mkc != nil && len(wrapped) <= 43:
+			key, err := kr.mkc.DecryptString(wrapped)
+			if err == nil && len(key) != 16 && len(key) != 32 {
+				err = fmt.Errorf("wrapped key of %d bytes: %w", len(key), megacrypto.ErrKeySize)
+			}
+			if err != nil {
+				firstErr = cmp.Or(firstErr, fmt.Errorf("%w: %w", ErrNodeKey, err))
+				continue
+			}
+			return key, nil
 		case h == kr.user:
 			kek = kr.mk
 		case kr.t != nil && kr.t.shareKeys[h] != nil:
@@ -330,7 +465,7 @@ func (c *Client) FetchTree(ctx context.Context) error {
 	var t *tree
 	err = c.cs(ctx, st.sid, "f", body, func(dec *json.Decoder) error {
 		t = newTree()
-		return decodeFetch(dec, &keyring{user: st.user, mk: st.mk, t: t})
+		return decodeFetch(dec, newKeyring(st, t))
 	})
 	if err != nil {
 		return fmt.Errorf("fetch tree: %w", err)

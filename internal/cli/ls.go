@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -84,7 +85,9 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 	if o.maxDepth > 0 {
 		depth = o.maxDepth
 	}
-	out := g.stdio.Out
+	bw := bufio.NewWriterSize(g.stdio.Out, 64<<10)
+	defer bw.Flush()
+	out := bw
 	var jsonOut []jsonEntry
 	emit := func(e backend.Entry, rel string) {
 		switch kind {
@@ -128,9 +131,11 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 		if jsonOut == nil {
 			jsonOut = []jsonEntry{}
 		}
-		return writeJSON(out, jsonOut)
+		if err := writeJSON(out, jsonOut); err != nil {
+			return err
+		}
 	}
-	return nil
+	return bw.Flush()
 }
 
 // walkRef visits the entries under ref (or ref itself when it names a

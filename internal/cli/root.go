@@ -17,9 +17,11 @@ type Stdio struct {
 
 // globals are the flags every command shares.
 type globals struct {
-	verbose int
-	stdio   Stdio
-	rem     remoteState // --config, backend option flags, open remotes (fs.go)
+	verbose     int
+	cpuprofile  string // --cpuprofile: write a CPU profile of the command
+	stopProfile func() // set while profiling
+	stdio       Stdio
+	rem         remoteState // --config, backend option flags, open remotes (fs.go)
 }
 
 // logger returns an operator logger on stderr at the -v level: warnings by
@@ -45,6 +47,9 @@ func Run(ctx context.Context, args []string, stdio Stdio) int {
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	err := root.ExecuteContext(ctx)
+	if g.stopProfile != nil {
+		g.stopProfile()
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -65,6 +70,9 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().CountVarP(&g.verbose, "verbose", "v", "print more (-v info, -vv debug)")
+	root.PersistentFlags().StringVar(&g.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.startProfile() }
 	addRemoteFlags(root.PersistentFlags(), g)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +21,6 @@ import (
 
 	"ferry/internal/backend"
 	megaclient "ferry/mega"
-	"ferry/mega/megaapi"
 	"ferry/mega/megacrypto"
 	"ferry/megaserver"
 	"ferry/megaserver/megaservertest"
@@ -290,8 +288,7 @@ func BenchmarkCacheSave(b *testing.B) {
 }
 
 // BenchmarkImportTree isolates the client's ImportTree on the shared tree
-// (the bulk of BenchmarkOpenWarm), and splits it into its JSON decoding
-// and its per-node cryptography (key unwrap + attribute decryption).
+// (a part of BenchmarkOpenWarm).
 func BenchmarkImportTree(b *testing.B) {
 	fx := sharedServer(b)
 	c := megaclient.New(megaclient.Options{APIURL: fx.url})
@@ -312,49 +309,6 @@ func BenchmarkImportTree(b *testing.B) {
 		for b.Loop() {
 			if err := c.ImportTree(bytes.NewReader(buf.Bytes())); err != nil {
 				b.Fatal(err)
-			}
-		}
-	})
-	var lines []megaapi.Node
-	b.Run("json", func(b *testing.B) {
-		b.SetBytes(int64(buf.Len()))
-		b.ReportAllocs()
-		for b.Loop() {
-			lines = lines[:0]
-			dec := json.NewDecoder(bytes.NewReader(buf.Bytes()))
-			var header map[string]any
-			if err := dec.Decode(&header); err != nil {
-				b.Fatal(err)
-			}
-			for dec.More() {
-				var n megaapi.Node
-				if err := dec.Decode(&n); err != nil {
-					b.Fatal(err)
-				}
-				lines = append(lines, n)
-			}
-		}
-	})
-	mk := c.Session().MasterKey
-	b.Run("crypto", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			for _, n := range lines {
-				_, wk, ok := strings.Cut(n.Key, ":")
-				if !ok || n.Type != 1 {
-					continue
-				}
-				w, err := megacrypto.B64Decode(wk)
-				if err != nil {
-					b.Fatal(err)
-				}
-				k, err := megacrypto.DecryptKey(mk, w)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := megacrypto.DecryptAttrs(k, n.Attr); err != nil {
-					b.Fatal(err)
-				}
 			}
 		}
 	})
