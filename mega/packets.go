@@ -333,6 +333,7 @@ func (t *tree) apply(kr *keyring, ps []megaapi.Packet) (cycles int) {
 		}
 		if len(t.kids[h]) == 0 {
 			delete(t.kids, h)
+			t.forgetNames(h)
 		}
 	}
 	return cycles

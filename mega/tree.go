@@ -131,6 +131,13 @@ type tree struct {
 	sn                   string
 	shareKeys            map[string][]byte // share handle -> 16-byte share key
 
+	// byName indexes a directory's children by name for Lookup. It is
+	// built lazily per parent (under namesMu, since Lookup holds only the
+	// read lock) and dropped for a parent whenever its child set changes
+	// (put, unlink, remove: all under the write lock).
+	namesMu sync.Mutex
+	byName  map[string]map[string][]*Node // parent handle -> name -> children
+
 	pending []*localOp // local mutations not yet known to be in sn, oldest first
 	// stale is set when pending overflowed (maxPendingOps): the local
 	// mutations can no longer be rolled back, so the next Poll re-fetches
@@ -224,9 +231,13 @@ func newTree() *tree {
 
 // put inserts or replaces n (by handle), moving it between parents.
 func (t *tree) put(n *Node) {
-	if old := t.nodes[n.Handle]; old != nil && old.Parent != n.Parent {
-		t.unlink(old)
+	if old := t.nodes[n.Handle]; old != nil {
+		t.forgetNames(old.Parent)
+		if old.Parent != n.Parent {
+			t.unlink(old)
+		}
 	}
+	t.forgetNames(n.Parent)
 	t.nodes[n.Handle] = n
 	if n.Parent != "" {
 		m := t.kids[n.Parent]
@@ -248,6 +259,7 @@ func (t *tree) put(n *Node) {
 
 // unlink removes n from its parent's child set.
 func (t *tree) unlink(n *Node) {
+	t.forgetNames(n.Parent)
 	if m := t.kids[n.Parent]; m != nil {
 		delete(m, n.Handle)
 		if len(m) == 0 {
@@ -271,8 +283,38 @@ func (t *tree) remove(h string) {
 			stack = append(stack, k)
 		}
 		delete(t.kids, p) // before its children are visited: ends cycles too
+		t.forgetNames(p)
 		delete(t.nodes, p)
 	}
+}
+
+// forgetNames drops the name index of parent's children. Callers hold the
+// write lock.
+func (t *tree) forgetNames(parent string) {
+	t.namesMu.Lock()
+	delete(t.byName, parent)
+	t.namesMu.Unlock()
+}
+
+// childrenNamed returns parent's children called name (the name index is
+// built on first use). Callers hold at least the read lock.
+func (t *tree) childrenNamed(parent, name string) []*Node {
+	t.namesMu.Lock()
+	defer t.namesMu.Unlock()
+	idx, ok := t.byName[parent]
+	if !ok {
+		idx = make(map[string][]*Node, len(t.kids[parent]))
+		for _, k := range t.kids[parent] {
+			if k.Err == nil {
+				idx[k.Name] = append(idx[k.Name], k)
+			}
+		}
+		if t.byName == nil {
+			t.byName = make(map[string]map[string][]*Node)
+		}
+		t.byName[parent] = idx
+	}
+	return idx[name]
 }
 
 // subtree returns h and all its descendants, each once, even if the
@@ -753,11 +795,7 @@ func (c *Client) Lookup(path string) ([]*Node, error) {
 			}
 			var next []*Node
 			for _, d := range cur {
-				for _, k := range t.kids[d.Handle] {
-					if k.Err == nil && k.Name == part {
-						next = append(next, k)
-					}
-				}
+				next = append(next, t.childrenNamed(d.Handle, part)...)
 			}
 			if cur = next; len(cur) == 0 {
 				break
