@@ -195,7 +195,36 @@ func Clean(p string) (string, error) {
 
 // Join joins path elements in the contract's form.
 func Join(elem ...string) string {
+	// Fast path for the common case, a clean directory and a name: plain
+	// concatenation gives what path.Join would. Listings call Join once
+	// per entry.
+	if len(elem) == 2 && cleanElem(elem[0]) && cleanElem(elem[1]) {
+		switch {
+		case elem[0] == "":
+			return elem[1]
+		case elem[1] == "":
+			return elem[0]
+		}
+		return elem[0] + "/" + elem[1]
+	}
 	return strings.TrimPrefix(path.Join(append([]string{"/"}, elem...)...), "/")
+}
+
+// cleanElem reports whether p is "" or already in the contract's form
+// (no leading, trailing or doubled "/", no "." or ".." elements).
+func cleanElem(p string) bool {
+	if p == "" {
+		return true
+	}
+	if p[0] == '/' || p[len(p)-1] == '/' || strings.Contains(p, "//") {
+		return false
+	}
+	for el := range strings.SplitSeq(p, "/") {
+		if el == "." || el == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // Dir returns the parent directory of p ("" for top-level entries).
