@@ -12,7 +12,7 @@
 #                         shows the median, the details every run
 #   FERRY_BENCH_SIZE      bytes per transfer (default 256M; see bench/transfer_test.go)
 #   FERRY_BENCH_GOMEGA_UL, FERRY_BENCH_GOMEGA_DL
-#                         go-mega's "best" worker counts (default 8 and 8)
+#                         go-mega's "best" worker counts (default 16 and 16)
 #   FERRY_BENCH_RSS_SIZE  bytes per transfer of the RSS runs (default 1G)
 #   FERRY_BENCH_SKIP_RSS=1  skip the RSS runs
 #   FERRY_BENCH_KEEP=DIR  keep the raw go test output in DIR
@@ -44,7 +44,7 @@ cpu=$(awk -F': ' '/^cpu:/ {print $2; exit}' "$out/bench.txt")
 cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
 
 awk -v count="$count" -v cpu="$cpu" -v cores="$cores" -v load="$load_before" \
-    -v size="${FERRY_BENCH_SIZE:-256M}" -v ul="${FERRY_BENCH_GOMEGA_UL:-8}" -v dl="${FERRY_BENCH_GOMEGA_DL:-8}" \
+    -v size="${FERRY_BENCH_SIZE:-256M}" -v ul="${FERRY_BENCH_GOMEGA_UL:-16}" -v dl="${FERRY_BENCH_GOMEGA_DL:-16}" \
     -v bench_cmd="$bench_cmd" -v rss_cmd="$rss_cmd" '
 # median of the space-separated numbers in s
 function median(s,    a, n, i, j, t) {
@@ -65,15 +65,17 @@ FILENAME ~ /bench.txt$/ && $1 ~ /^BenchmarkTransfer\// {
   for (i = 2; i <= NF; i++) if ($i == "MB/s") { runs[name] = runs[name] " " $(i-1); if (!(name in seen)) { order[++norder] = name; seen[name] = 1 } }
 }
 FILENAME ~ /rss.txt$/ && /PEAK_RSS/ {
-  mode = ""; kib = 0; bytes = 0; secs = 0
+  mode = ""; kib = 0; hwm = 0; pkib = 0; bytes = 0; secs = 0
   for (i = 1; i <= NF; i++) {
     split($i, kv, "=")
     if (kv[1] == "mode") mode = kv[2]
     if (kv[1] == "maxrss_kib") kib = kv[2]
+    if (kv[1] == "hwm_kib") hwm = kv[2]
+    if (kv[1] == "parent_hwm_kib") pkib = kv[2]
     if (kv[1] == "bytes") bytes = kv[2]
     if (kv[1] == "seconds") secs = kv[2]
   }
-  rss[mode] = kib; rssbytes = bytes; rsssecs[mode] = secs; nrss++
+  rss[mode] = (hwm > 0) ? hwm : kib; maxrss[mode] = kib; parent[mode] = pkib; rssbytes = bytes; rsssecs[mode] = secs; nrss++
 }
 END {
   for (n in runs) med[n] = median(runs[n])
@@ -101,7 +103,7 @@ END {
   }
   printf "\n"
   if (nrss > 0)
-    printf "Peak RSS is getrusage ru_maxrss of a child process that resumes a session and streams the file (idle baseline of such a process: %.0f MiB; upload took %ss, download %ss).\n\n", rss["idle"] / 1024, rsssecs["upload"], rsssecs["download"]
+    printf "Peak RSS is the VmHWM of a child process (the re-executed test binary) that resumes a session and streams the file with default options while the server runs in the parent; idle baseline of such a process %.0f MiB; upload took %ss, download %ss. ru_maxrss from ProcessState.SysUsage(): upload %.0f MiB, download %.0f MiB (on Linux it cannot go below the parent'"'"'s peak, %.0f MiB, because Go starts children with vfork).\n\n", rss["idle"] / 1024, rsssecs["upload"], rsssecs["download"], maxrss["upload"] / 1024, maxrss["download"] / 1024, parent["download"] / 1024
   printf "<details><summary>every run (MB/s)</summary>\n\n"
   for (i = 1; i <= norder; i++) printf "- %s:%s\n", order[i], runs[order[i]]
   printf "\n</details>\n\n"

@@ -14,8 +14,8 @@
 //	                        (tmpfs: the server's fsync of each upload then
 //	                        costs nothing, so the clients are what is
 //	                        measured), else the test's temporary directory
-//	FERRY_BENCH_GOMEGA_UL   go-mega's best upload workers (default 8)
-//	FERRY_BENCH_GOMEGA_DL   go-mega's best download workers (default 8)
+//	FERRY_BENCH_GOMEGA_UL   go-mega's best upload workers (default 16)
+//	FERRY_BENCH_GOMEGA_DL   go-mega's best download workers (default 16)
 //	FERRY_BENCH_GOMEGA_SWEEP  comma-separated worker counts: adds
 //	                        upload/gomega-wN and download/gomega-wN
 //	                        sub-benchmarks to find the best setting
@@ -47,8 +47,8 @@ import (
 const (
 	defaultSize     = 256 << 20
 	defaultRSSSize  = 1 << 30
-	defaultGoMegaUL = 8
-	defaultGoMegaDL = 8
+	defaultGoMegaUL = 16
+	defaultGoMegaDL = 16
 	dataSeed        = 0x5eed
 )
 

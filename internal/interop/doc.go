@@ -17,6 +17,10 @@
 //     against a server that answers EAGAIN, HTTP 500, drops connections and
 //     stalls; the tree and every byte must match a model kept by the test,
 //     checked again from a fresh session on a fault-free restart.
+//   - TestTruncatedZeroReplyIsRetried and TestPollAfterOwnMoves: deterministic
+//     regressions of two client bugs the fault test found: a `[0]` reply
+//     cut after `[` must be retried, and a Poll that replays the client's
+//     own moves must return.
 //   - TestFlippedByteMAC: one flipped ciphertext byte on the server's disk
 //     fails a full download with megacrypto.ErrMAC, while ranged reads away
 //     from the byte still work.

@@ -51,8 +51,8 @@ const pollTimeout = 8 * time.Second
 
 // poll applies the action packets pending for c. A Poll that does not
 // return within pollTimeout panics, ending the test binary with every
-// goroutine's stack: a Poll spinning under the tree lock (see
-// .notes/client-bugs.md #2) would otherwise eat memory until the test
+// goroutine's stack: a Poll spinning under the tree lock (the bug
+// TestPollAfterOwnMoves pins) would otherwise eat memory until the test
 // times out.
 func poll(t testing.TB, c *mega.Client) {
 	t.Helper()
@@ -67,7 +67,7 @@ func poll(t testing.TB, c *mega.Client) {
 			t.Fatalf("ferry Poll: %v", err)
 		}
 	case <-time.After(pollTimeout):
-		panic(fmt.Sprintf("%s: ferry Poll did not return within %v (see .notes/client-bugs.md #2)", t.Name(), pollTimeout))
+		panic(fmt.Sprintf("%s: ferry Poll did not return within %v", t.Name(), pollTimeout))
 	}
 }
 
