@@ -80,7 +80,11 @@ func TestBenchListing(t *testing.T) {
 		report("gomega", run, r)
 
 		for _, c := range []struct{ tool, cache string }{{"ferry-cold", t.TempDir()}, {"ferry-warm", warm}} {
-			r, err := f.run(c.cache, "lsf", "-R", "m:")
+			args := []string{"lsf", "-R", "m:"}
+			if dir := os.Getenv("FERRY_BENCH_CPUPROFILE"); dir != "" {
+				args = append(args, "--cpuprofile", fmt.Sprintf("%s/%s-%d.prof", dir, c.tool, run))
+			}
+			r, err := f.run(c.cache, args...)
 			if err != nil {
 				t.Fatalf("%s: %v", c.tool, err)
 			}

@@ -774,10 +774,17 @@ func (c *Client) Children(n *Node) []*Node {
 			out = append(out, k)
 		}
 	})
-	slices.SortFunc(out, func(a, b *Node) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Handle, b.Handle))
-	})
+	slices.SortFunc(out, compareNodes)
 	return out
+}
+
+// compareNodes orders nodes by name, then handle. (cmp.Or would compare
+// the handles of every pair, not only of equal names.)
+func compareNodes(a, b *Node) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Handle, b.Handle)
 }
 
 // Lookup resolves a "/"-separated path relative to the Cloud Drive root

@@ -368,8 +368,10 @@ func importBinary(st state, br *bufio.Reader) (*tree, error) {
 		return nil, fmt.Errorf("header: %w", noEOF(err))
 	}
 	d := binDecoder{t: t, kr: newKeyring(st, t)}
-	d.slab = make([]Node, min(count, 1<<22))
-	t.nodes = make(map[string]*Node, len(d.slab))
+	// count comes from the file: presize for it within bounds, so a
+	// damaged count cannot make a huge allocation.
+	d.slab = make([]Node, min(count, 1<<14))
+	t.nodes = make(map[string]*Node, min(count, 1<<18))
 
 	if err := d.read(br); err != nil {
 		return nil, err
@@ -414,8 +416,62 @@ func importBinary(st state, br *bufio.Reader) (*tree, error) {
 
 // read decodes node records up to the terminating 0. Records are read
 // into a buffer that becomes one string per chunk, so the nodes' strings
-// share a few large allocations.
+// share a few large allocations. Outside overlay mode, reading and parsing
+// run on a goroutine of their own while this one inserts the nodes into
+// the tree, so an import uses two cores.
 func (d *binDecoder) read(br *bufio.Reader) error {
+	if d.overlay {
+		return d.readRecords(br, func(b []parsedNode) error {
+			for _, pn := range b {
+				n := pn.n
+				if pn.redecode {
+					n = d.redecode(n)
+				}
+				d.set = append(d.set, n)
+			}
+			return nil
+		})
+	}
+	batches := make(chan []parsedNode, 4)
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		errc <- d.readRecords(br, func(b []parsedNode) error {
+			select {
+			case batches <- b:
+				return nil
+			case <-stop:
+				return errStopped
+			}
+		})
+	}()
+	var insertErr error
+	for b := range batches {
+		if insertErr != nil {
+			continue // drain until the reader sees stop
+		}
+		for _, pn := range b {
+			if err := d.insert(pn); err != nil {
+				insertErr = err
+				close(stop)
+				break
+			}
+		}
+	}
+	if err := <-errc; insertErr == nil && err != nil {
+		return err
+	}
+	return insertErr
+}
+
+// errStopped ends readRecords when the inserter has failed.
+var errStopped = errors.New("import stopped")
+
+// readRecords reads and parses records up to the terminating 0, handing
+// them to emit a chunk at a time. It touches only the decoder's parse
+// state (slab, keys, owners), never the tree.
+func (d *binDecoder) readRecords(br *bufio.Reader, emit func([]parsedNode) error) error {
 	const chunk = 256 << 10
 	buf := make([]byte, 0, chunk)
 	var ends []int
@@ -425,8 +481,14 @@ func (d *binDecoder) read(br *bufio.Reader) error {
 			return fmt.Errorf("nodes: %w", noEOF(err))
 		}
 		if l == 0 || len(buf)+int(min(l, maxBinRecord)) > cap(buf) {
-			if err := d.records(string(buf), ends); err != nil {
+			b, err := d.records(string(buf), ends)
+			if err != nil {
 				return err
+			}
+			if len(b) > 0 {
+				if err := emit(b); err != nil {
+					return err
+				}
 			}
 			buf, ends = buf[:0], ends[:0]
 		}
@@ -476,23 +538,33 @@ type binDecoder struct {
 	set     []*Node
 }
 
-// records decodes the records of s ending at ends.
-func (d *binDecoder) records(s string, ends []int) error {
+// parsedNode is a decoded record on its way into the tree.
+type parsedNode struct {
+	n        *Node
+	nkids    uint64 // children the exporter's tree had
+	redecode bool   // exported with an error: decrypt again
+}
+
+// records parses the records of s ending at ends.
+func (d *binDecoder) records(s string, ends []int) ([]parsedNode, error) {
+	out := make([]parsedNode, 0, len(ends))
 	start := 0
 	for _, end := range ends {
 		p := binParser{s: s[:end], i: start}
-		if err := d.node(&p); err != nil {
-			return err
+		pn, err := d.parse(&p)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, pn)
 		start = end
 	}
-	return nil
+	return out, nil
 }
 
-// node decodes one record and inserts it.
-func (d *binDecoder) node(p *binParser) error {
+// parse decodes one record.
+func (d *binDecoder) parse(p *binParser) (parsedNode, error) {
 	if len(d.slab) == 0 {
-		d.slab = make([]Node, 1024)
+		d.slab = make([]Node, 4096)
 	}
 	n := &d.slab[0]
 	flags, typ := p.byte(), p.byte()
@@ -518,7 +590,7 @@ func (d *binDecoder) node(p *binParser) error {
 	n.attr = p.string()
 	key := p.string()
 	if p.bad || p.i != len(p.s) || n.Handle == "" {
-		return fmt.Errorf("node record: %w", errBinFormat)
+		return parsedNode{}, fmt.Errorf("node record: %w", errBinFormat)
 	}
 	d.slab = d.slab[1:]
 	switch {
@@ -532,20 +604,22 @@ func (d *binDecoder) node(p *binParser) error {
 		copy(n.key, key)
 		d.keys = d.keys[len(key):]
 	}
-	if flags&binErr != 0 {
+	return parsedNode{n: n, nkids: nkids, redecode: flags&binErr != 0}, nil
+}
+
+// insert adds a parsed node to the tree.
+func (d *binDecoder) insert(pn parsedNode) error {
+	n := pn.n
+	if pn.redecode {
 		n = d.redecode(n)
 	}
-	if d.overlay {
-		d.set = append(d.set, n)
-		return nil
-	}
-
 	t := d.t
-	if _, dup := t.nodes[n.Handle]; dup {
-		t.put(n)
-		return nil
+	// One map operation per node. ExportTree writes each handle once, so
+	// a second record for a handle is damage.
+	before := len(t.nodes)
+	if t.nodes[n.Handle] = n; len(t.nodes) == before {
+		return fmt.Errorf("node %s recorded twice: %w", n.Handle, errBinFormat)
 	}
-	t.nodes[n.Handle] = n
 	if n.Parent != "" {
 		m := t.kids[n.Parent]
 		if m == nil {
@@ -554,8 +628,8 @@ func (d *binDecoder) node(p *binParser) error {
 		}
 		m[n.Handle] = n
 	}
-	if nkids > 0 && t.kids[n.Handle] == nil {
-		t.kids[n.Handle] = make(map[string]*Node, min(nkids, 1<<16))
+	if pn.nkids > 0 && t.kids[n.Handle] == nil {
+		t.kids[n.Handle] = make(map[string]*Node, min(pn.nkids, 1<<16))
 	}
 	switch n.Type {
 	case RootNode:

@@ -305,3 +305,32 @@ func BenchmarkImportTree(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchTreeNodes, "ns/node")
 }
+
+// FuzzImportTree: any damage to an export is an error or a consistent
+// tree, never a panic or a hang.
+func FuzzImportTree(f *testing.F) {
+	mk := make([]byte, 16)
+	const user = "d5cBoeO7s9Q"
+	c := offlineClient(f, user, mk, syntheticTree(f, 20, user, mk))
+	var buf bytes.Buffer
+	if err := c.ExportTree(&buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	c.updateNode("00000002", func(n *Node) { n.Parent = "00000005" })
+	buf.Reset()
+	if err := c.ExportTree(&buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := offlineClient(t, user, mk, syntheticTree(t, 1, user, mk))
+		if err := c.ImportTree(bytes.NewReader(data)); err != nil {
+			return
+		}
+		if c.Root() == nil {
+			t.Fatal("an import without error has no root")
+		}
+		c.Children(c.Root())
+	})
+}

@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -185,4 +186,58 @@ func testListContents(t *testing.T, b backend.Backend, _ *Config) {
 			wantEntry(t, b, fmt.Sprintf("List(%q) entry", dir), e, e.Path, false, int64(len(files[e.Path])), mts[e.Path])
 		}
 	}
+}
+
+// listOnly hides a backend's optional interfaces, so backend.Walk falls
+// back to one List per directory.
+type listOnly struct{ backend.Backend }
+
+// testWalk checks backend.Walk (the backend's own Walker, if it has one)
+// against the generic walk built on List: order, depth limit, SkipDir,
+// and the errors for a file and a missing directory.
+func testWalk(t *testing.T, b backend.Backend, _ *Config) {
+	ctx := t.Context()
+	for _, p := range []string{"a", "b/c", "b/d/e", "b/d/f", "b/g", "h i/j"} {
+		put(t, b, p, content(8, 3), mtime1)
+	}
+	mkdir(t, b, "b/empty")
+	walk := func(b backend.Backend, dir string, depth int, skip string) ([]string, error) {
+		var got []string
+		err := backend.Walk(ctx, b, dir, depth, func(e backend.Entry) error {
+			got = append(got, paths([]backend.Entry{e})...)
+			if e.Path == skip {
+				return backend.SkipDir
+			}
+			return nil
+		})
+		return got, err
+	}
+	for _, c := range []struct {
+		dir   string
+		depth int
+		skip  string
+		want  []string
+	}{
+		{"", 0, "", []string{"a", "b/", "b/c", "b/d/", "b/d/e", "b/d/f", "b/empty/", "b/g", "h i/", "h i/j"}},
+		{"", 1, "", []string{"a", "b/", "h i/"}},
+		{"b", 2, "", []string{"b/c", "b/d/", "b/d/e", "b/d/f", "b/empty/", "b/g"}},
+		{"", 0, "b/d", []string{"a", "b/", "b/c", "b/d/", "b/empty/", "b/g", "h i/", "h i/j"}},
+	} {
+		got, err := walk(b, c.dir, c.depth, c.skip)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("Walk(%q, depth %d, skip %q) = %q, %v; want %q", c.dir, c.depth, c.skip, got, err, c.want)
+		}
+		generic, err := walk(listOnly{b}, c.dir, c.depth, c.skip)
+		if err != nil || !slices.Equal(got, generic) {
+			t.Errorf("Walk(%q, depth %d, skip %q) = %q; the List-based walk gives %q, %v", c.dir, c.depth, c.skip, got, generic, err)
+		}
+	}
+	_, err := walk(b, "a", 0, "")
+	wantErrIs(t, err, backend.ErrNotDir, "Walk of a file")
+	_, err = walk(b, "missing", 0, "")
+	wantErrIs(t, err, fs.ErrNotExist, "Walk of a missing directory")
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	err = backend.Walk(cctx, b, "", 0, func(backend.Entry) error { return nil })
+	wantErrIs(t, err, context.Canceled, "Walk with a cancelled context")
 }

@@ -63,6 +63,7 @@ var checks = []check{
 	{"ModTimeRoundTrip", testModTimeRoundTrip},
 	{"OddNames", testOddNames},
 	{"ListContents", testListContents},
+	{"Walk", testWalk},
 	{"Duplicates", testDuplicates},
 	{"Move", testMove},
 	{"Purge", testPurge},

@@ -41,8 +41,10 @@ import (
 // The final segment carries the flag in its nonce, so truncation and
 // reordering are detected; any change to the header or the binding changes
 // the additional data. Argon2id (m=19 MiB, t=2, p=1, OWASP's minimum)
-// costs about 20 ms per process; its output is kept in memory so later
-// writes by the same process only draw a new fileID.
+// costs about 20 ms per process (two lanes would be faster in a warm
+// benchmark but take 50 ms in a fresh process: goroutine start-up at each
+// of Argon2's eight synchronisation points); its output is kept in memory
+// so later writes by the same process only draw a new fileID.
 //
 // The plaintext is:
 //

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,79 @@ func (b *Backend) List(ctx context.Context, dir string) ([]backend.Entry, error)
 		return nil, b.pathErr("list", dir, backend.ErrNotDir)
 	}
 	return out, nil
+}
+
+// Walk implements backend.Walker: one path lookup, then the in-memory tree,
+// instead of a lookup per directory.
+func (b *Backend) Walk(ctx context.Context, dir string, maxDepth int, fn backend.WalkFunc) error {
+	dir, err := b.clean("list", dir)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("list", dir, err)
+	}
+	b.refresh(ctx)
+	ns, err := b.lookup(dir)
+	if err != nil {
+		return b.pathErr("list", dir, err)
+	}
+	ns = slices.DeleteFunc(ns, isFile)
+	if len(ns) == 0 {
+		return b.pathErr("list", dir, backend.ErrNotDir)
+	}
+	return b.walk(ctx, dir, ns, 1, maxDepth, fn)
+}
+
+// walk calls fn for the children of the folders ds (one path: duplicates
+// are merged, as List merges them) and recurses.
+func (b *Backend) walk(ctx context.Context, dir string, ds []*megaclient.Node, depth, maxDepth int, fn backend.WalkFunc) error {
+	if err := ctx.Err(); err != nil {
+		return b.pathErr("list", dir, err)
+	}
+	var kids []*megaclient.Node
+	for _, d := range ds {
+		kids = append(kids, b.c.Children(d)...)
+	}
+	if len(ds) > 1 {
+		slices.SortStableFunc(kids, func(x, y *megaclient.Node) int { return strings.Compare(x.Name, y.Name) })
+	}
+	for i, k := range kids {
+		if k.Err != nil || !validName(k.Name) {
+			continue
+		}
+		p := backend.Join(dir, k.Name)
+		err := fn(entry(p, k))
+		if err == backend.SkipDir {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !k.IsDir() || (maxDepth > 0 && depth >= maxDepth) {
+			continue
+		}
+		// Same-named folders are listed once, together, at the first.
+		first := true
+		for j := i - 1; j >= 0 && kids[j].Name == k.Name; j-- {
+			if kids[j].IsDir() {
+				first = false
+			}
+		}
+		if !first {
+			continue
+		}
+		sub := []*megaclient.Node{k}
+		for j := i + 1; j < len(kids) && kids[j].Name == k.Name; j++ {
+			if kids[j].IsDir() {
+				sub = append(sub, kids[j])
+			}
+		}
+		if err := b.walk(ctx, p, sub, depth+1, maxDepth, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Stat describes p (the newest node when MEGA has several with its name).
