@@ -232,14 +232,14 @@ func (f *File) download(ctx context.Context, w io.Writer) error {
 	})
 
 	fetchers := min(c.downConc, len(pieces))
+	mm := megacrypto.NewMultiMAC(&f.fk)
 	for range fetchers {
 		g.Go(func() error {
-			mac := megacrypto.NewChunkMAC(&f.fk)
 			for p := range work {
 				p.buf = c.getBuf(p.size)
 				p.err = f.fetch(gctx, p.off, *p.buf)
 				if p.err == nil {
-					openPiece(megacrypto.NewCTR(&f.fk, p.off), mac, &p.piece, *p.buf, chunks, macs)
+					openPiece(megacrypto.NewCTR(&f.fk, p.off), mm, &p.piece, *p.buf, chunks, macs)
 				}
 				close(p.done)
 				if p.err != nil {

@@ -37,48 +37,42 @@ func (c *Client) pieces(chunks []megacrypto.Chunk) []piece {
 	return append(ps, cur)
 }
 
-// cryptBlock is the slice size of the fused MAC+CTR loop: small enough to
-// stay in L1/L2 between the two passes.
+// cryptBlock is the slice size of the fused CTR+checksum loop: small
+// enough to stay in L1/L2 between the two passes.
 const cryptBlock = 32 << 10
 
-// sealPiece MACs the plaintext in buf (piece p) chunk by chunk into macs and
-// encrypts it in place; it returns the upload checksum of the ciphertext.
-func sealPiece(fk *megacrypto.FileKey, mac *megacrypto.ChunkMAC, p *piece, buf []byte,
+// chunkSlices returns the plaintext of each chunk of piece p, in buf.
+func chunkSlices(p *piece, buf []byte, chunks []megacrypto.Chunk) [][]byte {
+	out := make([][]byte, p.nchunks)
+	for i := range out {
+		ch := chunks[p.chunk0+i]
+		out[i] = buf[ch.Offset-p.off : ch.Offset-p.off+ch.Size]
+	}
+	return out
+}
+
+// sealPiece MACs the plaintext in buf (piece p) into macs, all its chunks
+// at once (their CBC chains interleaved), then encrypts it in place; it
+// returns the upload checksum of the ciphertext.
+func sealPiece(fk *megacrypto.FileKey, mm *megacrypto.MultiMAC, p *piece, buf []byte,
 	chunks []megacrypto.Chunk, macs [][16]byte) [12]byte {
+	mm.Sum(chunkSlices(p, buf, chunks), macs[p.chunk0:p.chunk0+p.nchunks])
 	var sum megacrypto.UploadChecksum
 	ctr := megacrypto.NewCTR(fk, p.off)
-	for ci := p.chunk0; ci < p.chunk0+p.nchunks; ci++ {
-		ch := chunks[ci]
-		data := buf[ch.Offset-p.off : ch.Offset-p.off+ch.Size]
-		mac.Reset()
-		for len(data) > 0 {
-			k := min(len(data), cryptBlock)
-			b := data[:k]
-			mac.Write(b)
-			ctr.XORKeyStream(b, b)
-			sum.Write(b)
-			data = data[k:]
-		}
-		macs[ci] = mac.Sum()
+	for data := buf[:p.size]; len(data) > 0; {
+		b := data[:min(len(data), cryptBlock)]
+		ctr.XORKeyStream(b, b)
+		sum.Write(b)
+		data = data[len(b):]
 	}
 	return sum.Sum()
 }
 
 // openPiece decrypts the ciphertext in buf (piece p) in place and records
 // the chunk MACs of the plaintext.
-func openPiece(ctr cipher.Stream, mac *megacrypto.ChunkMAC, p *piece, buf []byte,
+func openPiece(ctr cipher.Stream, mm *megacrypto.MultiMAC, p *piece, buf []byte,
 	chunks []megacrypto.Chunk, macs [][16]byte) {
-	for ci := p.chunk0; ci < p.chunk0+p.nchunks; ci++ {
-		ch := chunks[ci]
-		data := buf[ch.Offset-p.off : ch.Offset-p.off+ch.Size]
-		mac.Reset()
-		for len(data) > 0 {
-			k := min(len(data), cryptBlock)
-			b := data[:k]
-			ctr.XORKeyStream(b, b)
-			mac.Write(b)
-			data = data[k:]
-		}
-		macs[ci] = mac.Sum()
-	}
+	b := buf[:p.size]
+	ctr.XORKeyStream(b, b)
+	mm.Sum(chunkSlices(p, buf, chunks), macs[p.chunk0:p.chunk0+p.nchunks])
 }

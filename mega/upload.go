@@ -220,13 +220,13 @@ func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKe
 
 	// Sealers: MAC and encrypt on every core.
 	var sealers sync.WaitGroup
+	mm := megacrypto.NewMultiMAC(fk)
 	for range workers {
 		sealers.Add(1)
 		g.Go(func() error {
 			defer sealers.Done()
-			mac := megacrypto.NewChunkMAC(fk)
 			for p := range toSeal {
-				p.sum = sealPiece(fk, mac, &p.piece, *p.buf, chunks, macs)
+				p.sum = sealPiece(fk, mm, &p.piece, *p.buf, chunks, macs)
 				select {
 				case toPost <- p:
 				case <-gctx.Done():

@@ -16,8 +16,12 @@ type Option struct {
 	Secret   bool   // stored obscured or encrypted, never printed or logged
 	Advanced bool   // only asked with the wizard's advanced step
 	Required bool
-	Bool     bool     // a true/false option
-	Examples []string // suggested values for the wizard
+	Bool     bool // a true/false option
+	// Generated marks a random secret that `ferry config` makes when it
+	// creates or updates a remote without one (see config.FillGenerated);
+	// the wizard never asks for it.
+	Generated bool
+	Examples  []string // suggested values for the wizard
 }
 
 // ConfigMap is a remote's configuration: option name to value, with

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -161,4 +162,12 @@ func waitFor(t *testing.T, out *syncBuffer, re *regexp.Regexp) string {
 	}
 	t.Fatalf("no line matching %v in output:\n%s", re, out.String())
 	return ""
+}
+
+func TestAppendPadded(t *testing.T) {
+	for _, n := range []int64{0, 7, -1, 123456789, 1234567890, -98765432109, 1 << 62} {
+		if got, want := string(appendPadded([]byte("x"), n, 9)), "x"+fmt.Sprintf("%9d", n); got != want {
+			t.Errorf("appendPadded(%d) = %q, want %q", n, got, want)
+		}
+	}
 }

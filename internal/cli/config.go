@@ -224,6 +224,9 @@ func runConfigCreate(ctx context.Context, g *globals, o obscureMode, args []stri
 	if err := checkRequired(r, t); err != nil {
 		return err
 	}
+	if err := r.FillGenerated(t.Options); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -294,6 +297,9 @@ func runConfigUpdate(ctx context.Context, g *globals, o obscureMode, args []stri
 		return err
 	}
 	if err := checkRequired(r, t); err != nil {
+		return err
+	}
+	if err := r.FillGenerated(t.Options); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

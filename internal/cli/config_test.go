@@ -112,8 +112,18 @@ func TestConfigCommands(t *testing.T) {
 		t.Errorf("update printed %q", out)
 	}
 	out = mustRun(t, "", "config", "show", "photos")
-	if !strings.HasPrefix(out, "[photos]\ntype = mega\nuser = alice@example.com\npass = ") || !strings.Contains(out, "hard_delete = true\nurl = http://127.0.0.1:1\n") {
+	if !strings.HasPrefix(out, "[photos]\ntype = mega\nuser = alice@example.com\npass = ") || !strings.Contains(out, "hard_delete = true\ncache_key = ") || !strings.HasSuffix(out, "\nurl = http://127.0.0.1:1\n") {
 		t.Errorf("show photos: %q", out)
+	}
+	// config create made a random cache_key, stored obscured, and update
+	// kept it.
+	f, _ = config.Load(path, nil)
+	ck, _ := f.Remote("photos").Get("cache_key")
+	if plain, err := config.Reveal(ck); err != nil || len(plain) != 43 {
+		t.Errorf("cache_key %q reveals %d characters, %v; want 43 (32 random bytes, base64url)", ck, len(plain), err)
+	}
+	if ck2, _ := f.Remote("p2").Get("cache_key"); ck2 == "" || ck2 == ck {
+		t.Errorf("the cache_keys of two remotes: %q and %q", ck, ck2)
 	}
 	if out := mustRun(t, "", "config", "show"); out != readFile(t, path) {
 		t.Errorf("show: %q", out)

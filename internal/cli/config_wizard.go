@@ -253,6 +253,9 @@ func (w *wizard) editOptions(ctx context.Context, r *config.Remote, t backend.Ty
 				}
 			}
 		}
+		if err := r.FillGenerated(t.Options); err != nil {
+			return err
+		}
 		if t.Reconnect != nil {
 			again, err := w.verify(ctx, r, t)
 			if err != nil {
@@ -341,7 +344,7 @@ func (w *wizard) verify(ctx context.Context, r *config.Remote, t backend.Type) (
 // askOptions asks each option (advanced or not) in declaration order.
 func (w *wizard) askOptions(ctx context.Context, r *config.Remote, t backend.Type, advanced bool) error {
 	for _, o := range t.Options {
-		if o.Advanced != advanced {
+		if o.Advanced != advanced || o.Generated {
 			continue
 		}
 		w.printf("\nOption %s.\n%s\n", o.Name, o.Help)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,11 +90,14 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 	defer bw.Flush()
 	out := bw
 	var jsonOut []jsonEntry
+	var line []byte // ls and lsf lines are built here: fmt costs more than the walk
 	emit := func(e backend.Entry, rel string) {
 		switch kind {
 		case listLs:
 			if !e.IsDir {
-				fmt.Fprintf(out, "%9d %s\n", e.Size, rel)
+				line = appendPadded(line[:0], e.Size, 9)
+				line = append(append(append(line, ' '), rel...), '\n')
+				out.Write(line)
 			}
 		case listLsl:
 			if !e.IsDir {
@@ -107,10 +111,11 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 			if (e.IsDir && o.filesOnly) || (!e.IsDir && o.dirsOnly) {
 				return
 			}
+			line = append(line[:0], rel...)
 			if e.IsDir {
-				rel += "/"
+				line = append(line, '/')
 			}
-			fmt.Fprintln(out, rel)
+			out.Write(append(line, '\n'))
 		case listLsjson:
 			if (e.IsDir && o.filesOnly) || (!e.IsDir && o.dirsOnly) {
 				return
@@ -153,6 +158,16 @@ func walkRef(ctx context.Context, ref *fsRef, depth int, fn func(e backend.Entry
 		fn(e, relPath(ref.Path, e.Path))
 		return nil
 	})
+}
+
+// appendPadded appends n right-aligned in width columns, like %*d.
+func appendPadded(b []byte, n int64, width int) []byte {
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], n, 10)
+	for range width - len(d) {
+		b = append(b, ' ')
+	}
+	return append(b, d...)
 }
 
 // relPath returns p relative to dir (both in the contract's form).

@@ -52,8 +52,9 @@ func addRCFlags(cmd *cobra.Command, o *rcOptions) {
 func newRcdCommand(g *globals) *cobra.Command {
 	var o rcOptions
 	cmd := &cobra.Command{
-		Use:   "rcd",
-		Short: "Run the remote-control daemon: keeps sessions open and answers `ferry rc`",
+		Use:         "rcd",
+		Short:       "Run the remote-control daemon: keeps sessions open and answers `ferry rc`",
+		Annotations: map[string]string{annotationDaemon: "true"},
 		Long: `Run a daemon on loopback that holds remotes (and so MEGA sessions) open and
 answers JSON calls like rclone's rc:
 

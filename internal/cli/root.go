@@ -72,7 +72,10 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 	root.PersistentFlags().CountVarP(&g.verbose, "verbose", "v", "print more (-v info, -vv debug)")
 	root.PersistentFlags().StringVar(&g.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.startProfile() }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		tuneGC(cmd)
+		return g.startProfile()
+	}
 	addRemoteFlags(root.PersistentFlags(), g)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(

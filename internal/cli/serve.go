@@ -24,8 +24,9 @@ import (
 
 func newServeCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Serve a storage protocol locally",
+		Use:         "serve",
+		Short:       "Serve a storage protocol locally",
+		Annotations: map[string]string{annotationDaemon: "true"},
 	}
 	cmd.AddCommand(newServeMegaCommand(g))
 	return cmd

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -163,5 +165,27 @@ func (f *File) Replace(r *Remote) error {
 		}
 	}
 	f.remotes = append(f.remotes, r)
+	return nil
+}
+
+// FillGenerated gives r a fresh random value (32 bytes from crypto/rand,
+// base64url) for every Generated option of opts it lacks. `ferry config`
+// calls it whenever it creates or updates a remote.
+func (r *Remote) FillGenerated(opts []backend.Option) error {
+	for _, o := range opts {
+		if !o.Generated {
+			continue
+		}
+		if v, ok := r.Get(o.Name); ok && v != "" {
+			continue
+		}
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		if err := r.SetValue(o, base64.RawURLEncoding.EncodeToString(b[:])); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -4,8 +4,8 @@
 // keys, chunk boundaries, AES-CTR content encryption from any offset, chunk
 // CBC-MACs and the meta-MAC, the `c` fingerprint attribute and hashcash.
 //
-// The package does no I/O and imports only the standard library and
-// golang.org/x/crypto. Every function that needs randomness takes an
+// The package does no I/O and imports only the standard library,
+// golang.org/x/crypto and golang.org/x/sys/cpu (to find AES-NI). Every function that needs randomness takes an
 // io.Reader so callers pass crypto/rand.Reader and tests pass fixed bytes.
 //
 // # Errors
@@ -15,12 +15,15 @@
 //
 // # Concurrency and performance
 //
-// Functions are safe for concurrent use. The streaming types ChunkMAC,
-// Fingerprinter and UploadChecksum, and the cipher.Stream from NewCTR, are
-// not: use one per goroutine. They are the upload and download hot paths:
-// NewCTR is the standard library's AES-CTR, ChunkMAC.Write runs at the
-// standard library's AES-CBC rate without allocating, and a Fingerprinter
-// copies only the sampled windows of a large file.
+// Functions and MultiMAC are safe for concurrent use. The streaming types
+// ChunkMAC, Fingerprinter and UploadChecksum, and the cipher.Stream from
+// NewCTR, are not: use one per goroutine. They are the upload and download
+// hot paths: NewCTR is the standard library's AES-CTR; CBC-MAC is
+// latency-bound, so ChunkMAC.Write runs at the standard library's AES-CBC
+// rate (~1 GB/s per core) while MultiMAC.Sum interleaves the chains of up
+// to eight chunks in an AES-NI kernel (~5.6 GB/s for four 1 MiB chunks,
+// ~10 GB/s for eight, on one core); a Fingerprinter copies only the
+// sampled windows of a large file.
 //
 // References: ../shared/docs/mega-protocol.md §2 (primitives), §3.4-3.5
 // (keys, attributes), §4 (fingerprint), §5 (chunks, MACs), §1.5 (hashcash).

@@ -22,15 +22,16 @@ import (
 // The session cache file (CacheDir/session.bin) holds what a later process
 // needs to continue without a login: the MEGA session and the exported node
 // tree with its sequence number. It is encrypted and authenticated with a key
-// derived from the remote's password, bound to the e-mail and API URL:
+// derived from the remote's credentials, bound to the e-mail and API URL:
 //
 //	header (clear, authenticated with every segment):
 //	  magic    "FERRYMC1"
-//	  kdf      1 byte: 1 = Argon2id
-//	  time     uint32 BE   Argon2 passes
-//	  memory   uint32 BE   Argon2 memory in KiB
-//	  threads  1 byte
-//	  salt     16 bytes    Argon2 salt, random when the file was first made
+//	  kdf      1 byte: 1 = Argon2id of the password,
+//	                   2 = HKDF-SHA256 of the cache_key and the password
+//	  time     uint32 BE   Argon2 passes (0 with kdf 2)
+//	  memory   uint32 BE   Argon2 memory in KiB (0 with kdf 2)
+//	  threads  1 byte      (0 with kdf 2)
+//	  salt     16 bytes    KDF salt, random when the file was first made
 //	  fileID   16 bytes    random per write: HKDF salt of the write's AES key
 //	segments, in order:
 //	  last     1 byte (1 on the final segment, else 0)
@@ -40,11 +41,17 @@ import (
 //
 // The final segment carries the flag in its nonce, so truncation and
 // reordering are detected; any change to the header or the binding changes
-// the additional data. Argon2id (m=19 MiB, t=2, p=1, OWASP's minimum)
-// costs about 20 ms per process (two lanes would be faster in a warm
-// benchmark but take 50 ms in a fresh process: goroutine start-up at each
-// of Argon2's eight synchronisation points); its output is kept in memory
-// so later writes by the same process only draw a new fileID.
+// the additional data.
+//
+// A remote made by `ferry config` has a cache_key: 32 random bytes kept
+// (obscured, or encrypted with the configuration) next to its password.
+// The cache key is then HKDF of cache_key and password: nothing to
+// brute-force for someone who has the cache directory but not the config,
+// and no cost per process. A remote without one (options from flags or
+// the environment) stretches the password with Argon2id (m=19 MiB, t=2,
+// p=1, OWASP's minimum), 20-40 ms per process. Either way, the derived key
+// is kept in memory so later writes by the same process only draw a new
+// fileID.
 //
 // The plaintext is:
 //
@@ -54,6 +61,7 @@ import (
 const (
 	cacheMagic     = "FERRYMC1"
 	cacheKDFArgon  = 1
+	cacheKDFHKDF   = 2
 	cacheHeaderLen = len(cacheMagic) + 1 + 4 + 4 + 1 + 16 + 16
 	cacheSegment   = 256 << 10
 	cacheTagLen    = 16
@@ -70,31 +78,52 @@ const (
 	maxSessionLen  = 64 << 10
 )
 
-// errCacheAuth reports a cache that does not decrypt: wrong password,
-// another account or API URL, or damage.
-var errCacheAuth = errors.New("session cache does not decrypt (wrong password, another account, or a damaged file)")
+// errCacheAuth reports a cache that does not decrypt: wrong password or
+// cache_key, another account or API URL, or damage.
+var errCacheAuth = errors.New("session cache does not decrypt (wrong password or cache_key, another account, or a damaged file)")
 
-// kdfParams are the Argon2id parameters and salt of a cache file.
+// cacheSecrets are the credentials a cache key is derived from.
+type cacheSecrets struct {
+	password string
+	cacheKey string // the remote's cache_key; "" when it has none
+}
+
+// kdfParams are the key derivation and salt of a cache file.
 type kdfParams struct {
+	kdf          uint8 // cacheKDFArgon or cacheKDFHKDF
 	time, memory uint32
 	threads      uint8
 	salt         [16]byte
 }
 
-// cacheKey is a password-derived key with the parameters it came from.
+// cacheKey is a derived key with the parameters it came from.
 type cacheKey struct {
 	params kdfParams
 	key    []byte // 32 bytes
 }
 
-// deriveCacheKey runs Argon2id.
-func deriveCacheKey(password string, p kdfParams) *cacheKey {
-	return &cacheKey{params: p, key: argon2.IDKey([]byte(password), p.salt[:], p.time, p.memory, p.threads, 32)}
+// deriveCacheKey derives the key of a cache file with parameters p.
+func deriveCacheKey(sec cacheSecrets, p kdfParams) (*cacheKey, error) {
+	if p.kdf == cacheKDFArgon {
+		return &cacheKey{params: p, key: argon2.IDKey([]byte(sec.password), p.salt[:], p.time, p.memory, p.threads, 32)}, nil
+	}
+	if sec.cacheKey == "" {
+		return nil, errors.New("the session cache was sealed with a cache_key and this remote has none")
+	}
+	k, err := hkdf.Key(sha256.New, []byte(sec.cacheKey+"\x00"+sec.password), p.salt[:], "ferry mega session cache key", 32)
+	if err != nil {
+		return nil, err
+	}
+	return &cacheKey{params: p, key: k}, nil
 }
 
-// newKDFParams returns the default parameters with a fresh salt.
-func newKDFParams() (kdfParams, error) {
-	p := kdfParams{time: cacheArgonTime, memory: cacheArgonMemory, threads: cacheArgonThreads}
+// newKDFParams returns the parameters for a new file with a fresh salt:
+// HKDF when there is a cache_key, else Argon2id.
+func newKDFParams(sec cacheSecrets) (kdfParams, error) {
+	p := kdfParams{kdf: cacheKDFHKDF}
+	if sec.cacheKey == "" {
+		p = kdfParams{kdf: cacheKDFArgon, time: cacheArgonTime, memory: cacheArgonMemory, threads: cacheArgonThreads}
+	}
 	_, err := rand.Read(p.salt[:])
 	return p, err
 }
@@ -109,7 +138,7 @@ func cacheBinding(email, apiURL string) []byte {
 func encodeHeader(p kdfParams, fileID [16]byte) []byte {
 	h := make([]byte, 0, cacheHeaderLen)
 	h = append(h, cacheMagic...)
-	h = append(h, cacheKDFArgon)
+	h = append(h, p.kdf)
 	h = binary.BigEndian.AppendUint32(h, p.time)
 	h = binary.BigEndian.AppendUint32(h, p.memory)
 	h = append(h, p.threads)
@@ -124,16 +153,23 @@ func decodeHeader(h []byte) (p kdfParams, fileID [16]byte, err error) {
 		return p, fileID, errors.New("not a ferry session cache")
 	}
 	b := h[len(cacheMagic):]
-	if b[0] != cacheKDFArgon {
-		return p, fileID, fmt.Errorf("unknown key derivation %d", b[0])
-	}
+	p.kdf = b[0]
 	p.time = binary.BigEndian.Uint32(b[1:])
 	p.memory = binary.BigEndian.Uint32(b[5:])
 	p.threads = b[9]
 	copy(p.salt[:], b[10:26])
 	copy(fileID[:], b[26:42])
-	if p.time < 1 || p.time > maxArgonTime || p.memory < 8 || p.memory > maxArgonMemory || p.threads < 1 {
-		return p, fileID, errors.New("key derivation parameters out of range")
+	switch p.kdf {
+	case cacheKDFArgon:
+		if p.time < 1 || p.time > maxArgonTime || p.memory < 8 || p.memory > maxArgonMemory || p.threads < 1 {
+			return p, fileID, errors.New("key derivation parameters out of range")
+		}
+	case cacheKDFHKDF:
+		if p.time != 0 || p.memory != 0 || p.threads != 0 {
+			return p, fileID, errors.New("key derivation parameters out of range")
+		}
+	default:
+		return p, fileID, fmt.Errorf("unknown key derivation %d", p.kdf)
 	}
 	return p, fileID, nil
 }
@@ -301,15 +337,15 @@ type cachedState struct {
 	Key     *cacheKey
 }
 
-// readCache opens the cache file at path. It derives the key from password
+// readCache opens the cache file at path. It derives the key from sec
 // unless known already has the file's parameters. The caller must close
 // the returned file after reading Tree. A missing file is fs.ErrNotExist.
-func readCache(path, password string, binding []byte, known *cacheKey) (*cachedState, *os.File, error) {
+func readCache(path string, sec cacheSecrets, binding []byte, known *cacheKey) (*cachedState, *os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := decodeCache(f, password, binding, known)
+	st, err := decodeCache(f, sec, binding, known)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -318,7 +354,7 @@ func readCache(path, password string, binding []byte, known *cacheKey) (*cachedS
 }
 
 // decodeCache reads the header and the session from r.
-func decodeCache(r io.Reader, password string, binding []byte, known *cacheKey) (*cachedState, error) {
+func decodeCache(r io.Reader, sec cacheSecrets, binding []byte, known *cacheKey) (*cachedState, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	header := make([]byte, cacheHeaderLen)
 	if _, err := io.ReadFull(br, header); err != nil {
@@ -330,7 +366,9 @@ func decodeCache(r io.Reader, password string, binding []byte, known *cacheKey) 
 	}
 	key := known
 	if key == nil || key.params != params {
-		key = deriveCacheKey(password, params)
+		if key, err = deriveCacheKey(sec, params); err != nil {
+			return nil, err
+		}
 	}
 	aead, err := segmentAEAD(key, fileID)
 	if err != nil {

@@ -13,9 +13,13 @@ import (
 // testKey is a derived key with cheap parameters.
 func testKey(t testing.TB) *cacheKey {
 	t.Helper()
-	p := kdfParams{time: 1, memory: 64, threads: 1}
+	p := kdfParams{kdf: cacheKDFArgon, time: 1, memory: 64, threads: 1}
 	rand.Read(p.salt[:])
-	return deriveCacheKey("pw", p)
+	k, err := deriveCacheKey(cacheSecrets{password: "pw"}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // TestCacheRoundTrip writes and reads caches with trees around segment
@@ -48,7 +52,7 @@ func TestCacheRoundTrip(t *testing.T) {
 			t.Fatalf("size %d: write: %v", size, err)
 		}
 		// A fresh derivation (nil known key) must find the same key.
-		st, f, err := readCache(path, "pw", binding, nil)
+		st, f, err := readCache(path, cacheSecrets{password: "pw"}, binding, nil)
 		if err != nil {
 			t.Fatalf("size %d: read: %v", size, err)
 		}
@@ -88,7 +92,7 @@ func TestCacheTamper(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := func(data []byte) error {
-		st, err := decodeCache(bytes.NewReader(data), "pw", binding, key)
+		st, err := decodeCache(bytes.NewReader(data), cacheSecrets{password: "pw"}, binding, key)
 		if err != nil {
 			return err
 		}
@@ -124,7 +128,7 @@ func TestCacheTamper(t *testing.T) {
 	if err := read(good); err != nil {
 		t.Fatal(err)
 	}
-	st, err := decodeCache(bytes.NewReader(good), "other", binding, nil)
+	st, err := decodeCache(bytes.NewReader(good), cacheSecrets{password: "other"}, binding, nil)
 	if !errors.Is(err, errCacheAuth) {
 		t.Errorf("wrong password: %v, %v", st, err)
 	}
@@ -142,7 +146,7 @@ func FuzzDecodeCache(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte(cacheMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := decodeCache(bytes.NewReader(data), "pw", binding, key)
+		st, err := decodeCache(bytes.NewReader(data), cacheSecrets{password: "pw"}, binding, key)
 		if err != nil {
 			return
 		}
@@ -151,4 +155,48 @@ func FuzzDecodeCache(f *testing.F) {
 			t.Fatalf("forged cache decoded: %q", st.Session)
 		}
 	})
+}
+
+// TestCacheKDFs: a cache sealed with HKDF of a cache_key opens only with
+// the same cache_key and password; one sealed with Argon2id opens with the
+// password alone, whatever the cache_key.
+func TestCacheKDFs(t *testing.T) {
+	binding := cacheBinding("a@b.c", "http://x")
+	sec := cacheSecrets{password: "pw", cacheKey: "k1"}
+	for _, c := range []struct {
+		name  string
+		write cacheSecrets
+		read  cacheSecrets
+		ok    bool
+	}{
+		{"hkdf", sec, sec, true},
+		{"hkdf, other cache_key", sec, cacheSecrets{password: "pw", cacheKey: "k2"}, false},
+		{"hkdf, other password", sec, cacheSecrets{password: "pw2", cacheKey: "k1"}, false},
+		{"hkdf, no cache_key", sec, cacheSecrets{password: "pw"}, false},
+		{"argon2id, cache_key added", cacheSecrets{password: "pw"}, sec, true},
+		{"argon2id, other password", cacheSecrets{password: "pw"}, cacheSecrets{password: "pw2"}, false},
+	} {
+		p, err := newKDFParams(c.write)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]uint8{true: cacheKDFHKDF, false: cacheKDFArgon}[c.write.cacheKey != ""]; p.kdf != want {
+			t.Errorf("%s: new parameters use kdf %d, want %d", c.name, p.kdf, want)
+		}
+		key, err := deriveCacheKey(c.write, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "c.bin")
+		if err := writeCache(path, key, binding, []byte("session"), nil); err != nil {
+			t.Fatal(err)
+		}
+		st, f, err := readCache(path, c.read, binding, nil)
+		if f != nil {
+			f.Close()
+		}
+		if c.ok != (err == nil) || (err == nil && string(st.Session) != "session") {
+			t.Errorf("%s: read = %v, want ok=%v", c.name, err, c.ok)
+		}
+	}
 }

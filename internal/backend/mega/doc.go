@@ -8,8 +8,9 @@
 // and then reuses its session in every later command. The session and the
 // node tree, with the sequence number it is current to, are kept in
 // Env.CacheDir/session.bin, encrypted with a key derived from the remote's
-// password and bound to its e-mail and API URL (see cache.go for the
-// format). New resumes that session (one cheap `ug` call, no login),
+// password and cache_key (a random secret `ferry config` generates; without
+// one, Argon2id of the password) and bound to its e-mail and API URL (see
+// cache.go for the format). New resumes that session (one cheap `ug` call, no login),
 // imports the tree and applies the server's action packets since the cached
 // sequence number, instead of a login and a full tree fetch. It logs in
 // only when there is no usable cache or the server says the session is

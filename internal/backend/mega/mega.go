@@ -28,6 +28,8 @@ var Type = backend.Type{
 			Default: "false", Advanced: true, Bool: true},
 		{Name: optDebug, Help: "Log every MEGA API call (with -vv), secrets redacted.",
 			Default: "false", Advanced: true, Bool: true},
+		{Name: optCacheKey, Help: "Random key of the session cache, made by `ferry config` (never asked).\nWith it, resuming the cached session costs no password stretching.",
+			Secret: true, Advanced: true, Generated: true},
 	},
 	New:       New,
 	Reconnect: Reconnect,
@@ -37,6 +39,7 @@ var Type = backend.Type{
 const (
 	optUser       = "user"
 	optPass       = "pass"
+	optCacheKey   = "cache_key"
 	optURL        = "url"
 	optHardDelete = "hard_delete"
 	optDebug      = "debug"
@@ -78,6 +81,7 @@ type config struct {
 	remote     string
 	user       string
 	pass       secret
+	cacheKey   secret // "" when the remote has none
 	url        string
 	hardDelete bool
 	debug      bool
@@ -86,7 +90,8 @@ type config struct {
 // parseConfig validates a remote's configuration. Errors name the remote
 // and the option, never a secret value.
 func parseConfig(remote string, cfg backend.ConfigMap) (config, error) {
-	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret(cfg[optPass])}
+	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret(cfg[optPass]),
+		cacheKey: secret(cfg[optCacheKey])}
 	if c.user == "" {
 		return c, fmt.Errorf("mega remote %q: option %q (the account's e-mail) is required", remote, optUser)
 	}

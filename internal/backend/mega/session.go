@@ -28,7 +28,7 @@ type sessionStore struct {
 	path     string // "" when caching is off
 	lockPath string
 	binding  []byte // additional data: e-mail and API URL
-	password secret
+	secrets  cacheSecrets
 
 	mu        sync.Mutex // guards key and writtenSN; held while writing
 	key       *cacheKey  // derived key of the file, once known
@@ -36,7 +36,8 @@ type sessionStore struct {
 }
 
 func newSessionStore(dir string, c config) *sessionStore {
-	s := &sessionStore{binding: cacheBinding(c.user, c.url), password: c.pass}
+	s := &sessionStore{binding: cacheBinding(c.user, c.url),
+		secrets: cacheSecrets{password: string(c.pass), cacheKey: string(c.cacheKey)}}
 	if dir != "" {
 		s.path = filepath.Join(dir, cacheFileName)
 		s.lockPath = filepath.Join(dir, lockFileName)
@@ -129,7 +130,7 @@ type promptFunc = func(ctx context.Context, question string, secret bool) (strin
 func (b *Backend) resume(ctx context.Context) (bool, error) {
 	s := b.store
 	s.mu.Lock()
-	st, f, err := readCache(s.path, string(s.password), s.binding, s.key)
+	st, f, err := readCache(s.path, s.secrets, s.binding, s.key)
 	if err == nil {
 		s.key = st.Key
 	}
@@ -250,15 +251,20 @@ func (b *Backend) save(force bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sn := b.c.SN()
-	if !force && !b.dirty.Load() && sn == s.writtenSN {
+	// A file read with Argon2id is rewritten with HKDF once the remote has
+	// a cache_key, so the next process skips the stretching.
+	upgrade := s.key != nil && s.key.params.kdf == cacheKDFArgon && s.secrets.cacheKey != ""
+	if !force && !upgrade && !b.dirty.Load() && sn == s.writtenSN {
 		return nil
 	}
-	if s.key == nil {
-		p, err := newKDFParams()
+	if s.key == nil || upgrade {
+		p, err := newKDFParams(s.secrets)
 		if err != nil {
 			return err
 		}
-		s.key = deriveCacheKey(string(s.password), p)
+		if s.key, err = deriveCacheKey(s.secrets, p); err != nil {
+			return err
+		}
 	}
 	raw, err := sess.MarshalBinary()
 	if err != nil {

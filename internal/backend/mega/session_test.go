@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -288,7 +289,7 @@ func TestCacheCredentials(t *testing.T) {
 		{"other e-mail", megaservertest.PasswordV2, megaservertest.UserV1, ts.URL},
 		{"other URL", megaservertest.PasswordV2, megaservertest.UserV2, "http://127.0.0.1:1"},
 	} {
-		_, f, err := readCache(path, tc.password, cacheBinding(tc.email, tc.url), nil)
+		_, f, err := readCache(path, cacheSecrets{password: tc.password}, cacheBinding(tc.email, tc.url), nil)
 		if f != nil {
 			f.Close()
 		}
@@ -296,7 +297,7 @@ func TestCacheCredentials(t *testing.T) {
 			t.Errorf("%s: readCache error %v, want errCacheAuth", tc.name, err)
 		}
 	}
-	st, f, err := readCache(path, megaservertest.PasswordV2, cacheBinding(strings.ToUpper(megaservertest.UserV2), ts.URL), nil)
+	st, f, err := readCache(path, cacheSecrets{password: megaservertest.PasswordV2}, cacheBinding(strings.ToUpper(megaservertest.UserV2), ts.URL), nil)
 	if err != nil {
 		t.Fatalf("the right credentials: %v", err)
 	}
@@ -506,5 +507,66 @@ func TestParseConfig(t *testing.T) {
 		if strings.Contains(s, "s3cret") {
 			t.Errorf("secret printed: %s", s)
 		}
+	}
+}
+
+// TestCacheKeyUpgrade: a remote without a cache_key seals its cache with
+// Argon2id; once the remote has one, the next process resumes that cache
+// (no login) and rewrites it with HKDF at once, and a later change of cache_key
+// costs one login, never a wrong resume.
+func TestCacheKeyUpgrade(t *testing.T) {
+	ts := megaservertest.Start(t)
+	o := newOpener(t, ts)
+	path := filepath.Join(o.cacheDir, cacheFileName)
+	kdf := func() uint8 {
+		t.Helper()
+		h := make([]byte, cacheHeaderLen)
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := io.ReadFull(f, h); err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := decodeHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.kdf
+	}
+	openClose := func(mutate bool) {
+		t.Helper()
+		b, err := o.open(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mutate {
+			if err := b.Mkdir(t.Context(), fmt.Sprintf("d%d", logins(ts))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	openClose(false)
+	if got := kdf(); got != cacheKDFArgon {
+		t.Fatalf("without a cache_key the cache uses kdf %d, want Argon2id", got)
+	}
+	before := logins(ts)
+	o.cfg[optCacheKey] = "first key"
+	openClose(false)
+	if got := kdf(); got != cacheKDFHKDF {
+		t.Errorf("with a cache_key the rewritten cache uses kdf %d, want HKDF", got)
+	}
+	openClose(true)
+	if got := logins(ts) - before; got != 0 {
+		t.Errorf("%d logins after adding a cache_key, want 0", got)
+	}
+	o.cfg[optCacheKey] = "second key"
+	openClose(false)
+	if got := logins(ts) - before; got != 1 {
+		t.Errorf("%d logins after changing the cache_key, want 1", got)
 	}
 }
