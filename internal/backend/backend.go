@@ -140,6 +140,14 @@ type ModTimeSetter interface {
 	SetModTime(ctx context.Context, p string, t time.Time) error
 }
 
+// ContentMatcher is implemented by backends that can tell whether a
+// stream holds exactly a file's content without downloading it: MEGA MACs
+// the stream under the node's key and compares the meta-MAC. `check
+// --checksum` feeds it the other side's file.
+type ContentMatcher interface {
+	MatchContent(ctx context.Context, e Entry, r io.Reader) (bool, error)
+}
+
 // Precisioner reports the mtime precision; without it, 1ns is assumed.
 type Precisioner interface {
 	Precision() time.Duration

@@ -34,8 +34,10 @@ missing on either side and files that differ. By default files match when
 their sizes are equal and their modification times agree (within the
 coarser precision of the two sides: 1 s on MEGA). With --checksum, content
 fingerprints are compared instead: a side without them (a local disk) gets
-them computed from a few KiB of each file, so a local folder is checked
-against MEGA without downloading anything. --size-only compares sizes.
+them computed from a few KiB of each file. When they agree and one side is
+MEGA, the other side's file is read whole and MAC'd under the MEGA file's
+key: equal meta-MACs prove equal content. Nothing is downloaded from MEGA.
+--size-only compares sizes.
 
 Exits with status 1 if differences were found, like rclone.`,
 		Args: exactArgs(2),

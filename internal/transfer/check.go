@@ -17,9 +17,12 @@ type CheckOptions struct {
 	Checkers int // parallel listings and comparisons; <= 0 means DefaultCheckers
 	// Checksum compares content fingerprints instead of mtimes, computing
 	// the fingerprint of a side that lacks one (reading at most 8 KiB of
-	// it; nothing is downloaded from MEGA). Without it files match when
-	// their sizes are equal and their mtimes agree within the coarser
-	// precision of the two backends.
+	// it). When the fingerprints agree and one side is a
+	// backend.ContentMatcher (MEGA), the other side's file is read whole
+	// and MAC'd under the MEGA file's key: equal meta-MACs prove equal
+	// content, and nothing is downloaded from MEGA. Without Checksum files
+	// match when their sizes are equal and their mtimes agree within the
+	// coarser precision of the two backends.
 	Checksum bool
 	SizeOnly bool // compare sizes only
 	OneWay   bool // don't report files missing on the source
@@ -134,6 +137,20 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 					}
 					return
 				}
+			}
+		}
+		if dec == decSkip && opts.Checksum && !s.IsDir {
+			applied, same, err := matchContent(ctx, src.Backend, dst.Backend, *s, *d)
+			switch {
+			case err != nil:
+				if ctx.Err() == nil {
+					report(Event{Action: Failed, Path: rel, Err: err})
+				}
+				return
+			case applied && same:
+				reason = "MEGA meta-MAC matches the whole content"
+			case applied:
+				dec, reason = decCopy, "content differs (MEGA meta-MAC)"
 			}
 		}
 		if reason == "sizes equal, no fingerprints" {

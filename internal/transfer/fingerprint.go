@@ -79,3 +79,33 @@ func (r *rangeReaderAt) close() {
 		r.rc.Close()
 	}
 }
+
+// matchContent confirms equal fingerprints with the whole content when
+// exactly one side is a backend.ContentMatcher (MEGA): the other side's
+// file is read and MAC'd under the matcher's key, so nothing is
+// downloaded. applied is false when neither or both sides can match
+// (two MEGA files have different keys; their fingerprints decide).
+func matchContent(ctx context.Context, src, dst backend.Backend, s, d backend.Entry) (applied, same bool, err error) {
+	sm, sok := src.(backend.ContentMatcher)
+	dm, dok := dst.(backend.ContentMatcher)
+	var (
+		m     backend.ContentMatcher
+		e, o  backend.Entry
+		other backend.Backend
+	)
+	switch {
+	case dok && !sok:
+		m, e, other, o = dm, d, src, s
+	case sok && !dok:
+		m, e, other, o = sm, s, dst, d
+	default:
+		return false, false, nil
+	}
+	rc, err := other.Open(ctx, o.Path, 0, -1)
+	if err != nil {
+		return true, false, err
+	}
+	defer rc.Close()
+	same, err = m.MatchContent(ctx, e, rc)
+	return true, same, err
+}

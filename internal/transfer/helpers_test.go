@@ -210,3 +210,22 @@ func (c *counting) Put(ctx context.Context, p string, r io.Reader, size int64, m
 	c.mu.Unlock()
 	return c.Backend.Put(ctx, p, r, size, modTime)
 }
+
+// countingMatcher is counting over a backend.ContentMatcher (MEGA), which
+// it keeps visible.
+type countingMatcher struct {
+	*counting
+	m       backend.ContentMatcher
+	matches int // +checklocks:counting.mu
+}
+
+func newCountingMatcher(b backend.Backend) *countingMatcher {
+	return &countingMatcher{counting: newCounting(b), m: b.(backend.ContentMatcher)}
+}
+
+func (c *countingMatcher) MatchContent(ctx context.Context, e backend.Entry, r io.Reader) (bool, error) {
+	c.mu.Lock()
+	c.matches++
+	c.mu.Unlock()
+	return c.m.MatchContent(ctx, e, r)
+}

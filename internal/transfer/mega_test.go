@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"log/slog"
 	"slices"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"ferry/internal/backend"
 	"ferry/internal/backend/mega"
 	megaclient "ferry/mega"
+	"ferry/mega/megacrypto"
 	"ferry/megaserver/megaservertest"
 )
 
@@ -139,6 +141,41 @@ func TestMegaChecksum(t *testing.T) {
 	}
 	if len(dst.opens) != 0 {
 		t.Errorf("MEGA files opened by check: %v", dst.opens)
+	}
+
+	// A byte changed where the fingerprint does not sample it: the
+	// fingerprints still agree, and the meta-MAC (the local file MAC'd
+	// under the MEGA file's key) finds the difference, still without
+	// reading from MEGA.
+	changed := []byte(big)
+	var at int
+	for at = len(changed) / 3; ; at++ {
+		c := []byte(big)
+		c[at] ^= 0x20
+		a, _ := megacrypto.Fingerprint(bytes.NewReader([]byte(big)), int64(len(big)), 0)
+		b, _ := megacrypto.Fingerprint(bytes.NewReader(c), int64(len(c)), 0)
+		if a == b {
+			changed = c
+			break
+		}
+	}
+	put(t, local, "", tree{"big.bin": {data: string(changed), mtime: t0.Add(time.Hour)}, "small.txt": {data: "hello"}})
+	mdst := newCountingMatcher(m)
+	var reasons []string
+	res, err = Check(t.Context(), Location{local, ""}, Location{mdst, "up"}, CheckOptions{Checksum: true,
+		Report: func(ev Event) {
+			if ev.Path == "big.bin" {
+				reasons = append(reasons, ev.Action.String()+": "+ev.Reason)
+			}
+		}})
+	if res.Differ != 1 || res.Matches != 2 || err == nil {
+		t.Errorf("check after a change at byte %d: %+v, %v", at, res, err)
+	}
+	if want := []string{"differs: content differs (MEGA meta-MAC)"}; !slices.Equal(reasons, want) {
+		t.Errorf("big.bin: %q, want %q", reasons, want)
+	}
+	if len(mdst.opens) != 0 || mdst.matches != 3 {
+		t.Errorf("MEGA files opened: %v; MatchContent calls %d, want 3", mdst.opens, mdst.matches)
 	}
 }
 

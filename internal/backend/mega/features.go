@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"time"
@@ -269,4 +270,31 @@ func (b *Backend) SetModTime(ctx context.Context, p string, t time.Time) error {
 		return b.pathErr("setmodtime", p, err)
 	}
 	return nil
+}
+
+// MatchContent reports whether r holds exactly the content of file e
+// (the node e.ID names, or the newest file at e.Path without an ID),
+// by comparing MEGA's meta-MAC; nothing is downloaded.
+func (b *Backend) MatchContent(ctx context.Context, e backend.Entry, r io.Reader) (bool, error) {
+	var n *megaclient.Node
+	p := e.Path
+	if e.ID != "" {
+		var err error
+		if n, p, err = b.node("match", e); err != nil {
+			return false, err
+		}
+	} else {
+		var err error
+		if p, err = b.clean("match", e.Path); err != nil {
+			return false, err
+		}
+		if n, err = b.pick(p, isFile, backend.ErrIsDir); err != nil {
+			return false, b.pathErr("match", p, err)
+		}
+	}
+	ok, err := b.c.MatchContent(ctx, n, r)
+	if err != nil {
+		return false, b.pathErr("match", p, err)
+	}
+	return ok, nil
 }
