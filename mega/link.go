@@ -2,6 +2,7 @@ package mega
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 
 	"ferry/mega/megaapi"
@@ -10,8 +11,13 @@ import (
 
 // Link exports n as a public link and returns its URL:
 // https://mega.nz/file/<handle>#<32-byte node key> for a file and
-// https://mega.nz/folder/<handle>#<16-byte folder key> for a folder.
+// https://mega.nz/folder/<handle>#<16-byte share key> for a folder.
 // Exporting an exported node returns the same link.
+//
+// A folder is first shared with "EXP" (`s2`) under a fresh share key, with
+// the keys of every node below it wrapped with that key, as MEGA's own
+// clients do: the folder link's key is the share key. A folder shared
+// before keeps its share key.
 //
 // The key in the URL's fragment decrypts the content: anyone with the URL
 // can read the file or folder.
@@ -34,6 +40,13 @@ func (c *Client) Link(ctx context.Context, n *Node) (string, error) {
 	default:
 		return "", fmt.Errorf("link %v: cannot export a %v", n, cur.Type)
 	}
+	key := cur.key
+	if kind == "folder" {
+		var err error
+		if key, err = c.shareFolder(ctx, cur); err != nil {
+			return "", fmt.Errorf("link %v: share the folder: %w", n, err)
+		}
+	}
 	var ph string
 	if err := c.call(ctx, "l", megaapi.LinkRequest{A: "l", Node: cur.Handle}, &ph); err != nil {
 		return "", fmt.Errorf("link %v: %w", n, err)
@@ -42,7 +55,65 @@ func (c *Client) Link(ctx context.Context, n *Node) (string, error) {
 		return "", fmt.Errorf("link %v: malformed public handle %q", n, ph)
 	}
 	c.updateNode(cur.Handle, func(m *Node) { m.PublicHandle = ph })
-	return "https://mega.nz/" + kind + "/" + ph + "#" + megacrypto.B64Encode(cur.key), nil
+	return "https://mega.nz/" + kind + "/" + ph + "#" + megacrypto.B64Encode(key), nil
+}
+
+// shareFolder returns folder d's share key, sharing d with "EXP" first
+// when it has none: a share key from crypto/rand, wrapped with the master
+// key (`ok`), and the keys of d's subtree wrapped with it (`cr`).
+func (c *Client) shareFolder(ctx context.Context, d *Node) ([]byte, error) {
+	st, err := c.loggedIn()
+	if err != nil {
+		return nil, err
+	}
+	var sk []byte
+	cr := [3][]any{{}, {}, {}}
+	c.withTree(func(t *tree) {
+		if k := t.shareKeys[d.Handle]; len(k) == 16 {
+			sk = k
+			return
+		}
+		cr[0] = append(cr[0], d.Handle)
+		for _, h := range t.subtree(d.Handle) {
+			if n := t.nodes[h]; n != nil && (len(n.key) == 16 || len(n.key) == 32) {
+				cr[1] = append(cr[1], h)
+			}
+		}
+	})
+	if sk != nil {
+		return sk, nil
+	}
+	sk = make([]byte, 16)
+	if _, err := rand.Read(sk); err != nil {
+		return nil, err
+	}
+	req := megaapi.ShareRequest{A: "s2", Node: d.Handle, S: []megaapi.ShareTarget{{U: "EXP"}}, CR: cr}
+	if req.OK, err = wrapKey(st.mk, sk); err != nil {
+		return nil, err
+	}
+	if req.HA, err = megacrypto.HandleAuth(st.mk, d.Handle); err != nil {
+		return nil, err
+	}
+	for i, h := range cr[1] {
+		n := c.Node(h.(string))
+		if n == nil || n.key == nil {
+			continue
+		}
+		w, err := wrapKey(sk, n.key)
+		if err != nil {
+			return nil, err
+		}
+		req.CR[2] = append(req.CR[2], 0, i, w)
+	}
+	if err := c.call(ctx, "s2", req, nil); err != nil {
+		return nil, err
+	}
+	c.treeMu.Lock()
+	if c.tree != nil {
+		c.tree.shareKeys[d.Handle] = sk
+	}
+	c.treeMu.Unlock()
+	return sk, nil
 }
 
 // Unlink removes n's public link.

@@ -264,8 +264,8 @@ func (c *Client) applyPackets(st state, old, newSN string, raws []json.RawMessag
 // apply applies one batch of action packets (mega-protocol.md §7.4): `d`
 // marks a subtree for removal, `t` upserts nodes and cancels their
 // removal (a move is d with m:1 followed by t), `u` replaces attributes,
-// `ph` sets or clears public handles. Nodes still marked at the end of the
-// batch are removed. Applying a packet twice is harmless. A node that a `t`
+// `ph` sets or clears public handles, `s2` brings a share key. Nodes still
+// marked at the end of the batch are removed. Applying a packet twice is harmless. A node that a `t`
 // would put inside its own subtree is left where it is (the server never
 // sends that for the state the batch follows); apply returns how many.
 func (t *tree) apply(kr *keyring, ps []megaapi.Packet) (cycles int) {
@@ -311,6 +311,12 @@ func (t *tree) apply(kr *keyring, ps []megaapi.Packet) (cycles int) {
 			}
 			for _, h := range t.subtree(p.N) {
 				pending[h] = true
+			}
+		case "s2":
+			// A folder shared by another session of this account: learn
+			// its share key (checked against its handle auth).
+			if p.OK != "" && p.N != "" {
+				kr.addShareKey(megaapi.ShareKey{Handle: p.N, Key: p.OK, HA: p.HA})
 			}
 		case "ph":
 			old := t.nodes[p.H]

@@ -95,6 +95,7 @@ var commands = map[string]command{
 	"d":   {fn: (*Server).cmdDelete, session: true},
 	"dr":  {fn: (*Server).cmdEmptyRubbish, session: true},
 	"l":   {fn: (*Server).cmdLink, session: true},
+	"s2":  {fn: (*Server).cmdShare, session: true},
 	"u":   {fn: (*Server).cmdUpload, session: true},
 	"g":   {fn: (*Server).cmdDownload}, // public handles need no session
 }

@@ -29,13 +29,18 @@
 //	ug, up, uq                user info (ts as string); store a missing key pair (-12 if present);
 //	                          quota with cstrgn per root
 //	f                         whole tree, parents first, streamed from one read transaction;
-//	                          ok:[], s:[], u:[], sn, ph
+//	                          ok (the user's shared folders {h,k,ha}), s:[], u:[], sn, ph
 //	p                         folders; files from completion tokens (verbatim or base64);
 //	                          SDK placeholders (`p` on entries); k = owner ":" key; emits t
 //	m                         -10 into own subtree, -2 into a file, -11 roots; emits d(m:1)+t
 //	a                         `at` or go-mega's `attr`; emits u
 //	d, dr                     permanent subtree delete, empty rubbish bin; emits d
 //	l                         public handle (the same if exported), d:1 removes; emits ph
+//	s2                        share a folder with "EXP" only (folder link prerequisite): stores
+//	                          ok/ha on the folder, cr adds "/<folder>:<key>" to subtree k
+//	                          strings; -9 missing/foreign folder or cr node outside the
+//	                          subtree, -11 roots, -2 a file or bad arguments, -12 shared
+//	                          with another ok (same ok: accepted again); emits s2
 //	u                         upload slot; v>=2: 36-byte binary token ending 0x01, else 36 chars
 //	g                         by n (own node) or p (public handle, no session); {s,at[,g]}
 //	POST /ul/<tok>/<off>      whole chunks, any order, parallel, several per POST; ?c= / ?d=
@@ -45,7 +50,8 @@
 //	GET|POST /wsc/<id>        blocks until the tree changes or WaitTimeout, then 0;
 //	                          /wsc?sn=&sid= (SDK) blocks, then answers like sc
 //
-// Not implemented: shares (s2, inbound shares), folder links (`n=` on /cs),
+// Not implemented: shares with users (s2 other than "EXP", share removal,
+// `cr` on p and m), inbound shares, folder links (`n=` on /cs),
 // file attributes (ufa, pfa), file versions, contacts and chats, the SDK's
 // v=3 sequence tags and CloudRAID, transfer quota. Unknown commands answer
 // -2.
@@ -54,8 +60,8 @@
 //
 // Everything lives under Options.Dir:
 //
-//	meta.db     bbolt: users, e-mails, nodes, children, blob references,
-//	            public links, sessions (keyed by SHA-256 of the sid), the event
+//	meta.db     bbolt: users, e-mails, nodes (with their "EXP" share keys),
+//	            children, blob references, public links, sessions (keyed by SHA-256 of the sid), the event
 //	            journal per user and per-command replay records
 //	blobs/<id>  one file per file node: the ciphertext as uploaded
 //	tmp/        uploads in progress

@@ -82,6 +82,8 @@ func FuzzHandleCS(f *testing.F) {
 		`[{"a":"a","n":"` + root + `","attr":"AAAAAAAAAAAAAAAAAAAAAA"}]`,
 		`[{"a":"d","n":"AAAAAAAA"},{"a":"dr"}]`,
 		`[{"a":"l","n":"AAAAAAAA","d":1}]`,
+		`[{"a":"s2","n":"` + root + `","s":[{"u":"EXP","r":0}],"ok":"AAAAAAAAAAAAAAAAAAAAAA","ha":"AAAAAAAAAAAAAAAAAAAAAA","cr":[["` + root + `"],["` + root + `"],[0,0,"AAAAAAAAAAAAAAAAAAAAAA"]]}]`,
+		`[{"a":"p","t":"` + root + `","n":[{"h":"xxxxxxxx","t":1,"a":"AAAAAAAAAAAAAAAAAAAAAA","k":"AAAAAAAAAAAAAAAAAAAAAA"}]},{"a":"s2","n":"AAAAAAAA","s":[{"u":"EXP","r":0}],"ok":"AAAAAAAAAAAAAAAAAAAAAA","ha":"AAAAAAAAAAAAAAAAAAAAAA","cr":[["AAAAAAAA"],["AAAAAAAA","BBBBBBBB"],[0,1,"AAAAAAAAAAAAAAAAAAAAAA",0,0,1.5]]}]`,
 		`[{"a":"u","s":100,"v":2},{"a":"g","g":1,"p":"AAAAAAAA"}]`,
 		`[{"a":"us"},{"a":"up","privk":"AAAA","pubk":"AAAA"},{"a":"sml"}]`,
 		`[{"a":"us","user":"fuzz@example.com","uh":"AAAA","mfa":"123456"}]`,

@@ -66,6 +66,7 @@ func (s *Server) cmdFetch(c *call) result {
 			enc := json.NewEncoder(bw)
 			enc.SetEscapeHTML(false)
 			var links []megaapi.PublicLink
+			var shares []megaapi.ShareKey
 			bw.WriteString(`{"f":[`)
 			first := true
 			for _, root := range []string{u.Root, u.Inbox, u.Rubbish} {
@@ -77,13 +78,23 @@ func (s *Server) cmdFetch(c *call) result {
 					if n.PH != "" {
 						links = append(links, megaapi.PublicLink{Handle: n.H, PH: n.PH, TS: n.PHTS})
 					}
+					if n.ShareOK != "" {
+						shares = append(shares, megaapi.ShareKey{Handle: n.H, Key: n.ShareOK, HA: n.ShareHA})
+					}
 					return enc.Encode(n.wire()) // the trailing newline is valid JSON whitespace
 				})
 				if err != nil {
 					return err
 				}
 			}
-			bw.WriteString(`],"ok":[],"s":[],"u":[],"sn":"`)
+			bw.WriteString(`],"ok":`)
+			if shares == nil {
+				shares = []megaapi.ShareKey{}
+			}
+			if err := enc.Encode(shares); err != nil {
+				return err
+			}
+			bw.WriteString(`,"s":[],"u":[],"sn":"`)
 			bw.WriteString(encodeSN(getState(tx, user).Counter))
 			bw.WriteString(`","ph":`)
 			if links == nil {

@@ -185,6 +185,17 @@ func (m *mutation) emit(p megaapi.Packet) {
 	m.packets = append(m.packets, b)
 }
 
+// emitJSON adds an action packet that megaapi.Packet cannot express; v
+// must marshal to an object whose first key is "a" and carry `ou` and `i`
+// itself.
+func (m *mutation) emitJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // packets have only strings and numbers
+	}
+	m.packets = append(m.packets, b)
+}
+
 // mutate runs fn in a batched write transaction together with the user's
 // journal entry and the command's replay record, then wakes the user's
 // event waiters. fn returns the command's JSON reply or an error (a MEGA

@@ -77,6 +77,12 @@ type nodeRec struct {
 	Blob string `json:"blob,omitempty"` // file content, Dir/blobs/<Blob>
 	PH   string `json:"ph,omitempty"`   // public handle when exported
 	PHTS int64  `json:"phts,omitempty"` // export time
+
+	// The folder's "EXP" share (s2): the share key wrapped with the
+	// owner's master key, its handle authentication and the share time.
+	ShareOK string `json:"sok,omitempty"`
+	ShareHA string `json:"sha,omitempty"`
+	ShareTS int64  `json:"sts,omitempty"`
 }
 
 func (n *nodeRec) wire() megaapi.Node {

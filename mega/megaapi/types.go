@@ -201,6 +201,26 @@ type LinkRequest struct {
 	ETS  int64  `json:"ets,omitempty"`
 }
 
+// ShareRequest is `s2`: share folder Node. ferry shares only with "EXP"
+// (the public), the prerequisite of a folder link, whose URL carries the
+// share key. CR wraps the subtree's node keys with the share key:
+// [[share roots], [node handles], [root index, node index, key, ...]].
+type ShareRequest struct {
+	A    string        `json:"a"` // "s2"
+	Node string        `json:"n"`
+	S    []ShareTarget `json:"s"`
+	OK   string        `json:"ok"` // b64(AES_mk(share key))
+	HA   string        `json:"ha"` // handle auth of Node under mk
+	CR   [3][]any      `json:"cr"`
+}
+
+// ShareTarget is one user of a ShareRequest ("EXP" for a public link)
+// with an access level (0 = read-only).
+type ShareTarget struct {
+	U string `json:"u"`
+	R int    `json:"r"`
+}
+
 // UploadRequest is `u`: ask for an upload URL. V >= 2 selects the binary
 // completion token.
 type UploadRequest struct {
@@ -268,6 +288,10 @@ type Packet struct {
 	H  string      `json:"h,omitempty"`
 	PH string      `json:"ph,omitempty"`
 	D  int         `json:"d,omitempty"`
+	// s2 (a folder shared, e.g. with "EXP" for a folder link): the share
+	// key wrapped with the owner's master key, and its handle auth.
+	OK string `json:"ok,omitempty"`
+	HA string `json:"ha,omitempty"`
 }
 
 // PacketTree is the payload of a `t` packet.
