@@ -3,6 +3,7 @@ package mega
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"ferry/mega/megaapi"
@@ -58,64 +59,6 @@ func (c *Client) Link(ctx context.Context, n *Node) (string, error) {
 	return "https://mega.nz/" + kind + "/" + ph + "#" + megacrypto.B64Encode(key), nil
 }
 
-// shareFolder returns folder d's share key, sharing d with "EXP" first
-// when it has none: a share key from crypto/rand, wrapped with the master
-// key (`ok`), and the keys of d's subtree wrapped with it (`cr`).
-func (c *Client) shareFolder(ctx context.Context, d *Node) ([]byte, error) {
-	st, err := c.loggedIn()
-	if err != nil {
-		return nil, err
-	}
-	var sk []byte
-	cr := [3][]any{{}, {}, {}}
-	c.withTree(func(t *tree) {
-		if k := t.shareKeys[d.Handle]; len(k) == 16 {
-			sk = k
-			return
-		}
-		cr[0] = append(cr[0], d.Handle)
-		for _, h := range t.subtree(d.Handle) {
-			if n := t.nodes[h]; n != nil && (len(n.key) == 16 || len(n.key) == 32) {
-				cr[1] = append(cr[1], h)
-			}
-		}
-	})
-	if sk != nil {
-		return sk, nil
-	}
-	sk = make([]byte, 16)
-	if _, err := rand.Read(sk); err != nil {
-		return nil, err
-	}
-	req := megaapi.ShareRequest{A: "s2", Node: d.Handle, S: []megaapi.ShareTarget{{U: "EXP"}}, CR: cr}
-	if req.OK, err = wrapKey(st.mk, sk); err != nil {
-		return nil, err
-	}
-	if req.HA, err = megacrypto.HandleAuth(st.mk, d.Handle); err != nil {
-		return nil, err
-	}
-	for i, h := range cr[1] {
-		n := c.Node(h.(string))
-		if n == nil || n.key == nil {
-			continue
-		}
-		w, err := wrapKey(sk, n.key)
-		if err != nil {
-			return nil, err
-		}
-		req.CR[2] = append(req.CR[2], 0, i, w)
-	}
-	if err := c.call(ctx, "s2", req, nil); err != nil {
-		return nil, err
-	}
-	c.treeMu.Lock()
-	if c.tree != nil {
-		c.tree.shareKeys[d.Handle] = sk
-	}
-	c.treeMu.Unlock()
-	return sk, nil
-}
-
 // Unlink removes n's public link.
 func (c *Client) Unlink(ctx context.Context, n *Node) error {
 	if _, err := c.loggedIn(); err != nil {
@@ -129,4 +72,78 @@ func (c *Client) Unlink(ctx context.Context, n *Node) error {
 	}
 	c.updateNode(n.Handle, func(m *Node) { m.PublicHandle = "" })
 	return nil
+}
+
+// shareFolder returns folder d's share key, sharing d with "EXP" first
+// when it has none: a share key from crypto/rand, wrapped with the master
+// key (`ok`), and the keys of d's subtree wrapped with it (`cr`). When the
+// server finds the local subtree stale (ENOENT: a node moved or deleted
+// elsewhere), it polls for the changes and tries once more.
+func (c *Client) shareFolder(ctx context.Context, d *Node) ([]byte, error) {
+	st, err := c.loggedIn()
+	if err != nil {
+		return nil, err
+	}
+	sk := make([]byte, 16)
+	if _, err := rand.Read(sk); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		known, req, err := c.shareRequest(st, d, sk)
+		if known != nil || err != nil {
+			return known, err
+		}
+		err = c.call(ctx, "s2", req, nil)
+		if err == nil {
+			break
+		}
+		if attempt > 0 || !errors.Is(err, megaapi.ENOENT) {
+			return nil, err
+		}
+		if _, err := c.Poll(ctx); err != nil {
+			return nil, err
+		}
+	}
+	c.treeMu.Lock()
+	if c.tree != nil {
+		c.tree.shareKeys[d.Handle] = sk
+	}
+	c.treeMu.Unlock()
+	return sk, nil
+}
+
+// shareRequest returns d's known share key, or the `s2` request sharing
+// d's current subtree under sk.
+func (c *Client) shareRequest(st state, d *Node, sk []byte) ([]byte, megaapi.ShareRequest, error) {
+	req := megaapi.ShareRequest{A: "s2", Node: d.Handle, S: []megaapi.ShareTarget{{U: "EXP"}},
+		CR: [3][]any{{d.Handle}, {}, {}}}
+	var known []byte
+	var err error
+	c.withTree(func(t *tree) {
+		if k := t.shareKeys[d.Handle]; len(k) == 16 {
+			known = k
+			return
+		}
+		for _, h := range t.subtree(d.Handle) {
+			n := t.nodes[h]
+			if n == nil || (len(n.key) != 16 && len(n.key) != 32) {
+				continue
+			}
+			w, werr := wrapKey(sk, n.key)
+			if werr != nil {
+				err = werr
+				return
+			}
+			req.CR[2] = append(req.CR[2], 0, len(req.CR[1]), w)
+			req.CR[1] = append(req.CR[1], h)
+		}
+	})
+	if known != nil || err != nil {
+		return known, req, err
+	}
+	if req.OK, err = wrapKey(st.mk, sk); err != nil {
+		return nil, req, err
+	}
+	req.HA, err = megacrypto.HandleAuth(st.mk, d.Handle)
+	return nil, req, err
 }

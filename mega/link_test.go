@@ -111,3 +111,28 @@ func rawSessionCall(t *testing.T, apiURL, sid string, cmd, out any) {
 		t.Fatalf("reply %q: %v", data, err)
 	}
 }
+
+// TestFolderLinkStaleTree: a node moved out of the folder by another
+// session makes the server refuse the share (ENOENT); Link polls for the
+// change and shares again, without the moved node.
+func TestFolderLinkStaleTree(t *testing.T) {
+	ts := megaservertest.Start(t)
+	ctx := t.Context()
+	c := newLoggedIn(t, ts)
+	dir, err := c.Mkdir(ctx, c.Root(), "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := upload(t, c, dir, "f.bin", randomBytes(t, 10))
+	c2 := newLoggedIn(t, ts)
+	if err := c2.Move(ctx, c2.Node(f.Handle), c2.Root()); err != nil {
+		t.Fatal(err)
+	}
+	url, err := c.Link(ctx, dir)
+	if err != nil || !strings.HasPrefix(url, "https://mega.nz/folder/") {
+		t.Fatalf("Link with a stale tree = %q, %v", url, err)
+	}
+	if got := c.Path(c.Node(f.Handle)); got != "/f.bin" {
+		t.Errorf("after Link the moved file is at %q, want /f.bin (polled)", got)
+	}
+}
