@@ -1,13 +1,7 @@
 package bench
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -15,10 +9,7 @@ import (
 	"time"
 
 	gomega "github.com/t3rm1n4l/go-mega"
-	"golang.org/x/sync/errgroup"
 
-	"ferry/mega"
-	"ferry/mega/megacrypto"
 	"ferry/megaserver/megaservertest"
 )
 
@@ -56,7 +47,7 @@ func TestBenchListing(t *testing.T) {
 	}
 	ts := cliServer(t)
 	start := time.Now()
-	if err := cliFillTree(t.Context(), ts.URL, nodes); err != nil {
+	if err := megaservertest.FillFolders(t.Context(), ts.URL, megaservertest.UserV2, megaservertest.PasswordV2, nodes, cliFolderName); err != nil {
 		t.Fatalf("fill the tree: %v", err)
 	}
 	t.Logf("built a tree of %d folders in %v", nodes, time.Since(start).Round(time.Millisecond))
@@ -134,72 +125,10 @@ func cliGoMegaListChild(url string) error {
 	return nil
 }
 
-// cliFillTree creates nodes folders under the root with raw `p` batches:
-// groups of one folder and 99 subfolders, 50 groups per request, two
-// requests in flight.
-func cliFillTree(ctx context.Context, url string, nodes int) error {
-	c := mega.New(mega.Options{APIURL: url})
-	if err := c.Login(ctx, megaservertest.UserV2, megaservertest.PasswordV2, mega.LoginOptions{}); err != nil {
-		return err
+// cliFolderName names node i of the listing tree.
+func cliFolderName(i int) string {
+	if i%100 == 0 {
+		return fmt.Sprintf("folder-%05d", i/100)
 	}
-	if err := c.FetchTree(ctx); err != nil {
-		return err
-	}
-	s := c.Session()
-	root := c.Root().Handle
-	const group, perRequest = 100, 50
-	var g errgroup.Group
-	g.SetLimit(2)
-	for first := 0; first < nodes; first += group * perRequest {
-		g.Go(func() error {
-			var ns []map[string]any
-			for i := first; i < min(first+group*perRequest, nodes); i++ {
-				n := map[string]any{"t": 1}
-				name := fmt.Sprintf("dir-%07d", i)
-				ph := fmt.Sprintf("g%d", i/group)
-				if i%group == 0 {
-					name = fmt.Sprintf("folder-%05d", i/group)
-					n["h"] = ph
-				} else {
-					n["h"] = "xxxxxxxx"
-					n["p"] = ph
-				}
-				key := make([]byte, 16)
-				rand.Read(key)
-				a, err := megacrypto.EncryptAttrs(key, megacrypto.Attrs{Name: name})
-				if err != nil {
-					return err
-				}
-				wk, err := megacrypto.EncryptKey(s.MasterKey, key)
-				if err != nil {
-					return err
-				}
-				n["a"], n["k"] = a, megacrypto.B64Encode(wk)
-				ns = append(ns, n)
-			}
-			body, err := json.Marshal([]any{map[string]any{"a": "p", "t": root, "n": ns}})
-			if err != nil {
-				return err
-			}
-			return cliRawCall(url, s.SID, first, body)
-		})
-	}
-	return g.Wait()
-}
-
-// cliRawCall posts one /cs request and checks that it created nodes.
-func cliRawCall(url, sid string, id int, body []byte) error {
-	resp, err := http.Post(fmt.Sprintf("%s/cs?id=%d&sid=%s", url, id+1, sid), "application/json", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	reply, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(reply, []byte(`[{"f":`)) {
-		return fmt.Errorf("p: HTTP %d: %.100s", resp.StatusCode, reply)
-	}
-	return nil
+	return fmt.Sprintf("dir-%07d", i)
 }

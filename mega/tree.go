@@ -239,6 +239,12 @@ func (t *tree) put(n *Node) {
 	}
 	t.forgetNames(n.Parent)
 	t.nodes[n.Handle] = n
+	t.link(n)
+}
+
+// link adds n (already in t.nodes) to its parent's child set and records
+// the special nodes' handles.
+func (t *tree) link(n *Node) {
 	if n.Parent != "" {
 		m := t.kids[n.Parent]
 		if m == nil {

@@ -620,24 +620,9 @@ func (d *binDecoder) insert(pn parsedNode) error {
 	if t.nodes[n.Handle] = n; len(t.nodes) == before {
 		return fmt.Errorf("node %s recorded twice: %w", n.Handle, errBinFormat)
 	}
-	if n.Parent != "" {
-		m := t.kids[n.Parent]
-		if m == nil {
-			m = make(map[string]*Node)
-			t.kids[n.Parent] = m
-		}
-		m[n.Handle] = n
-	}
+	t.link(n)
 	if pn.nkids > 0 && t.kids[n.Handle] == nil {
 		t.kids[n.Handle] = make(map[string]*Node, min(pn.nkids, 1<<16))
-	}
-	switch n.Type {
-	case RootNode:
-		t.root = n.Handle
-	case InboxNode:
-		t.inbox = n.Handle
-	case RubbishNode:
-		t.rubbish = n.Handle
 	}
 	return nil
 }

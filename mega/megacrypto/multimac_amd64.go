@@ -112,28 +112,23 @@ func (m *MultiMAC) sumFast(chunks [][]byte, macs [][16]byte) {
 
 		// Run a kernel. Spare lanes repeat the last active lane; their
 		// results are dropped.
+		width := 8
 		if na <= min(multiMACNarrow, 4) {
-			var st [4][16]byte
-			var src [4]*byte
-			for k := range st {
-				s := act[min(k, na-1)]
-				st[k], src[k] = l.state[s], &l.rest[s][0]
-			}
-			macLanes4(&m.keys, &st, &src, n)
-			for k, s := range act[:na] {
-				l.state[s] = st[k]
-			}
+			width = 4
+		}
+		var st [8][16]byte
+		var src [8]*byte
+		for k := range width {
+			s := act[min(k, na-1)]
+			st[k], src[k] = l.state[s], &l.rest[s][0]
+		}
+		if width == 4 {
+			macLanes4(&m.keys, (*[4][16]byte)(st[:4]), (*[4]*byte)(src[:4]), n)
 		} else {
-			var st [8][16]byte
-			var src [8]*byte
-			for k := range st {
-				s := act[min(k, na-1)]
-				st[k], src[k] = l.state[s], &l.rest[s][0]
-			}
 			macLanes8(&m.keys, &st, &src, n)
-			for k, s := range act[:na] {
-				l.state[s] = st[k]
-			}
+		}
+		for k, s := range act[:na] {
+			l.state[s] = st[k]
 		}
 		for _, s := range act[:na] {
 			l.rest[s] = l.rest[s][16*n:]

@@ -3,10 +3,7 @@ package mega
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,7 +14,6 @@ import (
 	"time"
 
 	gomega "github.com/t3rm1n4l/go-mega"
-	"golang.org/x/sync/errgroup"
 
 	"ferry/internal/backend"
 	megaclient "ferry/mega"
@@ -115,81 +111,11 @@ func startFixture(nodes int) (*benchFixture, error) {
 		return fx, err
 	}
 	start := time.Now()
-	if err := fillTree(fx.url, nodes); err != nil {
+	if err := megaservertest.FillFolders(context.Background(), fx.url, megaservertest.UserV2, megaservertest.PasswordV2, nodes, benchNodeName); err != nil {
 		return fx, fmt.Errorf("fill the tree: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "bench: built a tree of %d nodes in %v\n", nodes, time.Since(start).Round(time.Millisecond))
 	return fx, nil
-}
-
-// fillTree creates nodes folders with raw `p` batches: groups of one
-// folder and 99 children, 50 groups per request, two requests in flight.
-func fillTree(url string, nodes int) error {
-	ctx := context.Background()
-	c := megaclient.New(megaclient.Options{APIURL: url})
-	if err := c.Login(ctx, megaservertest.UserV2, megaservertest.PasswordV2, megaclient.LoginOptions{}); err != nil {
-		return err
-	}
-	if err := c.FetchTree(ctx); err != nil {
-		return err
-	}
-	s := c.Session()
-	root := c.Root().Handle
-	const group, perRequest = 100, 50
-	var g errgroup.Group
-	g.SetLimit(2)
-	for first := 0; first < nodes; first += group * perRequest {
-		g.Go(func() error {
-			var ns []map[string]any
-			for i := first; i < min(first+group*perRequest, nodes); i++ {
-				n := map[string]any{"t": 1}
-				name := fmt.Sprintf("file-%07d.jpg", i)
-				ph := fmt.Sprintf("g%d", i/group)
-				if i%group == 0 {
-					name = fmt.Sprintf("folder-%05d", i/group)
-					n["h"] = ph
-				} else {
-					n["h"] = "xxxxxxxx"
-					n["p"] = ph
-				}
-				key := make([]byte, 16)
-				rand.Read(key)
-				a, err := megacrypto.EncryptAttrs(key, megacrypto.Attrs{Name: name})
-				if err != nil {
-					return err
-				}
-				wk, err := megacrypto.EncryptKey(s.MasterKey, key)
-				if err != nil {
-					return err
-				}
-				n["a"], n["k"] = a, megacrypto.B64Encode(wk)
-				ns = append(ns, n)
-			}
-			body, err := json.Marshal([]any{map[string]any{"a": "p", "t": root, "n": ns}})
-			if err != nil {
-				return err
-			}
-			return rawCall(url, s.SID, first, body)
-		})
-	}
-	return g.Wait()
-}
-
-// rawCall posts one /cs request and checks it created nodes.
-func rawCall(url, sid string, id int, body []byte) error {
-	resp, err := http.Post(fmt.Sprintf("%s/cs?id=%d&sid=%s", url, id+1, sid), "application/json", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	reply, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(reply, []byte(`[{"f":`)) {
-		return fmt.Errorf("p: HTTP %d: %.100s", resp.StatusCode, reply)
-	}
-	return nil
 }
 
 // benchEnv opens the shared remote quietly with cache dir dir.
@@ -312,4 +238,12 @@ func BenchmarkImportTree(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchNodeName names node i of the benchmark tree.
+func benchNodeName(i int) string {
+	if i%100 == 0 {
+		return fmt.Sprintf("folder-%05d", i/100)
+	}
+	return fmt.Sprintf("file-%07d.jpg", i)
 }
