@@ -282,12 +282,18 @@ func (c *Client) postPiece(ctx context.Context, base string, p *upPiece) ([]byte
 	body := *p.buf
 	var token []byte
 	err := retry.Do(ctx, c.retryPolicy("upload"), func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+		rb := newDoneReader(body)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, rb)
 		if err != nil {
 			return retry.Permanent(fmt.Errorf("upload at %d: %w", p.off, scrub(err)))
 		}
+		req.ContentLength = int64(len(body))
 		req.Header.Set("Content-Type", "application/octet-stream")
 		resp, err := c.hc.Do(req)
+		// The transport may still be reading the body after Do returns
+		// (a reply before the whole body was sent); the buffer goes back
+		// to the pool only once it has closed it.
+		defer rb.wait()
 		if err != nil {
 			return fmt.Errorf("upload at %d: %w", p.off, scrub(err))
 		}
@@ -307,6 +313,27 @@ func (c *Client) postPiece(ctx context.Context, base string, p *upPiece) ([]byte
 	})
 	return token, err
 }
+
+// doneReader is a request body that tells when the HTTP transport has
+// closed it, which it always does, sometimes after Do has returned.
+type doneReader struct {
+	*bytes.Reader
+	once sync.Once
+	done chan struct{}
+}
+
+func newDoneReader(b []byte) *doneReader {
+	return &doneReader{Reader: bytes.NewReader(b), done: make(chan struct{})}
+}
+
+// Close marks the body as finished.
+func (r *doneReader) Close() error {
+	r.once.Do(func() { close(r.done) })
+	return nil
+}
+
+// wait blocks until the transport has closed the body.
+func (r *doneReader) wait() { <-r.done }
 
 // parseUploadReply interprets an upload POST's body: empty (or "0") for an
 // accepted piece, a negative number for an error, else the completion token.
