@@ -35,6 +35,9 @@ type Policy struct {
 	// MaxAttempts is the total number of attempts including the first one;
 	// 0 means DefaultMaxAttempts and a negative value means a single attempt.
 	MaxAttempts int
+	// Op names what is retried for the context's Observer (see
+	// WithObserver), e.g. "cs f" or "upload".
+	Op string
 	// OnRetry, if set, is called before each wait with the attempt that
 	// failed (1 based), its error and the chosen delay. It must not block.
 	OnRetry func(attempt int, err error, delay time.Duration)
@@ -95,10 +98,14 @@ func (p Policy) Delay(n int) time.Duration {
 // carries one (bounded by Cap). A done ctx ends the loop at once: Do never
 // starts an attempt or keeps waiting after ctx is cancelled.
 //
+// Each retry is reported to p.OnRetry and to the Observer ctx carries
+// (WithObserver).
+//
 // The returned error wraps the last attempt's error; after cancellation it
 // wraps both ctx.Err() and the last error.
 func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error {
 	max := p.attempts()
+	obs := ObserverFrom(ctx)
 	var last error
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -130,6 +137,9 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error
 		}
 		if p.OnRetry != nil {
 			p.OnRetry(attempt+1, err, d)
+		}
+		if obs != nil {
+			obs(p.Op, attempt+1, err, d)
 		}
 		if d > 0 {
 			t := time.NewTimer(d)
