@@ -235,9 +235,11 @@ func (c *Client) solveHashcash(ctx context.Context, header string) (string, erro
 	return sol, nil
 }
 
-// retryPolicy returns the client's policy, logging each retry of op.
+// retryPolicy returns the client's policy, logging each retry of op and
+// naming op to the context's retry.Observer.
 func (c *Client) retryPolicy(op string) retry.Policy {
 	p := c.policy
+	p.Op = op
 	user := p.OnRetry
 	p.OnRetry = func(attempt int, err error, d time.Duration) {
 		c.log.Debug("retrying", logKeyOp, op, logKeyAttempt, attempt, logKeyErr, err, logKeyDelay, d)

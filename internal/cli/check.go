@@ -93,6 +93,7 @@ func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) er
 
 	stats := new(transfer.Stats)
 	out := startOutput(g, o.json, o.progress, stats)
+	ctx = stats.ObserveRetries(ctx, out.logger, "")
 	var (
 		mu  sync.Mutex
 		rep checkReport

@@ -82,6 +82,7 @@ func runDedupe(ctx context.Context, g *globals, o dedupeOptions, args []string) 
 	defer ref.Close()
 	stats := new(transfer.Stats)
 	out := startOutput(g, o.json, false, stats)
+	ctx = stats.ObserveRetries(ctx, out.logger, "")
 	if _, ok := ref.Backend.(backend.DuplicateNamer); !ok {
 		out.printer.Message(ui.LevelNotice, ref.Backend.String(), "can't have duplicate names, nothing to do")
 		return nil

@@ -212,6 +212,7 @@ func addRCCommands(g *globals, reg *rc.Registry, open rc.Opener) {
 			if err != nil {
 				return nil, err
 			}
+			ctx = stats.ObserveRetries(ctx, g.logger(), "")
 			return nil, c.fn(ctx, locs[0], locs[1], transfer.Options{DryRun: dry, Stats: stats, Logger: g.logger()})
 		}})
 	}

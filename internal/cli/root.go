@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"ferry/internal/retry"
 )
 
 // Stdio are the streams a command reads and writes.
@@ -74,6 +77,9 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		tuneGC(cmd)
+		// Every command logs its retries at -v; the transfer commands
+		// also count them (transfer.Stats.ObserveRetries).
+		cmd.SetContext(retry.WithObserver(cmd.Context(), logRetries(g.logger())))
 		return g.startProfile()
 	}
 	addRemoteFlags(root.PersistentFlags(), g)
@@ -112,6 +118,15 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		newDedupeCommand(g),
 	)
 	return root
+}
+
+// logRetries is a retry.Observer that logs each retry at info level (-v):
+// what was retried, the attempt, why and the wait. Errors of the service
+// clients carry no secrets (the MEGA client scrubs URLs and tokens).
+func logRetries(log *slog.Logger) retry.Observer {
+	return func(op string, attempt int, err error, delay time.Duration) {
+		log.Info("retrying", "op", op, "attempt", attempt, "err", err, "delay", delay)
+	}
 }
 
 // usageError marks bad flags or arguments (exit code 1).

@@ -104,6 +104,10 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 	if err != nil {
 		return err
 	}
+	// Retries count in the statistics from the first call (a login
+	// included); the engine's own observer names the file.
+	stats := new(transfer.Stats)
+	ctx = stats.ObserveRetries(ctx, g.logger(), "")
 	src, err := g.openRemote(ctx, srcArg)
 	if err != nil {
 		return err
@@ -115,8 +119,8 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 	}
 	defer dst.Close()
 
-	stats := new(transfer.Stats)
 	out := startOutput(g, o.json, o.progress, stats)
+	ctx = stats.ObserveRetries(ctx, out.logger, "")
 	opts := transfer.Options{
 		Transfers:      o.transfers,
 		Checkers:       o.checkers,
@@ -257,7 +261,7 @@ func uiStats(s transfer.Snapshot) ui.Stats {
 	u := ui.Stats{
 		Bytes: s.Bytes, TotalBytes: s.TotalBytes, Transfers: s.Transfers, TotalTransfers: s.TotalTransfers,
 		Checks: s.Checks, TotalChecks: s.TotalChecks, Deletes: s.Deletes, DeletedDirs: s.DeletedDirs,
-		Renames: s.Renames, ModTimes: s.ModTimes, Errors: s.Errors, LastError: s.LastError,
+		Renames: s.Renames, ModTimes: s.ModTimes, Errors: s.Errors, Retries: s.Retries, LastError: s.LastError,
 		ElapsedTime: s.ElapsedTime, Speed: s.Speed, ETA: s.ETA, DryRun: s.DryRun,
 	}
 	for _, t := range s.Transferring {

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -347,9 +346,8 @@ func (e *engine) do(ctx context.Context, j job) {
 	}
 	var got backend.Entry
 	policy := e.opts.retryPolicy()
-	policy.OnRetry = func(attempt int, err error, delay time.Duration) {
-		e.log.Warn("transfer failed, retrying", logKeyPath, j.rel, logKeyError, err, "attempt", attempt, "delay", delay)
-	}
+	policy.Op = opTransfer
+	ctx = e.stats.ObserveRetries(ctx, e.log, j.rel)
 	err := retry.Do(ctx, policy, func(ctx context.Context) error {
 		var err error
 		got, err = e.copyFile(ctx, j)

@@ -1,10 +1,14 @@
 package transfer
 
 import (
+	"context"
+	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ferry/internal/retry"
 )
 
 // Stats accumulates a run's counters. It is safe for concurrent use: the
@@ -17,6 +21,7 @@ type Stats struct {
 	checks, totalChecks       atomic.Int64
 	deletes, deletedDirs      atomic.Int64
 	renames, errors, modTimes atomic.Int64
+	retries                   atomic.Int64
 	dryRun                    atomic.Bool
 	mu                        sync.Mutex
 	start                     time.Time              // +checklocks:mu; zero until the first update
@@ -56,6 +61,7 @@ type Snapshot struct {
 	Renames        int64      `json:"renames"`
 	ModTimes       int64      `json:"modTimes"` // mtimes set without copying
 	Errors         int64      `json:"errors"`
+	Retries        int64      `json:"retries"` // retried attempts of any operation (API call, chunk, whole file)
 	LastError      string     `json:"lastError,omitempty"`
 	ElapsedTime    float64    `json:"elapsedTime"` // seconds
 	Speed          float64    `json:"speed"`       // bytes per second, averaged over the run
@@ -99,6 +105,7 @@ func (s *Stats) Snapshot() Snapshot {
 		Renames:        s.renames.Load(),
 		ModTimes:       s.modTimes.Load(),
 		Errors:         s.errors.Load(),
+		Retries:        s.retries.Load(),
 		DryRun:         s.dryRun.Load(),
 		ETA:            -1,
 	}
@@ -183,3 +190,43 @@ func (s *Stats) addBytes(t *inflight, n int64) {
 	t.bytes.Add(n)
 	s.bytes.Add(n)
 }
+
+// opTransfer is the retry.Policy Op of the engine's whole-file retries.
+const opTransfer = "transfer"
+
+// ObserveRetries returns ctx with a retry.Observer that counts every
+// retry made under it into s and logs it to log (nil: not logged): at
+// info level (-v) for the service clients' own retries, with what was
+// retried (the policy's Op), the attempt, the error and the wait; at warn
+// level for a whole file the engine transfers again. path, if not empty,
+// names the file the retries are for. The engine installs one per file;
+// a command installs one around everything else it does (login, listing)
+// so that those retries count too.
+func (s *Stats) ObserveRetries(ctx context.Context, log *slog.Logger, path string) context.Context {
+	return retry.WithObserver(ctx, func(op string, attempt int, err error, delay time.Duration) {
+		s.retries.Add(1)
+		if log == nil {
+			return
+		}
+		level, msg := slog.LevelInfo, "retrying"
+		if op == opTransfer {
+			level, msg = slog.LevelWarn, "transfer failed, retrying"
+		}
+		attrs := make([]slog.Attr, 0, 5)
+		if op != "" && op != opTransfer {
+			attrs = append(attrs, slog.String(logKeyOp, op))
+		}
+		if path != "" {
+			attrs = append(attrs, slog.String(logKeyPath, path))
+		}
+		attrs = append(attrs, slog.Int(logKeyAttempt, attempt), slog.Any(logKeyError, err), slog.Duration(logKeyDelay, delay))
+		log.LogAttrs(ctx, level, msg, attrs...)
+	})
+}
+
+// Attribute keys of the retry log records (the others are in options.go).
+const (
+	logKeyOp      = "op"
+	logKeyAttempt = "attempt"
+	logKeyDelay   = "delay"
+)

@@ -21,6 +21,7 @@ type Stats struct {
 	Renames        int64      `json:"renames"`
 	ModTimes       int64      `json:"modTimes,omitempty"`
 	Errors         int64      `json:"errors"`
+	Retries        int64      `json:"retries"` // operations tried again (API calls, chunks, whole files)
 	LastError      string     `json:"lastError,omitempty"`
 	ElapsedTime    float64    `json:"elapsedTime"` // seconds
 	Speed          float64    `json:"speed"`       // bytes per second
@@ -41,8 +42,8 @@ type InFlight struct {
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // statsLines renders s like rclone's stats block. Lines for counters that
-// are zero (checks, deletes, renames, errors) are left out; live adds the
-// running transfers.
+// are zero (errors, retries, checks, deletes, renames) are left out; live
+// adds the running transfers.
 func statsLines(s Stats, live bool) []string {
 	var lines []string
 	add := func(label, format string, args ...any) {
@@ -60,6 +61,9 @@ func statsLines(s Stats, live bool) []string {
 			msg = " (last error: " + oneLine(s.LastError) + ")"
 		}
 		add("Errors", "%d%s", s.Errors, msg)
+	}
+	if s.Retries > 0 {
+		add("Retries", "%d (temporary failures tried again)", s.Retries)
 	}
 	if s.TotalChecks > 0 || s.Checks > 0 {
 		add("Checks", "%d / %d, %d%%", s.Checks, s.TotalChecks, percent(s.Checks, s.TotalChecks))

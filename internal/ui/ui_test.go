@@ -44,8 +44,8 @@ Elapsed time: 2.0s
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 	b.Reset()
-	WriteStats(&b, Stats{Transfers: 9, TotalTransfers: 10, Errors: 1, LastError: "boom\nbang", ETA: -1, DryRun: true})
-	for _, want := range []string{"Transferred:  9 / 10, 90%", "Errors:       1 (last error: boom bang)", "ETA -", "dry run"} {
+	WriteStats(&b, Stats{Transfers: 9, TotalTransfers: 10, Errors: 1, LastError: "boom\nbang", Retries: 4, ETA: -1, DryRun: true})
+	for _, want := range []string{"Transferred:  9 / 10, 90%", "Errors:       1 (last error: boom bang)\nRetries:      4 (temporary failures tried again)\n", "ETA -", "dry run"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("stats lack %q:\n%s", want, b.String())
 		}
@@ -70,13 +70,13 @@ func TestPrinters(t *testing.T) {
 	errb.Reset()
 	p = NewPrinter(&out, &errb, true, LevelInfo)
 	p.Message(LevelNotice, "a<b>.txt", "m")
-	p.Summary(Stats{Transfers: 3, TotalTransfers: 3})
+	p.Summary(Stats{Transfers: 3, TotalTransfers: 3, Retries: 2})
 	var m jsonMessage
 	if err := json.Unmarshal(errb.Bytes(), &m); err != nil || m != (jsonMessage{Level: "notice", Object: "a<b>.txt", Msg: "m"}) {
 		t.Errorf("json message %q: %+v %v", errb.String(), m, err)
 	}
 	var s Stats
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil || s.Transfers != 3 {
+	if err := json.Unmarshal(out.Bytes(), &s); err != nil || s.Transfers != 3 || s.Retries != 2 || !strings.Contains(out.String(), `"retries": 2`) {
 		t.Errorf("json summary %q: %v", out.String(), err)
 	}
 }
