@@ -1,6 +1,7 @@
-// Package bench compares ferry's MEGA transfers with go-mega's on one
-// loopback server and measures ferry's peak memory; transfer.sh turns the
-// results into the README's table.
+// Package bench compares ferry's MEGA transfers with go-mega's and with
+// the limit (the same bytes moved the same way without crypto, see
+// rawClient) on one loopback server and measures ferry's peak memory;
+// transfer.sh turns the results into the README's table.
 //
 //	go test -run '^$' -bench BenchmarkTransfer -benchtime=1x -count=3 ./bench/
 //	FERRY_BENCH_RSS=1 go test -run '^TestPeakRSS$' -v ./bench/
@@ -219,8 +220,11 @@ func rate(b *testing.B, size int64) float64 {
 // BenchmarkTransfer uploads and downloads FERRY_BENCH_SIZE bytes with
 // ferry's client and with go-mega (at its default worker counts and at its
 // best) against the same loopback server, and measures the machine's
-// single-core AES-CBC rate, which bounds chunk MACs. ferry's
-// sub-benchmarks report their ratios to go-mega's as extra metrics.
+// single-core AES-CBC rate, which bounds chunk MACs. upload/limit and
+// download/limit move the same bytes with ferry's pieces, concurrency and
+// HTTP client but no crypto (rawClient): the ceiling for ferry on this
+// server and machine. ferry's sub-benchmarks report their ratios to
+// go-mega's and their share of the limit as extra metrics.
 func BenchmarkTransfer(b *testing.B) {
 	size := envSize(b, "FERRY_BENCH_SIZE", defaultSize)
 	bestUL := envInt(b, "FERRY_BENCH_GOMEGA_UL", defaultGoMegaUL)
@@ -272,6 +276,7 @@ func BenchmarkTransfer(b *testing.B) {
 	if err := os.Symlink(os.DevNull, null); err != nil {
 		b.Fatal(err)
 	}
+	raw := newRawClient(b, ts, fc)
 	rates := map[string]float64{}
 
 	b.Run("cbcmac", func(b *testing.B) {
@@ -333,6 +338,9 @@ func BenchmarkTransfer(b *testing.B) {
 		if d := rates[op+"/gomega-best"]; d > 0 {
 			b.ReportMetric(r/d, "x-gomega-best")
 		}
+		if d := rates[op+"/limit"]; d > 0 {
+			b.ReportMetric(100*r/d, "%-of-limit")
+		}
 		if op == "upload" && rates["cbcmac"] > 0 {
 			b.ReportMetric(100*r/rates["cbcmac"], "%-of-cbcmac")
 		}
@@ -344,6 +352,23 @@ func BenchmarkTransfer(b *testing.B) {
 		name := fmt.Sprintf("upload/gomega-w%d", n)
 		b.Run(name, gomegaUpload(sweep[n], name))
 	}
+	// The limit: the same bytes, pieces, concurrency, memory budget and
+	// HTTP client as ferry's, with no crypto (see rawClient).
+	b.Run("upload/limit", func(b *testing.B) {
+		b.SetBytes(size)
+		for b.Loop() {
+			h, err := raw.upload(ctx, fc.Root().Handle, newStream(dataSeed, size), size)
+			if err != nil {
+				b.Fatalf("limit upload: %v", err)
+			}
+			b.StopTimer()
+			if err := raw.del(ctx, h); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		rates["upload/limit"] = rate(b, size)
+	})
 	b.Run("upload/ferry", func(b *testing.B) {
 		b.SetBytes(size)
 		for b.Loop() {
@@ -367,6 +392,29 @@ func BenchmarkTransfer(b *testing.B) {
 		name := fmt.Sprintf("download/gomega-w%d", n)
 		b.Run(name, gomegaDownload(sweep[n], name))
 	}
+	b.Run("download/limit", func(b *testing.B) {
+		// A plaintext copy of the bytes, uploaded raw, so the download can be
+		// checked like ferry's without decrypting.
+		h, err := raw.upload(ctx, fc.Root().Handle, newStream(dataSeed, size), size)
+		if err != nil {
+			b.Fatalf("limit upload: %v", err)
+		}
+		b.SetBytes(size)
+		for b.Loop() {
+			w := &checkingDiscard{seed: dataSeed}
+			if err := raw.download(ctx, h, w); err != nil {
+				b.Fatalf("limit download: %v", err)
+			}
+			if w.bad || w.off != size {
+				b.Fatalf("limit download: wrong bytes (%d of %d)", w.off, size)
+			}
+		}
+		b.StopTimer()
+		if err := raw.del(ctx, h); err != nil {
+			b.Fatal(err)
+		}
+		rates["download/limit"] = rate(b, size)
+	})
 	b.Run("download/ferry", func(b *testing.B) {
 		b.SetBytes(size)
 		for b.Loop() {
