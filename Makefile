@@ -24,7 +24,7 @@ bench: ## hot-path benchmarks and the side-by-side transfer table
 	./bench/transfer.sh
 
 fuzz: ## each fuzz target for 10 seconds
-	@for pkg in ./mega/megacrypto/ ./mega/ ./megaserver/ ./internal/config/ ./internal/remote/ ./internal/backend/mega/; do \
+	@for pkg in ./mega/megacrypto/ ./mega/ ./megaserver/ ./internal/config/ ./internal/remote/ ./internal/backend/encoding/ ./internal/backend/mega/; do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$pkg || exit 1; \
 	  done; \
