@@ -798,17 +798,35 @@ func compareNodes(a, b *Node) int {
 // is returned (sorted by handle); a path through several same-named
 // folders follows all of them. A missing path gives an error wrapping
 // fs.ErrNotExist; before FetchTree, ErrNoTree.
+//
+// A name holding "/" cannot be reached through a path string; LookupNames
+// can reach it.
 func (c *Client) Lookup(path string) ([]*Node, error) {
+	var names []string
+	for part := range strings.SplitSeq(path, "/") {
+		if part != "" && part != "." {
+			names = append(names, part)
+		}
+	}
+	return c.lookup(path, names)
+}
+
+// LookupNames is Lookup of the path whose elements are names, each one
+// node name taken as it is: it may hold "/" or be "." or "..", as MEGA
+// allows. No names is the Cloud Drive root.
+func (c *Client) LookupNames(names ...string) ([]*Node, error) {
+	return c.lookup(strings.Join(names, "/"), names)
+}
+
+// lookup resolves names from the root; path names them in errors.
+func (c *Client) lookup(path string, names []string) ([]*Node, error) {
 	var out []*Node
 	found := c.withTree(func(t *tree) {
 		cur := []*Node{t.nodes[t.root]}
-		for part := range strings.SplitSeq(path, "/") {
-			if part == "" || part == "." {
-				continue
-			}
+		for _, name := range names {
 			var next []*Node
 			for _, d := range cur {
-				next = append(next, t.childrenNamed(d.Handle, part)...)
+				next = append(next, t.childrenNamed(d.Handle, name)...)
 			}
 			if cur = next; len(cur) == 0 {
 				break
@@ -824,6 +842,33 @@ func (c *Client) Lookup(path string) ([]*Node, error) {
 	}
 	slices.SortFunc(out, func(a, b *Node) int { return strings.Compare(a.Handle, b.Handle) })
 	return out, nil
+}
+
+// PathNames returns the names of the nodes from the Cloud Drive root down
+// to n (none for the root itself), each as it is (it may hold "/"). ok is
+// false when n is not in the Cloud Drive (the rubbish bin, the inbox, or
+// gone).
+func (c *Client) PathNames(n *Node) (names []string, ok bool) {
+	if n == nil {
+		return nil, false
+	}
+	c.withTree(func(t *tree) {
+		for cur := t.nodes[n.Handle]; cur != nil; cur = t.nodes[cur.Parent] {
+			if cur.Type == RootNode {
+				ok = true
+				return
+			}
+			if cur.Type != FileNode && cur.Type != FolderNode || len(names) > 1<<16 {
+				return // the rubbish bin or inbox; or a cycle, never expected
+			}
+			names = append(names, cur.Name)
+		}
+	})
+	if !ok {
+		return nil, false
+	}
+	slices.Reverse(names)
+	return names, true
 }
 
 // Path returns n's "/"-separated path from the Cloud Drive root ("/" for
