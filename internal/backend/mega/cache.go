@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -417,15 +419,28 @@ func plainErr(err error) error {
 	return err
 }
 
+// Temporary cache files: writeCache's, named by tempPattern, locked by
+// their writer (lockTemp) until renamed into place. A process killed
+// before the rename leaves one behind; removeStaleTemps removes those.
+const (
+	tempPattern = ".session-*.tmp"
+	// staleTempAge is how long a temporary file must have been left
+	// unmodified before it may be removed. Its writer's lock already
+	// protects it; the age covers the instant between creating the file
+	// and locking it, and platforms without flock.
+	staleTempAge = time.Minute
+)
+
 // writeCache writes a cache file atomically: a temporary file in the same
-// directory (mode 0600), fsynced, renamed over path, and the directory
-// fsynced. writeTree, if not nil, writes the exported tree.
+// directory (mode 0600, locked while written), fsynced, renamed over path,
+// and the directory fsynced. writeTree, if not nil, writes the exported
+// tree.
 func writeCache(path string, key *cacheKey, binding, session []byte, writeTree func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".session-*.tmp")
+	f, err := os.CreateTemp(dir, tempPattern)
 	if err != nil {
 		return err
 	}
@@ -435,6 +450,9 @@ func writeCache(path string, key *cacheKey, binding, session []byte, writeTree f
 			os.Remove(f.Name())
 		}
 	}()
+	if err := lockTemp(f); err != nil {
+		return err
+	}
 	if err := f.Chmod(0o600); err != nil {
 		return err
 	}
@@ -477,10 +495,12 @@ func writeCache(path string, key *cacheKey, binding, session []byte, writeTree f
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
+	// Renamed before it is closed, so its lock covers it until it is no
+	// longer a temporary file.
+	if err := os.Rename(f.Name(), path); err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := f.Close(); err != nil {
 		return err
 	}
 	if d, err := os.Open(dir); err == nil {
@@ -488,4 +508,64 @@ func writeCache(path string, key *cacheKey, binding, session []byte, writeTree f
 		d.Close()
 	}
 	return nil
+}
+
+// removeStaleTemps removes the temporary cache files in dir that killed
+// processes left behind: those unmodified for staleTempAge whose lock it
+// can take (a writer holds its file's lock until the rename, and a dead
+// process holds none). It returns how many it removed; errors reading dir
+// or removing a file are returned, files that vanish meanwhile are not.
+func removeStaleTemps(dir string, now time.Time) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	removed := 0
+	var errs []error
+	for _, de := range entries {
+		if ok, _ := filepath.Match(tempPattern, de.Name()); !ok || !de.Type().IsRegular() {
+			continue
+		}
+		ok, err := removeIfStale(filepath.Join(dir, de.Name()), now)
+		if ok {
+			removed++
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// removeIfStale removes the temporary file at path if it is stale (see
+// removeStaleTemps), holding its lock while it checks and removes.
+func removeIfStale(path string, now time.Time) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil // renamed or removed meanwhile
+		}
+		return false, err
+	}
+	defer f.Close() // releases the lock
+	if ok, err := tryLockTemp(f); !ok || err != nil {
+		return false, err // a writer is at work
+	}
+	// Checked under the lock: the file is the one opened (not renamed
+	// away and replaced) and has not been written to for a while.
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	cur, err := os.Lstat(path)
+	if err != nil || !os.SameFile(fi, cur) || now.Sub(fi.ModTime()) < staleTempAge {
+		return false, nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, nil
 }

@@ -41,3 +41,29 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		}
 	}
 }
+
+// lockTemp takes an exclusive advisory lock on a cache temporary file f
+// that this process is writing; closing f releases it (also when the
+// process dies), which is how removeStaleTemps tells a live writer's
+// file from a killed one's. It waits only for a cleaner's brief probe.
+func lockTemp(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
+// tryLockTemp takes the lock of lockTemp without waiting. It reports
+// false when another open file holds it: a writer is still at work.
+func tryLockTemp(f *os.File) (bool, error) {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, syscall.EWOULDBLOCK), errors.Is(err, syscall.EINTR):
+		return false, nil
+	}
+	return false, err
+}

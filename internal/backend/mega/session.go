@@ -79,6 +79,10 @@ func (b *Backend) connect(ctx context.Context, prompt promptFunc) error {
 		b.log.Debug("mega: no cache directory; logging in")
 		return b.login(ctx, prompt)
 	}
+	// Housekeeping: temporary files of processes killed mid-save.
+	if n, err := removeStaleTemps(filepath.Dir(b.store.path), time.Now()); n > 0 || err != nil {
+		b.log.Debug("mega: removed temporary cache files left by killed processes", slog.Int(logKeyCount, n), slog.Any(logKeyErr, err))
+	}
 	before := b.store.stat()
 	ok, err := b.resume(ctx)
 	if err != nil {
