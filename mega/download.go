@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
@@ -164,9 +165,10 @@ func (f *File) fetchOnce(ctx context.Context, off int64, dst []byte) error {
 // Options.DownloadConcurrency ranges of whole chunks are fetched at once,
 // decrypted and MACed on every core, within Options.MemoryBudget.
 //
-// On a MAC mismatch Download returns an error wrapping megacrypto.ErrMAC
-// after everything was written: the bytes written to w are then corrupt
-// or forged and must be discarded.
+// The file's last piece (whole chunks, at most a few MiB) is written only
+// after the whole content verified. On a MAC mismatch Download returns an
+// error wrapping megacrypto.ErrMAC without writing it: what w received
+// is then incomplete and possibly forged, and must be discarded.
 func (c *Client) Download(ctx context.Context, n *Node, w io.Writer) error {
 	f, err := c.Open(ctx, n)
 	if err != nil {
@@ -260,6 +262,16 @@ func (f *File) download(ctx context.Context, w io.Writer) error {
 			if p.err != nil {
 				return p.err
 			}
+			// The last piece is written only after the whole file
+			// verified: pieces complete in order, so every chunk MAC is
+			// known by now. A consumer that stops reading at the
+			// expected size (io.ReadFull, io.LimitReader, io.CopyN)
+			// never gets the final byte of corrupt content, and sees
+			// the error instead.
+			if p.off+p.size == f.size && megacrypto.MetaMAC(&f.fk, macs) != f.fk.MetaMAC {
+				release(p)
+				return megacrypto.ErrMAC
+			}
 			_, err := w.Write(*p.buf)
 			release(p)
 			if err != nil {
@@ -268,20 +280,17 @@ func (f *File) download(ctx context.Context, w io.Writer) error {
 		}
 		return nil
 	})
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	if megacrypto.MetaMAC(&f.fk, macs) != f.fk.MetaMAC {
-		return megacrypto.ErrMAC
-	}
-	return nil
+	return g.Wait()
 }
 
 // NewReader returns a reader of n's whole content, fetched and verified
-// like Download. Its final Read returns an error wrapping megacrypto.ErrMAC
-// instead of io.EOF if the content does not match its MAC; errors are
-// sticky. ctx bounds the whole stream. Close stops the transfer and waits
-// for its goroutines.
+// like Download. The reader never delivers the last byte of content that
+// does not match its MAC: the Read that would have returned it fails with
+// an error wrapping megacrypto.ErrMAC instead, so a consumer reading
+// exactly Size bytes (io.ReadFull, io.CopyN, io.LimitReader) sees the
+// error too. Errors are sticky. ctx bounds the whole stream. Close stops
+// the transfer, waits for its goroutines, and returns the transfer's
+// error if it failed on its own (not because of Close).
 func (c *Client) NewReader(ctx context.Context, n *Node) (io.ReadCloser, error) {
 	f, err := c.Open(ctx, n)
 	if err != nil {
@@ -295,6 +304,9 @@ func (c *Client) NewReader(ctx context.Context, n *Node) (io.ReadCloser, error) 
 		err := f.download(ctx, pw)
 		if err != nil {
 			err = fmt.Errorf("download %v: %w", n, err)
+			if !r.closing.Load() {
+				r.err = err // a failure of its own, not caused by Close
+			}
 		}
 		pw.CloseWithError(err) // nil: the reader sees io.EOF
 	}()
@@ -303,17 +315,22 @@ func (c *Client) NewReader(ctx context.Context, n *Node) (io.ReadCloser, error) 
 
 // reader is NewReader's io.ReadCloser.
 type reader struct {
-	pr     *io.PipeReader
-	cancel context.CancelFunc
-	done   chan struct{}
+	pr      *io.PipeReader
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the download goroutine ends
+	closing atomic.Bool   // set by Close before it stops the download
+	err     error         // the download's own failure; read after done
 }
 
 func (r *reader) Read(p []byte) (int, error) { return r.pr.Read(p) }
 
-// Close stops the download and waits for it; it always returns nil.
+// Close stops the download and waits for it. It returns the download's
+// error when the transfer failed by itself (a MAC mismatch, a fetch that
+// kept failing), even if no Read saw it.
 func (r *reader) Close() error {
+	r.closing.Store(true)
 	r.cancel()
 	r.pr.Close()
 	<-r.done
-	return nil
+	return r.err
 }

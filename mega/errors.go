@@ -28,9 +28,11 @@ var (
 	ErrNotLoggedIn = errors.New("mega: not logged in")
 	// ErrNoTree is returned by tree lookups before FetchTree or ImportTree.
 	ErrNoTree = errors.New("mega: tree not loaded (call FetchTree)")
-	// ErrUploadLost means the server dropped an upload slot (the URL expired
-	// or failed) and the source reader cannot be rewound to start again.
-	ErrUploadLost = errors.New("mega: upload slot lost and the source cannot be re-read; retry the upload")
+	// ErrUploadLost means the server dropped an upload slot (it restarted,
+	// or the URL expired) and the source reader cannot be rewound to start
+	// again. It is retryable (retry.IsRetryable): a caller that can open
+	// its source again, like the transfer engine, starts the upload over.
+	ErrUploadLost error = uploadLostError{}
 	// ErrNodeKey marks nodes whose key or attributes could not be
 	// decrypted (see Node.Err) and operations that need that key.
 	ErrNodeKey = errors.New("mega: node key or attributes cannot be decrypted")
@@ -48,3 +50,14 @@ func apiError(cmd string, code megaapi.ErrorCode) error {
 	}
 	return e
 }
+
+// uploadLostError is ErrUploadLost's type: a comparable value, so
+// errors.Is matches it, that tells retry.IsRetryable to try again.
+type uploadLostError struct{}
+
+func (uploadLostError) Error() string {
+	return "mega: upload slot lost (the server restarted or the upload expired) and this source cannot be rewound; open it again and retry"
+}
+
+// Retryable reports true: a fresh upload from a re-opened source works.
+func (uploadLostError) Retryable() bool { return true }

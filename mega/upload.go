@@ -211,9 +211,15 @@ func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKe
 				return gctx.Err()
 			}
 		}
+		// The source must end here, and say so without an error: a
+		// reader that verifies its content (or notices the file changed)
+		// reports a failure on this final Read.
 		var one [1]byte
-		if n, _ := io.ReadFull(r, one[:]); n > 0 {
+		switch n, err := io.ReadFull(r, one[:]); {
+		case n > 0:
 			return fmt.Errorf("source has more than the %d bytes announced", size)
+		case err != io.EOF:
+			return fmt.Errorf("read source at its end (%d bytes): %w", size, err)
 		}
 		return nil
 	})

@@ -72,14 +72,21 @@ type Backend interface {
 	// reads to the end. Reading from offset >= size yields no bytes (not an
 	// error); a range past the end is truncated. The reader returns io.EOF
 	// after the last byte, and an error (never silently short data) if the
-	// content cannot be verified or fetched completely. A directory is
-	// ErrIsDir.
+	// content cannot be verified or fetched completely. A backend that
+	// verifies whole reads (MEGA's MAC) or notices a changed source (local)
+	// reports the failure before it delivers the last byte, so a consumer
+	// that reads exactly the listed size (io.ReadFull, io.CopyN) sees it;
+	// Close reports a failure no Read returned. A directory is ErrIsDir.
 	Open(ctx context.Context, p string, offset, length int64) (io.ReadCloser, error)
 
 	// Put stores a file at p from r, which yields exactly size bytes, with
 	// the given mtime, creating missing parent directories and replacing an
-	// existing file. On error or cancellation no partial object is left at p
-	// and an existing file is unchanged. It returns the new entry.
+	// existing file. It reads r to its end: a source shorter or longer than
+	// size, or one whose final Read fails (a verifying reader reports a bad
+	// MAC or a changed file there), is an error, and the object is
+	// committed only after that final Read (CopyExact does this). On error
+	// or cancellation no partial object is left at p and an existing file
+	// is unchanged. It returns the new entry.
 	Put(ctx context.Context, p string, r io.Reader, size int64, modTime time.Time) (Entry, error)
 
 	// Mkdir creates directory dir and its missing parents. It is
@@ -129,8 +136,12 @@ type CleanUpper interface {
 
 // DuplicateNamer is implemented by backends that allow several objects
 // with one name in a directory (MEGA). List then returns each with its own
-// ID, and these methods address one of them.
+// ID, and these methods address one of them. OpenEntry is Open of the one
+// object e.ID names (fs.ErrNotExist once it is gone); engines open listed
+// files through the package function OpenEntry, never by a path that may
+// name several objects.
 type DuplicateNamer interface {
+	OpenEntry(ctx context.Context, e Entry, offset, length int64) (io.ReadCloser, error)
 	RemoveEntry(ctx context.Context, e Entry) error
 	RenameEntry(ctx context.Context, e Entry, newName string) (Entry, error)
 }

@@ -377,18 +377,25 @@ func (e *engine) copyFile(ctx context.Context, j job) (backend.Entry, error) {
 	t := e.stats.startTransfer(j.rel, j.src.Size)
 	ok := false
 	defer func() { e.stats.endTransfer(t, ok) }()
-	rc, err := e.src.Backend.Open(ctx, j.src.Path, 0, -1)
+	// The listed entry, by its identity: a name that several objects
+	// share (MEGA) never gives the bytes of one and the size of another.
+	rc, err := backend.OpenEntry(ctx, e.src.Backend, j.src, 0, -1)
 	if err != nil {
 		return backend.Entry{}, err
 	}
-	defer rc.Close()
-	ar := &accountingReader{r: rc, done: ctx.Done(), stats: e.stats, t: t, limiter: e.opts.Limiter, size: j.src.Size}
+	// ExactReader refuses a stream longer or shorter than the listing
+	// and asks the source for its end before the last byte goes out, so
+	// a verification failure there reaches every destination's Put.
+	ar := &accountingReader{r: backend.ExactReader(rc, j.src.Size), done: ctx.Done(), stats: e.stats, t: t, limiter: e.opts.Limiter}
 	got, err := e.dst.Backend.Put(ctx, j.dstPath, ar, j.src.Size, j.src.ModTime)
+	if cerr := rc.Close(); err == nil && cerr != nil {
+		err = cerr // a failure the source reported only at Close
+	}
 	if err != nil {
 		return got, err
 	}
 	if ar.n != j.src.Size {
-		return got, fmt.Errorf("source yielded %d bytes, want %d (changed during the copy?)", ar.n, j.src.Size)
+		return got, fmt.Errorf("source yielded %d bytes, want %d: %w", ar.n, j.src.Size, backend.ErrSizeMismatch)
 	}
 	if got.Size != j.src.Size {
 		return got, fmt.Errorf("destination has %d bytes after the copy, want %d", got.Size, j.src.Size)
@@ -548,16 +555,15 @@ func relTo(dir, p string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
 }
 
-// accountingReader counts the bytes a transfer reads, applies the
-// bandwidth limit and refuses more bytes than the size Put was promised.
-// It holds ctx's Done channel (not ctx) for the one Put call it serves.
+// accountingReader counts the bytes a transfer reads and applies the
+// bandwidth limit. It holds ctx's Done channel (not ctx) for the one Put
+// call it serves.
 type accountingReader struct {
 	r       io.Reader
 	done    <-chan struct{}
 	stats   *Stats
 	t       *inflight
 	limiter *Limiter
-	size    int64
 	n       int64 // bytes read so far
 }
 
@@ -567,9 +573,6 @@ func (a *accountingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		a.n += int64(n)
 		a.stats.addBytes(a.t, int64(n))
-		if a.n > a.size {
-			return n, fmt.Errorf("source is larger than its listed %d bytes (changed during the copy?)", a.size)
-		}
 		if !a.limiter.wait(a.done, n) {
 			return n, context.Canceled
 		}

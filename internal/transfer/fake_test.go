@@ -119,6 +119,29 @@ func (f *dupFS) Open(ctx context.Context, p string, offset, length int64) (io.Re
 	return io.NopCloser(bytes.NewReader(data[offset:end])), nil
 }
 
+func (f *dupFS) OpenEntry(ctx context.Context, e backend.Entry, offset, length int64) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	os := f.objs[e.Path]
+	i := slices.IndexFunc(os, func(o *dupObj) bool { return o.id == e.ID })
+	if i < 0 {
+		return nil, f.perr("open", e.Path, fs.ErrNotExist)
+	}
+	if os[i].isDir {
+		return nil, f.perr("open", e.Path, backend.ErrIsDir)
+	}
+	data := os[i].data
+	offset = min(offset, int64(len(data)))
+	end := int64(len(data))
+	if length >= 0 {
+		end = min(end, offset+length)
+	}
+	return io.NopCloser(bytes.NewReader(data[offset:end])), nil
+}
+
 func (f *dupFS) mkdirLocked(dir string) error {
 	if dir == "" {
 		return nil

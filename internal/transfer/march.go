@@ -148,8 +148,11 @@ func (m *marcher) list(ctx context.Context, rel string, srcExists, dstExists boo
 
 // pick chooses the entry used for a name that one side lists several
 // times (backends with backend.DuplicateNamer): a directory if there is
-// one, else the first listed. The others are ignored with a warning, as
-// rclone does; "ferry dedupe" resolves them.
+// one, else the file `ferry dedupe newest` would keep (newest mtime, then
+// the largest, then the greatest ID, so every run picks the same one).
+// The others are ignored with a warning, as rclone does. The engine
+// opens the chosen entry by its ID, so its size and its bytes always
+// belong to the same object.
 func (m *marcher) pick(side, rel string, es []backend.Entry) *backend.Entry {
 	switch len(es) {
 	case 0:
@@ -157,13 +160,29 @@ func (m *marcher) pick(side, rel string, es []backend.Entry) *backend.Entry {
 	case 1:
 		return &es[0]
 	}
-	m.log.Warn("duplicate object found in "+side+", ignoring all but one (see ferry dedupe)", logKeyPath, rel, logKeyCount, len(es))
+	best := -1
 	for i := range es {
-		if es[i].IsDir {
-			return &es[i]
+		if best < 0 || preferEntry(es[i], es[best]) {
+			best = i
 		}
 	}
-	return &es[0]
+	m.log.Warn("duplicate object found in "+side+", using the newest and ignoring the rest (see ferry dedupe)",
+		logKeyPath, rel, logKeyCount, len(es), logKeyID, es[best].ID)
+	return &es[best]
+}
+
+// preferEntry reports whether a is kept over b among same-named entries.
+func preferEntry(a, b backend.Entry) bool {
+	if a.IsDir != b.IsDir {
+		return a.IsDir
+	}
+	if c := a.ModTime.Compare(b.ModTime); c != 0 {
+		return c > 0
+	}
+	if a.Size != b.Size {
+		return a.Size > b.Size
+	}
+	return a.ID > b.ID
 }
 
 // mergeByName sorts both listings by name and calls fn once per name with

@@ -132,6 +132,7 @@ const (
 	logKeyReason = "reason"
 	logKeyError  = "err"
 	logKeyCount  = "count"
+	logKeyID     = "id"
 )
 
 // Action is what an Event reports.

@@ -35,6 +35,11 @@ type Config struct {
 	// from the existing file. Only used when the backend implements
 	// backend.DuplicateNamer; without it the Duplicates check is skipped.
 	MakeDuplicate func(t *testing.T, b backend.Backend, p string)
+
+	// Corrupt changes the stored content of file p behind the backend's
+	// back (one byte, early in the file), for backends that verify whole
+	// reads (MEGA's MAC). Without it the CorruptReads check is skipped.
+	Corrupt func(t *testing.T, b backend.Backend, p string)
 }
 
 // DefaultMaxLarge is the default Config.MaxLarge: 6 MiB, past MEGA's
@@ -62,6 +67,7 @@ var checks = []check{
 	{"Overwrite", testOverwrite},
 	{"ModTimeRoundTrip", testModTimeRoundTrip},
 	{"OddNames", testOddNames},
+	{"PutInvalidUTF8Names", testPutInvalidUTF8Names},
 	{"ListContents", testListContents},
 	{"Walk", testWalk},
 	{"Duplicates", testDuplicates},
@@ -75,6 +81,9 @@ var checks = []check{
 	{"CancelPutLeavesNothing", testCancelPutLeavesNothing},
 	{"CancelledContextNoMutation", testCancelledContextNoMutation},
 	{"ShortReaderPutFails", testShortReaderPutFails},
+	{"PutSourceEnd", testPutSourceEnd},
+	{"CorruptReads", testCorruptReads},
+	{"OpenEntry", testOpenEntry},
 	{"ErrorsArePathErrors", testErrorsArePathErrors},
 }
 

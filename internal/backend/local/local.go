@@ -239,30 +239,64 @@ func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.
 	if length >= 0 {
 		end = min(offset+length, size)
 	}
-	return &fileReader{io.NewSectionReader(f, offset, end-offset), f}, nil
+	return &fileReader{SectionReader: io.NewSectionReader(f, offset, end-offset), f: f,
+		b: b, p: p, size: size, mtime: fi.ModTime()}, nil
 }
 
-// fileReader reads a section of an open file.
+// fileReader reads a section of an open file. Before it delivers the
+// section's last bytes it checks that the file still has the size and
+// mtime it had when opened: a file written to while it is read (a log
+// growing during an upload) fails with backend.ErrChanged rather than
+// passing for a complete copy of either version.
 type fileReader struct {
 	*io.SectionReader
-	f *os.File
+	f     *os.File
+	b     *Backend
+	p     string
+	size  int64     // at Open
+	mtime time.Time // at Open
+	err   error     // sticky change error
+}
+
+// Read implements io.Reader.
+func (r *fileReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.SectionReader.Read(p)
+	if (n > 0 || err == io.EOF) && r.atEnd() {
+		if cerr := r.changed(); cerr != nil {
+			r.err = cerr
+			return 0, cerr
+		}
+	}
+	return n, err
+}
+
+// atEnd reports whether the section has been read to its end.
+func (r *fileReader) atEnd() bool {
+	pos, err := r.SectionReader.Seek(0, io.SeekCurrent)
+	return err == nil && pos >= r.SectionReader.Size()
+}
+
+// changed reports, as an error, a change of the file since Open.
+func (r *fileReader) changed() error {
+	fi, err := r.f.Stat()
+	if err != nil {
+		return r.b.perr("read", r.p, err)
+	}
+	switch {
+	case fi.Size() != r.size:
+		return r.b.perr("read", r.p, fmt.Errorf("%w: size went from %d to %d bytes", backend.ErrChanged, r.size, fi.Size()))
+	case !fi.ModTime().Equal(r.mtime):
+		return r.b.perr("read", r.p, fmt.Errorf("%w: mtime went from %s to %s", backend.ErrChanged,
+			r.mtime.Format(time.RFC3339Nano), fi.ModTime().Format(time.RFC3339Nano)))
+	}
+	return nil
 }
 
 // Close closes the file.
 func (r *fileReader) Close() error { return r.f.Close() }
-
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // mkdirAll creates the OS directory full and its parents; a file in the
 // way is errFileInTheWay.
@@ -309,10 +343,9 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 			os.Remove(tmp)
 		}
 	}()
-	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, size))
-	if err == nil && n < size {
-		err = fmt.Errorf("read %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
-	}
+	// CopyExact makes the source's final Read, where a verifying reader
+	// reports a bad MAC or a changed file, before anything is committed.
+	_, err = backend.CopyExact(f, backend.ContextReader(ctx, r), size)
 	if err == nil {
 		err = f.Sync()
 	}

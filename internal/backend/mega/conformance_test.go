@@ -48,6 +48,13 @@ func TestConformance(t *testing.T) {
 					return b
 				},
 				MakeDuplicate: makeDuplicate,
+				Corrupt: func(t *testing.T, b backend.Backend, p string) {
+					e, err := b.Stat(t.Context(), p)
+					if err != nil {
+						t.Fatalf("Corrupt: %v", err)
+					}
+					ts.FlipByte(t, e.Size, 1<<20)
+				},
 			})
 			if got := logins(ts); got != 1 {
 				t.Errorf("%d logins for the whole suite, want 1", got)

@@ -169,6 +169,30 @@ func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.
 	if err != nil {
 		return nil, b.pathErr("open", p, err)
 	}
+	return b.openNode(ctx, p, n, offset, length)
+}
+
+// OpenEntry implements backend.DuplicateNamer: Open of the one node e.ID
+// names, whatever else shares its name.
+func (b *Backend) OpenEntry(ctx context.Context, e backend.Entry, offset, length int64) (io.ReadCloser, error) {
+	if offset < 0 {
+		return nil, b.pathErr("open", e.Path, fmt.Errorf("negative offset %d: %w", offset, fs.ErrInvalid))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, b.pathErr("open", e.Path, err)
+	}
+	n, p, err := b.node("open", e)
+	if err != nil {
+		return nil, err
+	}
+	if n.IsDir() {
+		return nil, b.pathErr("open", p, backend.ErrIsDir)
+	}
+	return b.openNode(ctx, p, n, offset, length)
+}
+
+// openNode opens file node n (at contract path p, for errors).
+func (b *Backend) openNode(ctx context.Context, p string, n *megaclient.Node, offset, length int64) (io.ReadCloser, error) {
 	end := n.Size
 	if length >= 0 && length < n.Size-offset {
 		end = offset + length
@@ -205,7 +229,12 @@ func (r *pathReader) Read(buf []byte) (int, error) {
 	return n, err
 }
 
-func (r *pathReader) Close() error { return r.rc.Close() }
+func (r *pathReader) Close() error {
+	if err := r.rc.Close(); err != nil {
+		return r.b.pathErr("read", r.p, err)
+	}
+	return nil
+}
 
 // Range reads start with small pieces (cheap for short reads) and double
 // up to rangeMaxPiece, the most memory a ranged read holds.

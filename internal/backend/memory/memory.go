@@ -245,19 +245,6 @@ type reader struct{ *io.SectionReader }
 // Close does nothing.
 func (reader) Close() error { return nil }
 
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // Put reads all of r, then stores it at p. A zero modTime means now.
 func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, modTime time.Time) (backend.Entry, error) {
 	p, err := b.clean("put", p)
@@ -284,14 +271,11 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 		return backend.Entry{}, b.perr("put", p, err)
 	}
 
-	data := make([]byte, size)
-	n, err := io.ReadFull(ctxReader{ctx, r}, data)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		err = fmt.Errorf("read %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
-	}
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := backend.CopyExact(buf, backend.ContextReader(ctx, r), size); err != nil {
 		return backend.Entry{}, b.perr("put", p, err)
 	}
+	data := buf.Bytes()
 	if modTime.IsZero() {
 		modTime = time.Now()
 	}
