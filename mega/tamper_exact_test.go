@@ -7,8 +7,8 @@ import (
 	"os"
 	"testing"
 
-	"ferry/megaserver/megaservertest"
 	"ferry/mega/megacrypto"
+	"ferry/megaserver/megaservertest"
 )
 
 // TestTamperedReadExactSize reads a tampered file the way consumers read
