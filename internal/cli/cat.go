@@ -55,7 +55,7 @@ func runCat(ctx context.Context, g *globals, o catOptions, arg string) error {
 		if off < 0 {
 			off = max(e.Size+off, 0)
 		}
-		rc, err := ref.Backend.Open(ctx, e.Path, off, o.count)
+		rc, err := backend.OpenEntry(ctx, ref.Backend, e, off, o.count)
 		if err != nil {
 			return err
 		}

@@ -101,11 +101,14 @@ func matchContent(ctx context.Context, src, dst backend.Backend, s, d backend.En
 	default:
 		return false, false, nil
 	}
-	rc, err := other.Open(ctx, o.Path, 0, -1)
+	rc, err := backend.OpenEntry(ctx, other, o, 0, -1)
 	if err != nil {
 		return true, false, err
 	}
 	defer rc.Close()
-	same, err = m.MatchContent(ctx, e, rc)
+	same, err = m.MatchContent(ctx, e, backend.ExactReader(rc, o.Size))
+	if errors.Is(err, backend.ErrSizeMismatch) {
+		return true, false, nil // longer or shorter than listed: not the same
+	}
 	return true, same, err
 }
