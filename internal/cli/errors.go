@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 
 	"ferry/internal/transfer"
@@ -30,7 +31,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ue), errors.Is(err, transfer.ErrDifferences), errors.Is(err, transfer.ErrOverlap):
 		return exitUsage
-	case errors.Is(err, transfer.ErrDirNotFound):
+	case errors.Is(err, transfer.ErrDirNotFound), errors.Is(err, errDirNotFound):
 		return exitDirNotFound
 	case errors.Is(err, errNoFilesTransferred):
 		return exitNoTransfer
@@ -48,4 +49,20 @@ func exitCode(err error) int {
 // message is the one-line text printed for err.
 func message(err error) string {
 	return err.Error()
+}
+
+// errDirNotFound marks a missing directory given to a command that works on
+// one (the listings, size, tree, rmdir, rmdirs, delete, purge): exit code 3,
+// where a missing file stays fs.ErrNotExist's 4. The transfer engine has
+// its own, transfer.ErrDirNotFound.
+var errDirNotFound = errors.New("directory not found")
+
+// dirNotFound wraps err, from an operation on a directory, with
+// errDirNotFound when it says the directory does not exist; other errors
+// pass unchanged.
+func dirNotFound(err error) error {
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || errors.Is(err, errDirNotFound) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errDirNotFound, err)
 }

@@ -130,7 +130,7 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 	}
 	err = walkRef(ctx, ref, depth, emit)
 	if err != nil {
-		return err
+		return dirNotFound(err)
 	}
 	if kind == listLsjson {
 		if jsonOut == nil {
@@ -144,7 +144,9 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 }
 
 // walkRef visits the entries under ref (or ref itself when it names a
-// file), passing each with its path relative to ref.Path.
+// file), passing each with its path relative to ref.Path. A missing path
+// is fs.ErrNotExist; callers for which it is a directory wrap the error
+// with dirNotFound.
 func walkRef(ctx context.Context, ref *fsRef, depth int, fn func(e backend.Entry, rel string)) error {
 	st, err := ref.Backend.Stat(ctx, ref.Path)
 	if err != nil {
@@ -209,7 +211,7 @@ func newSizeCommand(g *globals) *cobra.Command {
 				}
 			})
 			if err != nil {
-				return err
+				return dirNotFound(err)
 			}
 			if o.json {
 				return writeJSON(g.stdio.Out, map[string]int64{"count": count, "bytes": bytes})
@@ -252,7 +254,7 @@ func newTreeCommand(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdio.Out, "%s├── %s\n", strings.Repeat("│   ", level), name)
 			})
 			if err != nil {
-				return err
+				return dirNotFound(err)
 			}
 			fmt.Fprintf(g.stdio.Out, "\n%d directories, %d files\n", dirs, files)
 			return nil

@@ -44,7 +44,7 @@ func newRmdirCommand(g *globals) *cobra.Command {
 			if ref.Path == "" {
 				return usagef("rmdir: refusing to remove the root of %s", ref.Backend)
 			}
-			return ref.Backend.Rmdir(ctx, ref.Path)
+			return dirNotFound(ref.Backend.Rmdir(ctx, ref.Path))
 		})
 }
 
@@ -92,7 +92,7 @@ func removeEmptyDirs(ctx context.Context, ref *fsRef, leaveRoot bool) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return dirNotFound(err)
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
 	if !leaveRoot && ref.Path != "" {
@@ -123,7 +123,7 @@ func newDeleteCommand(g *globals) *cobra.Command {
 				}
 			})
 			if err != nil {
-				return err
+				return dirNotFound(err)
 			}
 			for _, p := range files {
 				if err := ref.Backend.Remove(ctx, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -144,7 +144,7 @@ func newPurgeCommand(g *globals) *cobra.Command {
 		func(ctx context.Context, ref *fsRef) error {
 			st, err := ref.Backend.Stat(ctx, ref.Path)
 			if err != nil {
-				return err
+				return dirNotFound(err)
 			}
 			if !st.IsDir {
 				return usagef("purge: %s is a file (use deletefile)", ref.Path)
