@@ -67,8 +67,8 @@ func TestRcdAndRc(t *testing.T) {
 		t.Fatalf("copied file: %q, %v", b, err)
 	}
 	_, stats, _ := rc("core/stats")
-	if stats["transfers"] != float64(2) {
-		t.Errorf("core/stats = %v, want 2 transfers", stats)
+	if stats["transfers"] != float64(2) || stats["retries"] != float64(0) {
+		t.Errorf("core/stats = %v, want 2 transfers and 0 retries", stats)
 	}
 	_, list, _ := rc("operations/list", "fs="+dst, `opt={"recurse":true}`)
 	if items, _ := list["list"].([]any); len(items) != 3 {

@@ -19,7 +19,7 @@ import (
 func TestRetriesShown(t *testing.T) {
 	configEnv(t)
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := megaservertest.Start(t, megaservertest.WithLogger(quiet), megaservertest.WithFaults("eagain=0.2,seed=7"))
+	srv := megaservertest.Start(t, megaservertest.WithLogger(quiet), megaservertest.WithFaults("eagain=0.2,drop=0.05,seed=7"))
 	remote := []string{"--mega-user", megaservertest.UserV2, "--mega-pass", megaservertest.PasswordV2, "--mega-url", srv.URL}
 	src := t.TempDir()
 	files := map[string]string{}
@@ -44,8 +44,10 @@ func TestRetriesShown(t *testing.T) {
 	if n, _ := strconv.Atoi(m[1]); n < len(logged) {
 		t.Errorf("stats count %d retries, %d were logged\n%s", n, len(logged), errOut)
 	}
-	if strings.Contains(errOut, megaservertest.PasswordV2) {
-		t.Errorf("password in the output:\n%s", errOut)
+	for _, secret := range []string{megaservertest.PasswordV2, "sid="} {
+		if strings.Contains(errOut, secret) {
+			t.Errorf("%q in the output:\n%s", secret, errOut)
+		}
 	}
 
 	// The rest runs against a server failing half of its requests, so
