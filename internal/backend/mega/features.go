@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
+	"slices"
 	"time"
 
 	"ferry/internal/backend"
@@ -26,6 +26,10 @@ func (b *Backend) Move(ctx context.Context, src, dst string) (backend.Entry, err
 	}
 	if src == "" || dst == "" {
 		return backend.Entry{}, b.pathErr("move", src, fmt.Errorf("cannot move the root or onto it: %w", fs.ErrInvalid))
+	}
+	name, err := megaName(dst)
+	if err != nil {
+		return backend.Entry{}, b.pathErr("move", dst, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.pathErr("move", src, err)
@@ -61,7 +65,7 @@ func (b *Backend) Move(ctx context.Context, src, dst string) (backend.Entry, err
 			return backend.Entry{}, b.pathErr("move", src, err)
 		}
 	}
-	if name := path.Base(dst); n.Name != name {
+	if n.Name != name {
 		if err := b.c.Rename(ctx, n, name); err != nil {
 			return backend.Entry{}, b.pathErr("move", src, fmt.Errorf("moved to %s but not renamed: %w", backend.Dir(dst), err))
 		}
@@ -200,7 +204,14 @@ func (b *Backend) node(op string, e backend.Entry) (*megaclient.Node, string, er
 		return nil, "", err
 	}
 	n := b.c.Node(e.ID)
-	if e.ID == "" || n == nil || p == "" || b.c.Path(n) != "/"+b.full(p) {
+	if e.ID == "" || n == nil || p == "" {
+		return nil, p, b.pathErr(op, p, fs.ErrNotExist)
+	}
+	want, err := b.megaNames(p)
+	if err != nil {
+		return nil, p, b.pathErr(op, p, err)
+	}
+	if got, ok := b.c.PathNames(n); !ok || !slices.Equal(got, want) {
 		return nil, p, b.pathErr(op, p, fs.ErrNotExist)
 	}
 	return n, p, nil
@@ -230,8 +241,9 @@ func (b *Backend) RenameEntry(ctx context.Context, e backend.Entry, newName stri
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.pathErr("rename", e.Path, err)
 	}
-	if !validName(newName) {
-		return backend.Entry{}, b.pathErr("rename", e.Path, fmt.Errorf("bad new name %q: %w", newName, fs.ErrInvalid))
+	name, err := nameCodec.Encode(newName)
+	if err != nil {
+		return backend.Entry{}, b.pathErr("rename", e.Path, fmt.Errorf("bad new name: %w", err))
 	}
 	b.mutating.RLock()
 	defer b.mutating.RUnlock()
@@ -240,7 +252,7 @@ func (b *Backend) RenameEntry(ctx context.Context, e backend.Entry, newName stri
 		return backend.Entry{}, err
 	}
 	b.dirty.Store(true)
-	if err := b.c.Rename(ctx, n, newName); err != nil {
+	if err := b.c.Rename(ctx, n, name); err != nil {
 		return backend.Entry{}, b.pathErr("rename", p, err)
 	}
 	cur := b.c.Node(n.Handle)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -40,12 +39,13 @@ func (b *Backend) List(ctx context.Context, dir string) ([]backend.Entry, error)
 		}
 		dirs++
 		for _, k := range b.c.Children(d) {
-			if k.Err != nil || !validName(k.Name) {
+			name, ok := contractName(k)
+			if !ok {
 				b.log.Debug("mega: skipping a node without a usable name",
 					slog.String(logKeyHandle, k.Handle), slog.Any(logKeyErr, k.Err))
 				continue
 			}
-			out = append(out, entry(backend.Join(dir, k.Name), k))
+			out = append(out, entry(backend.Join(dir, name), k))
 		}
 	}
 	if dirs == 0 {
@@ -86,14 +86,35 @@ func (b *Backend) walk(ctx context.Context, dir string, ds []*megaclient.Node, d
 	for _, d := range ds {
 		kids = append(kids, b.c.Children(d)...)
 	}
-	if len(ds) > 1 {
-		slices.SortStableFunc(kids, func(x, y *megaclient.Node) int { return strings.Compare(x.Name, y.Name) })
+	// Children come sorted by MEGA name; the walk is in contract order,
+	// which differs only when a decoded name differs ("a/b" < "a0" but
+	// "a／b" > "a0"), and only then is sorted again.
+	kidNames := make([]string, len(kids))
+	resort := len(ds) > 1
+	for i, k := range kids {
+		if name, ok := contractName(k); ok {
+			kidNames[i] = name
+			resort = resort || name != k.Name
+		}
+	}
+	if resort {
+		idx := make([]int, len(kids))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(x, y int) int { return strings.Compare(kidNames[x], kidNames[y]) })
+		sorted, sortedNames := make([]*megaclient.Node, len(kids)), make([]string, len(kids))
+		for i, j := range idx {
+			sorted[i], sortedNames[i] = kids[j], kidNames[j]
+		}
+		kids, kidNames = sorted, sortedNames
 	}
 	for i, k := range kids {
-		if k.Err != nil || !validName(k.Name) {
+		name := kidNames[i]
+		if name == "" {
 			continue
 		}
-		p := backend.Join(dir, k.Name)
+		p := backend.Join(dir, name)
 		err := fn(entry(p, k))
 		if err == backend.SkipDir {
 			continue
@@ -106,7 +127,7 @@ func (b *Backend) walk(ctx context.Context, dir string, ds []*megaclient.Node, d
 		}
 		// Same-named folders are listed once, together, at the first.
 		first := true
-		for j := i - 1; j >= 0 && kids[j].Name == k.Name; j-- {
+		for j := i - 1; j >= 0 && kidNames[j] == name; j-- {
 			if kids[j].IsDir() {
 				first = false
 			}
@@ -115,7 +136,7 @@ func (b *Backend) walk(ctx context.Context, dir string, ds []*megaclient.Node, d
 			continue
 		}
 		sub := []*megaclient.Node{k}
-		for j := i + 1; j < len(kids) && kids[j].Name == k.Name; j++ {
+		for j := i + 1; j < len(kids) && kidNames[j] == name; j++ {
 			if kids[j].IsDir() {
 				sub = append(sub, kids[j])
 			}
@@ -312,6 +333,10 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}
+	name, err := megaName(p)
+	if err != nil {
+		return backend.Entry{}, b.pathErr("put", p, err)
+	}
 	b.mutating.RLock()
 	defer b.mutating.RUnlock()
 	unlock := b.names.lock(p)
@@ -323,7 +348,7 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 	if err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}
-	n, err := b.c.Upload(ctx, parent, path.Base(p), r, size, modTime)
+	n, err := b.c.Upload(ctx, parent, name, r, size, modTime)
 	if err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"ferry/internal/backend"
+	"ferry/internal/backend/encoding"
 	megaclient "ferry/mega"
 )
 
@@ -38,10 +39,43 @@ func (b *Backend) clean(op, p string) (string, error) {
 	return c, nil
 }
 
+// nameCodec is the code between contract names and MEGA's node names (see
+// the package doc): MEGA's names are UTF-8 and may hold "/" and NUL or be
+// "." or "..", so "/" shows as '／', NUL as '␀', "." as "．", ".." as
+// "．．", and an invalid byte of a local name is stored as ‛ and two hex
+// digits, rclone's form.
+var nameCodec = encoding.New(encoding.Slash, encoding.NUL)
+
+// megaNames returns the node names of the elements of contract path p
+// below the Cloud Drive root (the backend root included). A name that is
+// not a contract name (with NUL) is fs.ErrInvalid.
+func (b *Backend) megaNames(p string) ([]string, error) {
+	full := b.full(p)
+	if full == "" {
+		return nil, nil
+	}
+	out := make([]string, 0, strings.Count(full, "/")+1)
+	for el := range strings.SplitSeq(full, "/") {
+		m, err := nameCodec.Encode(el)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// megaName returns the node name for the last element of contract path p.
+func megaName(p string) (string, error) { return nameCodec.Encode(path.Base(p)) }
+
 // lookup returns every node at p (MEGA allows duplicate names). A missing
 // path is fs.ErrNotExist.
 func (b *Backend) lookup(p string) ([]*megaclient.Node, error) {
-	ns, err := b.c.Lookup(b.full(p))
+	ms, err := b.megaNames(p)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := b.c.LookupNames(ms...)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fs.ErrNotExist
 	}
@@ -96,17 +130,25 @@ func entry(p string, n *megaclient.Node) backend.Entry {
 	return e
 }
 
-// validName reports whether a node name can appear in a contract path.
-func validName(name string) bool {
-	return name != "" && name != "." && name != ".." && !strings.Contains(name, "/")
+// contractName returns the contract name of node k, and false for a node
+// that cannot be named: its attributes did not decrypt, or its name is
+// empty. Every other MEGA name decodes to a distinct contract name.
+func contractName(k *megaclient.Node) (string, bool) {
+	if k.Err != nil || k.Name == "" {
+		return "", false
+	}
+	return nameCodec.Decode(k.Name), true
 }
 
 // ensureDir returns the folder at contract path dir, creating it and its
 // missing parents (the backend root included). A file in the way is
 // errFileInTheWay.
 func (b *Backend) ensureDir(ctx context.Context, dir string) (*megaclient.Node, error) {
-	full := b.full(dir)
-	if ns, err := b.c.Lookup(full); err == nil {
+	ms, err := b.megaNames(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ns, err := b.c.LookupNames(ms...); err == nil {
 		if d := newest(ns, isDir); d != nil {
 			return d, nil
 		}
@@ -117,13 +159,8 @@ func (b *Backend) ensureDir(ctx context.Context, dir string) (*megaclient.Node, 
 	if cur == nil {
 		return nil, megaclient.ErrNoTree
 	}
-	prefix := ""
-	for name := range strings.SplitSeq(full, "/") {
-		if name == "" {
-			continue
-		}
-		prefix = path.Join(prefix, name)
-		ns, err := b.c.Lookup(prefix)
+	for i, name := range ms {
+		ns, err := b.c.LookupNames(ms[:i+1]...)
 		switch {
 		case err == nil:
 			if d := newest(ns, isDir); d != nil {
