@@ -9,8 +9,13 @@
 // Paths are slash-separated and relative to the backend's root: "" is the
 // root, "a/b.txt" a file in folder "a". They never start or end with "/",
 // and never contain "." or ".." elements or empty elements; Clean makes a
-// user's path fit. Names may contain any other characters (spaces, unicode,
-// "? < > & +"); backends that cannot store a character encode it themselves.
+// user's path fit. A name is any other non-empty byte string without "/"
+// or NUL: spaces, unicode, "? < > & +", and invalid UTF-8, which local
+// file systems allow. A backend that cannot store a name as it is encodes
+// it reversibly and without collisions (package backend/encoding), and
+// shows names it holds that no contract name can be (MEGA's "a/b", ".",
+// "..") under the same code, so List gives back exactly the bytes Put
+// stored and other clients' names are visible and can be copied.
 //
 // # Errors
 //

@@ -28,6 +28,25 @@
 // Remove and the other path-based methods act on the newest, and the
 // DuplicateNamer methods address a single node by its ID.
 //
+// # Names
+//
+// MEGA's node names are UTF-8 strings that may hold "/" and NUL or be "."
+// or "..": other clients make such names, and a path string cannot reach
+// them. Contract names may be invalid UTF-8 (local file names) but cannot
+// hold "/" and are never "." or "..". The backend maps between the two
+// with the bijective code of package ferry/internal/backend/encoding:
+// an invalid byte is stored as ‛ and two hex digits (c\xff.txt as
+// c‛FF.txt, rclone's form), and a MEGA name shows "/" as '／', NUL as '␀',
+// "." as "．" and ".." as "．．"; a name that already holds one of those
+// look-alikes or ‛ is quoted with more ‛, so no two names meet. Every
+// name going to MEGA (Put, Mkdir, Move, RenameEntry) is encoded, every
+// path is looked up name by name (megaclient.LookupNames), and every
+// listed name is decoded, so a round trip gives the original bytes and a
+// name from another client is copied back as it was. Names that need
+// none of this, nearly all, cost one scan and no allocation. Only nodes
+// whose attributes do not decrypt (or with an empty name) are not
+// listed.
+//
 // # Reads and writes
 //
 // Whole-file reads are verified against the file's MAC (the reader's last
