@@ -139,6 +139,13 @@ func (c *Client) uploadOnce(ctx context.Context, st state, parent *Node, name st
 	}
 	var ur megaapi.UploadReply
 	if err := c.call(ctx, "u", megaapi.UploadRequest{A: "u", Size: size, V: 2, SSL: c.ssl()}, &ur); err != nil {
+		if errors.Is(err, megaapi.ETOOMANY) {
+			// ferry's server (megaserver.DefaultLimits.UploadIdleTTL) drops
+			// idle slots after 10 minutes and answers -6 only when every
+			// slot is receiving data.
+			return nil, fmt.Errorf("the server has too many unfinished uploads for this account (-6 ETOOMANY); "+
+				"they expire after 10 minutes without data (on a ferry server), try again later: %w", err)
+		}
 		return nil, err
 	}
 	if !strings.HasPrefix(ur.URL, "http") {

@@ -21,9 +21,8 @@ import (
 )
 
 const (
-	maxBatchCommands = 10000
-	maxTagLen        = 256 // longest accepted `i`
-	maxRequestIDLen  = 64  // longest `id` used as a replay key
+	maxTagLen       = 256 // longest accepted `i`
+	maxRequestIDLen = 64  // longest `id` used as a replay key
 )
 
 // session is an authenticated login session.
@@ -43,6 +42,12 @@ type call struct {
 	name  string // command name (`a`)
 	tag   string // the command's `i`, echoed in action packets
 	base  string // scheme://host for URLs in replies
+	batch *batchState
+}
+
+// batchState is what the commands of one request have spent.
+type batchState struct {
+	walks int // whole-tree walks begun
 }
 
 // result is one command's reply: a JSON value in body, or a stream that
@@ -116,15 +121,24 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 		writeRaw(w, http.StatusInternalServerError, "", nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes))
+	limit := s.opts.MaxRequestBytes
+	if r.ContentLength > limit {
+		rejectBody(w, r, func(w http.ResponseWriter) { writeCode(w, int(megaapi.EARGS)) })
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeCode(w, int(megaapi.EARGS))
+		if bodyTimedOut(r) {
+			w.Header().Set("Connection", "close")
+			writeRaw(w, http.StatusRequestTimeout, "", nil)
 		}
 		return // otherwise the client went away mid-body; nothing ran
 	}
-	raws, ok := parseBatch(body)
+	if int64(len(body)) > limit {
+		rejectBody(w, r, func(w http.ResponseWriter) { writeCode(w, int(megaapi.EARGS)) })
+		return
+	}
+	raws, ok := parseBatch(body, s.limits.MaxBatchCommands)
 	if !ok {
 		writeCode(w, int(megaapi.EARGS))
 		return
@@ -171,6 +185,7 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 		out = io.MultiWriter(bw, capture)
 	}
 	base := s.baseURL(r)
+	batch := &batchState{}
 	if _, err := io.WriteString(out, "["); err != nil {
 		return
 	}
@@ -180,7 +195,7 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		c := &call{ctx: ctx, r: r, sess: sess, reqID: id, idx: i, raw: raw, base: base}
+		c := &call{ctx: ctx, r: r, sess: sess, reqID: id, idx: i, raw: raw, base: base, batch: batch}
 		res := s.runCommand(c)
 		if s.log.Enabled(ctx, slog.LevelDebug) {
 			s.logCommand(ctx, c, res)
@@ -223,8 +238,8 @@ func (s *Server) logCommand(ctx context.Context, c *call, res result) {
 }
 
 // parseBatch splits a request body into its commands. The body must be a
-// JSON array.
-func parseBatch(body []byte) ([]json.RawMessage, bool) {
+// JSON array of at most max commands (0: no bound).
+func parseBatch(body []byte, max int) ([]json.RawMessage, bool) {
 	t := bytes.TrimLeft(body, " \t\r\n")
 	if len(t) == 0 || t[0] != '[' {
 		return nil, false
@@ -233,7 +248,7 @@ func parseBatch(body []byte) ([]json.RawMessage, bool) {
 	if err := json.Unmarshal(t, &raws); err != nil {
 		return nil, false
 	}
-	if len(raws) > maxBatchCommands {
+	if max > 0 && len(raws) > max {
 		return nil, false
 	}
 	return raws, true
@@ -315,6 +330,33 @@ func (s *Server) writeResult(out io.Writer, c *call, res result) (err error) {
 		}
 	}()
 	return res.stream(out)
+}
+
+// beginWalk reserves a whole-tree walk for c: one per request and
+// Limits.MaxTreeWalksPerUser at once per user. It returns the function
+// that ends the walk, or false when over budget (the command answers
+// EAGAIN).
+func (s *Server) beginWalk(c *call) (end func(), ok bool) {
+	if c.batch != nil {
+		if c.batch.walks > 0 {
+			return nil, false
+		}
+		c.batch.walks++
+	}
+	user := c.sess.user
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if max := s.limits.MaxTreeWalksPerUser; max > 0 && s.walks[user] >= max {
+		return nil, false
+	}
+	s.walks[user]++
+	return func() {
+		s.mu.Lock()
+		if s.walks[user]--; s.walks[user] <= 0 {
+			delete(s.walks, user)
+		}
+		s.mu.Unlock()
+	}, true
 }
 
 // decodeArgs unmarshals a command into v; type mismatches are EARGS.

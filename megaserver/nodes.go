@@ -54,8 +54,13 @@ func (s *Server) cmdFetch(c *call) result {
 	if err := decodeArgs(c, &req); err != nil {
 		return codeResult(megaapi.EARGS)
 	}
+	end, ok := s.beginWalk(c)
+	if !ok {
+		return codeResult(megaapi.EAGAIN)
+	}
 	user := c.sess.user
 	return result{stream: func(w io.Writer) error {
+		defer end()
 		return s.db.View(func(tx *bolt.Tx) error {
 			u, err := getUser(tx, user)
 			if err != nil {

@@ -44,6 +44,9 @@ type Options struct {
 	MaxRequestBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Limits bound connections, timeouts and the work one request or user
+	// may cause; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // Log attribute keys.
@@ -58,6 +61,10 @@ const (
 	logKeyStack    = "stack"
 	logKeyCount    = "count"
 	logKeyFault    = "fault"
+	logKeyLimit    = "limit"
+	logKeyOpen     = "open"
+	logKeyRefused  = "refused"
+	logKeyEvicted  = "evicted"
 )
 
 const (
@@ -71,6 +78,7 @@ const (
 // methods are safe for concurrent use.
 type Server struct {
 	opts    Options
+	limits  Limits // opts.Limits with defaults
 	log     *slog.Logger
 	db      *bolt.DB
 	blobDir string
@@ -102,6 +110,14 @@ type Server struct {
 	loginTimes map[string][]time.Time
 	// replay caches recent replies by (session, request id).
 	replay *replayCache
+	// servers and limiters are those started by Serve.
+	servers  []*http.Server
+	limiters []*connLimiter
+	// walks counts the whole-tree walks running per user.
+	walks map[string]int
+	// quotas caches each user's per-root usage (uq's cstrgn) as of an event
+	// counter value.
+	quotas map[string]quotaCache
 }
 
 // Open opens (creating if needed) the store in opts.Dir, removes temporary
@@ -129,6 +145,7 @@ func Open(opts Options) (*Server, error) {
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	s := &Server{
 		opts:        opts,
+		limits:      opts.Limits.withDefaults(),
 		log:         opts.Logger,
 		blobDir:     filepath.Join(opts.Dir, "blobs"),
 		tmpDir:      filepath.Join(opts.Dir, "tmp"),
@@ -141,6 +158,8 @@ func Open(opts Options) (*Server, error) {
 		logins:      make(map[string]int),
 		loginTimes:  make(map[string][]time.Time),
 		replay:      newReplayCache(replayCacheEntries),
+		walks:       make(map[string]int),
+		quotas:      make(map[string]quotaCache),
 	}
 	fi, err := newFaultInjector(opts.Faults)
 	if err != nil {
@@ -193,8 +212,12 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.closing)
+	servers := s.servers
 	s.mu.Unlock()
 
+	for _, hs := range servers {
+		_ = hs.Close()
+	}
 	s.inflight.Wait()
 	s.janitor.Wait()
 
@@ -230,7 +253,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.inflight.Done()
-	rw := &trackingWriter{ResponseWriter: w}
+	rw := &trackingWriter{ResponseWriter: w, rc: http.NewResponseController(w), writeTimeout: s.limits.WriteTimeout}
+	rw.extendWrite() // also replaces a deadline left by an earlier request
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 && s.limits.BodyTimeout > 0 {
+		r.Body = newBodyGuard(w, r, s.limits)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel value, not a wrapped error
@@ -271,25 +298,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // trackingWriter remembers whether anything was written, so the panic
 // handler knows whether it can still send an error. It keeps Flush and
 // Hijack reachable through http.ResponseController.
+//
+// It also pushes the connection's write deadline forward as data leaves
+// (Limits.WriteTimeout), so a client that stops reading is cut while a
+// long download at any ordinary speed is not.
 type trackingWriter struct {
 	http.ResponseWriter
-	wrote bool
+	wrote        bool
+	rc           *http.ResponseController
+	writeTimeout time.Duration
+	nextExtend   time.Time
 }
 
 func (t *trackingWriter) WriteHeader(code int) {
 	t.wrote = true
+	t.extendWrite()
 	t.ResponseWriter.WriteHeader(code)
 }
 
 func (t *trackingWriter) Write(b []byte) (int, error) {
 	t.wrote = true
+	t.extendWrite()
 	return t.ResponseWriter.Write(b)
 }
 
 // ReadFrom keeps the underlying writer's sendfile path for downloads.
 func (t *trackingWriter) ReadFrom(r io.Reader) (int64, error) {
 	t.wrote = true
-	return io.Copy(t.ResponseWriter, r)
+	return t.readFrom(r)
 }
 
 func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
@@ -365,7 +401,11 @@ func (s *Server) sleepCtx(ctx context.Context, d time.Duration) {
 // challenges, replay entries and login windows until Close.
 func (s *Server) runJanitor() {
 	defer s.janitor.Done()
-	t := time.NewTicker(janitorInterval)
+	interval := janitorInterval
+	if ttl := s.limits.UploadIdleTTL; ttl > 0 {
+		interval = max(min(interval, ttl/4), 10*time.Millisecond)
+	}
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	lastPrune := s.now()
 	for {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,10 +28,13 @@ import (
 // checksum matched). The POST that completes the file fsyncs it, renames it
 // into blobs/, fsyncs the directory and answers the completion token, which
 // `p` turns into a node. A restart forgets slots: their URLs answer -8.
+//
+// A slot with no POST in progress for Limits.UploadIdleTTL is dropped (its
+// URL answers -8), and at Limits.MaxUploadsPerUser the user's longest-idle
+// slot makes room for a new one, so clients that die mid-upload cannot
+// lock their account out of uploading.
 
 const (
-	uploadTTL        = 24 * time.Hour // idle slots and unclaimed completions
-	maxSlotsPerUser  = 1000
 	completionTokLen = 36
 	copyBufSize      = 64 << 10
 )
@@ -49,8 +53,10 @@ type uploadSlot struct {
 	rw sync.RWMutex
 
 	mu       sync.Mutex // guards the fields below
-	lastUsed time.Time
-	file     *os.File // temporary file, created on the first data POST
+	lastUsed time.Time  // start or end of the last data POST
+	active   int        // data POSTs in progress
+	dead     bool       // expired or recycled: no POST may start
+	file     *os.File   // temporary file, created on the first data POST
 	tmpPath  string
 	ranges   []span // received, sorted and merged
 	done     bool
@@ -98,19 +104,24 @@ func (s *Server) cmdUpload(c *call) result {
 	tok := megacrypto.B64Encode(randomBytes(16))
 	now := s.now()
 	slot := &uploadSlot{token: tok, user: user, size: req.S, binary: req.V >= 2, lastUsed: now}
-	s.mu.Lock()
-	n := 0
-	for _, u := range s.uploads {
-		if u.user == user {
-			n++
+	for {
+		s.mu.Lock()
+		var mine []*uploadSlot
+		for _, u := range s.uploads {
+			if u.user == user {
+				mine = append(mine, u)
+			}
+		}
+		if max := s.limits.MaxUploadsPerUser; max == 0 || len(mine) < max {
+			s.uploads[tok] = slot
+			s.mu.Unlock()
+			break
+		}
+		s.mu.Unlock()
+		if !s.recycleSlot(mine) {
+			return codeResult(megaapi.ETOOMANY) // every slot is receiving data
 		}
 	}
-	if n >= maxSlotsPerUser {
-		s.mu.Unlock()
-		return codeResult(megaapi.ETOOMANY)
-	}
-	s.uploads[tok] = slot
-	s.mu.Unlock()
 	return jsonResult(megaapi.UploadReply{URL: c.base + "/ul/" + tok})
 }
 
@@ -133,16 +144,17 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, rest string
 	s.mu.Lock()
 	slot := s.uploads[tok]
 	s.mu.Unlock()
-	if slot == nil {
-		ulCode(w, megaapi.EEXPIRED)
+	if slot == nil || !slot.acquire(s.now()) {
+		rejectBody(w, r, func(w http.ResponseWriter) { ulCode(w, megaapi.EEXPIRED) })
 		return
 	}
+	defer func() { slot.release(s.now()) }()
 	off, err := strconv.ParseInt(offStr, 10, 64)
 	if offStr == "" {
 		off, err = 0, nil
 	}
 	if err != nil || off < 0 {
-		ulCode(w, megaapi.ERANGE)
+		rejectBody(w, r, func(w http.ResponseWriter) { ulCode(w, megaapi.ERANGE) })
 		return
 	}
 	q := r.URL.Query()
@@ -153,26 +165,30 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, rest string
 	var wantSum []byte
 	if sumParam != "" {
 		if wantSum, err = megacrypto.B64Decode(sumParam); err != nil || len(wantSum) != 12 {
-			ulCode(w, megaapi.EARGS)
+			rejectBody(w, r, func(w http.ResponseWriter) { ulCode(w, megaapi.EARGS) })
 			return
 		}
 	}
 	if s.faults.hit(faultEAgain) {
-		ulCode(w, megaapi.EAGAIN)
+		rejectBody(w, r, func(w http.ResponseWriter) { ulCode(w, megaapi.EAGAIN) })
 		return
 	}
 	if off > slot.size || (r.ContentLength > 0 && off+r.ContentLength > slot.size) || !isChunkStart(off) {
-		ulCode(w, megaapi.ERANGE)
+		rejectBody(w, r, func(w http.ResponseWriter) { ulCode(w, megaapi.ERANGE) })
 		return
 	}
-	slot.touch(s.now())
 
 	n, sum, done, code := s.receiveShared(w, r, slot, off)
-	if done != nil {
+	switch {
+	case code == codeHijacked:
+		return // the fault injector closed the connection: nothing to answer
+	case done != nil:
 		s.ulReply(w, done) // already complete: nothing to write
 		return
-	}
-	if code != megaapi.OK {
+	case code == megaapi.ERANGE:
+		rejectBody(w, r, func(w http.ResponseWriter) { ulCode(w, code) }) // the body is longer than the slot
+		return
+	case code != megaapi.OK:
 		ulCode(w, code)
 		return
 	}
@@ -237,7 +253,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, slot *uploadSlo
 		if drop && n >= dropAt {
 			s.log.Debug("fault: dropping connection", logKeyFault, "drop", logKeyEndpoint, "ul")
 			abortConnection(w)
-			return 0, sum.Sum(), megaapi.EAGAIN
+			return 0, sum.Sum(), codeHijacked
 		}
 		want := int64(len(buf))
 		if drop && dropAt-n < want {
@@ -268,6 +284,10 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, slot *uploadSlo
 	return n, sum.Sum(), megaapi.OK
 }
 
+// codeHijacked is receive's answer when the connection was taken over and
+// closed (fault injection): the handler must not write anything more.
+const codeHijacked megaapi.ErrorCode = 1
+
 func ulCode(w http.ResponseWriter, code megaapi.ErrorCode) {
 	writeRaw(w, http.StatusOK, "text/plain", strconv.AppendInt(nil, int64(code), 10))
 }
@@ -281,10 +301,35 @@ func isChunkStart(off int64) bool {
 	return off >= 0 && megacrypto.ChunkStart(off) == off
 }
 
-func (u *uploadSlot) touch(now time.Time) {
+// acquire registers a data POST; it reports false if the slot has been
+// dropped. A slot with a POST in progress is never expired or recycled.
+func (u *uploadSlot) acquire(now time.Time) bool {
 	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.dead {
+		return false
+	}
+	u.active++
+	u.lastUsed = now
+	return true
+}
+
+func (u *uploadSlot) release(now time.Time) {
+	u.mu.Lock()
+	u.active--
 	u.lastUsed = now
 	u.mu.Unlock()
+}
+
+// kill marks the slot dead if no POST is in progress.
+func (u *uploadSlot) kill() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.dead || u.active > 0 {
+		return false
+	}
+	u.dead = true
+	return true
 }
 
 func (u *uploadSlot) completed() []byte {
@@ -440,9 +485,79 @@ func (s *Server) consumeCompletion(c *completion) {
 	s.mu.Unlock()
 }
 
-// expireUploads drops idle slots and completed uploads nobody turned into
-// a node.
+// recycleSlot drops the longest-idle slot of mine (one user's slots) to
+// make room for a new one; it reports false if every slot is receiving
+// data. A finished upload waiting for `p` counts as idle since it finished.
+func (s *Server) recycleSlot(mine []*uploadSlot) bool {
+	for {
+		var oldest *uploadSlot
+		var oldestAt time.Time
+		for _, u := range mine {
+			u.mu.Lock()
+			idle := !u.dead && u.active == 0
+			at := u.lastUsed
+			u.mu.Unlock()
+			if idle && (oldest == nil || at.Before(oldestAt)) {
+				oldest, oldestAt = u, at
+			}
+		}
+		if oldest == nil {
+			return false
+		}
+		if s.dropSlot(oldest) {
+			s.log.Debug("upload slots at the limit: recycled the longest-idle one", logKeyUser, oldest.user)
+			return true
+		}
+		mine = slices.DeleteFunc(mine, func(u *uploadSlot) bool { return u == oldest })
+	}
+}
+
+// dropSlot kills an idle slot and forgets it with its completion, if any
+// (unless a `p` is using that); it reports whether it did.
+func (s *Server) dropSlot(u *uploadSlot) bool {
+	s.mu.Lock()
+	var comp *completion
+	if tok := u.completedToken(); tok != nil {
+		if comp = s.completions[string(tok)]; comp != nil && comp.claimed {
+			s.mu.Unlock()
+			return false
+		}
+	}
+	s.mu.Unlock()
+	if !u.kill() {
+		return false
+	}
+	s.mu.Lock()
+	if s.uploads[u.token] == u {
+		delete(s.uploads, u.token)
+	}
+	if comp != nil && s.completions[comp.key] == comp && !comp.claimed {
+		delete(s.completions, comp.key)
+	} else {
+		comp = nil
+	}
+	s.mu.Unlock()
+	u.discard()
+	if comp != nil {
+		s.removeUnreferencedBlobs([]string{comp.blob})
+	}
+	return true
+}
+
+// completedToken is the completion token of a finished slot, or nil.
+func (u *uploadSlot) completedToken() []byte {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.compTok
+}
+
+// expireUploads drops slots idle for UploadIdleTTL and completed uploads
+// nobody turned into a node in that time.
 func (s *Server) expireUploads(now time.Time) {
+	ttl := s.limits.UploadIdleTTL
+	if ttl <= 0 {
+		return
+	}
 	// Lock order is slot before Server.mu (finalizeUpload), so look at the
 	// slots without holding Server.mu.
 	s.mu.Lock()
@@ -451,38 +566,33 @@ func (s *Server) expireUploads(now time.Time) {
 		all = append(all, u)
 	}
 	s.mu.Unlock()
-	var idle []*uploadSlot
 	for _, u := range all {
 		u.mu.Lock()
-		if now.Sub(u.lastUsed) > uploadTTL && !u.done {
-			idle = append(idle, u)
-		}
+		idle := u.active == 0 && !u.done && now.Sub(u.lastUsed) > ttl
 		u.mu.Unlock()
+		if idle {
+			s.dropSlot(u)
+		}
 	}
-	var slots []*uploadSlot
 	var blobs []string
 	s.mu.Lock()
-	for _, u := range idle {
-		if s.uploads[u.token] == u {
-			delete(s.uploads, u.token)
-			slots = append(slots, u)
-		}
-	}
 	for key, c := range s.completions {
-		if !c.claimed && now.Sub(c.created) > uploadTTL {
+		if !c.claimed && now.Sub(c.created) > ttl {
 			delete(s.completions, key)
 			delete(s.uploads, c.slot)
 			blobs = append(blobs, c.blob)
 		}
 	}
 	s.mu.Unlock()
-	for _, u := range slots {
-		u.discard()
-	}
+	s.removeUnreferencedBlobs(blobs)
+}
+
+// removeUnreferencedBlobs removes the blob files no node references: a
+// node always wins.
+func (s *Server) removeUnreferencedBlobs(blobs []string) {
 	if len(blobs) == 0 {
 		return
 	}
-	// Only unreferenced blobs go; a node always wins.
 	_ = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBlobs)
 		for _, id := range blobs {

@@ -427,14 +427,30 @@ func (s *Server) cmdQuota(c *call) result {
 	if err := decodeArgs(c, &req); err != nil {
 		return codeResult(megaapi.EARGS)
 	}
-	reply := megaapi.QuotaReply{Cstrgn: make(map[string][]int64), Mxfer: unlimitedQuota}
+	reply := megaapi.QuotaReply{Mxfer: unlimitedQuota}
+	user := c.sess.user
 	err := s.db.View(func(tx *bolt.Tx) error {
-		u, err := getUser(tx, c.sess.user)
+		u, err := getUser(tx, user)
 		if err != nil {
 			return err
 		}
-		reply.Mstrg = quotaOf(u)
-		reply.Cstrg = getState(tx, u.Handle).Used
+		st := getState(tx, u.Handle)
+		reply.Mstrg, reply.Cstrg = quotaOf(u), st.Used
+		s.mu.Lock()
+		cached, ok := s.quotas[user]
+		s.mu.Unlock()
+		if ok && cached.counter == st.Counter {
+			reply.Cstrgn = cached.perRoot
+			return nil
+		}
+		// Every change to the tree advances the counter, so the walk is
+		// needed only after a change.
+		end, ok := s.beginWalk(c)
+		if !ok {
+			return megaapi.EAGAIN
+		}
+		defer end()
+		perRoot := make(map[string][]int64, 3)
 		for _, root := range []string{u.Root, u.Inbox, u.Rubbish} {
 			var bytes, files, folders int64
 			err := walkSubtree(tx, root, func(n *nodeRec) error {
@@ -450,14 +466,28 @@ func (s *Server) cmdQuota(c *call) result {
 			if err != nil {
 				return err
 			}
-			reply.Cstrgn[root] = []int64{bytes, files, folders, 0, 0}
+			perRoot[root] = []int64{bytes, files, folders, 0, 0}
 		}
+		s.mu.Lock()
+		if prev, ok := s.quotas[user]; !ok || prev.counter <= st.Counter {
+			s.quotas[user] = quotaCache{counter: st.Counter, perRoot: perRoot}
+		}
+		s.mu.Unlock()
+		reply.Cstrgn = perRoot
 		return nil
 	})
 	if err != nil {
 		return s.errResult(c, err)
 	}
 	return jsonResult(reply)
+}
+
+// quotaCache is uq's per-root usage of one user ({bytes, files, folders,
+// 0, 0} by root handle) as of event counter value counter. The maps are
+// never modified once cached.
+type quotaCache struct {
+	counter uint64
+	perRoot map[string][]int64
 }
 
 func quotaOf(u *userRec) int64 {

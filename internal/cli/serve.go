@@ -34,11 +34,13 @@ func newServeCommand(g *globals) *cobra.Command {
 
 // serveMegaOptions are the flags of "ferry serve mega".
 type serveMegaOptions struct {
-	listen   string
-	data     string
-	faults   string
-	hashcash int
-	baseURL  string
+	listen     string
+	data       string
+	faults     string
+	hashcash   int
+	baseURL    string
+	maxRequest int64
+	limits     megaserver.Limits
 }
 
 // defaultServerDir is where "serve mega" keeps its data without --data:
@@ -67,6 +69,14 @@ ferry itself (url = http://127.0.0.1:4430 in a remote), go-mega and rclone
 (X_MEGA_API_URL=http://127.0.0.1:4430). Create accounts with
 "ferry serve mega adduser".
 
+Limits keep slow, silent or greedy clients from costing more than a bounded
+share: connections per address and in total (at the total a newcomer evicts
+the oldest connection of the address holding the most), header, body, write
+and idle timeouts (body and write deadlines move with the data, so large
+transfers at any ordinary speed are not cut), commands per batch, whole-tree
+walks (f, uq) per request and user, and idle upload slots. A negative value
+turns a limit off.
+
 Faults (off by default) make it misbehave for client tests, e.g.
   --faults 'eagain=0.05,http500=0.02,drop=0.01,slow=0.01,slowdelay=2s,logins=20/min'`,
 		Args: exactArgs(0),
@@ -80,6 +90,20 @@ Faults (off by default) make it misbehave for client tests, e.g.
 	f.StringVar(&o.faults, "faults", "", "inject faults: eagain=P,http500=P,drop=P,slow=P,slowdelay=D,logins=N/min")
 	f.IntVar(&o.hashcash, "hashcash", 0, "require a hashcash proof of this easiness (1-255) on every login; 0 = off")
 	f.StringVar(&o.baseURL, "base-url", "", "scheme://host used in upload and download URLs (default: from each request's Host)")
+	d := megaserver.DefaultLimits
+	l := &o.limits
+	f.IntVar(&l.MaxConns, "max-conns", d.MaxConns, "connections open at once (at most 3/4 of the open-file limit)")
+	f.IntVar(&l.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "connections open at once from one IP address")
+	f.DurationVar(&l.ReadHeaderTimeout, "read-header-timeout", d.ReadHeaderTimeout, "time to read a request's headers")
+	f.DurationVar(&l.IdleTimeout, "idle-timeout", d.IdleTimeout, "close keep-alive connections idle this long")
+	f.DurationVar(&l.BodyTimeout, "body-timeout", d.BodyTimeout, "longest pause in a request body")
+	f.Int64Var(&l.MinBodyRate, "min-body-rate", d.MinBodyRate, "bytes per second a request body must average after its first --body-timeout")
+	f.DurationVar(&l.WriteTimeout, "write-timeout", d.WriteTimeout, "longest stall of a reply the client does not read")
+	f.Int64Var(&o.maxRequest, "max-request-bytes", 16<<20, "largest command (/cs) request body")
+	f.IntVar(&l.MaxBatchCommands, "max-batch", d.MaxBatchCommands, "commands in one request")
+	f.IntVar(&l.MaxTreeWalksPerUser, "max-tree-walks", d.MaxTreeWalksPerUser, "whole-tree walks (f, uq) running at once per user; one per request")
+	f.DurationVar(&l.UploadIdleTTL, "upload-idle-ttl", d.UploadIdleTTL, "drop upload slots without data for this long")
+	f.IntVar(&l.MaxUploadsPerUser, "max-uploads-per-user", d.MaxUploadsPerUser, "upload slots per account (the longest-idle one is recycled at the limit)")
 	cmd.AddCommand(newAddUserCommand(g))
 	return cmd
 }
@@ -98,6 +122,7 @@ func runServeMega(ctx context.Context, g *globals, o serveMegaOptions) error {
 	log := g.logger()
 	srv, err := megaserver.Open(megaserver.Options{
 		Dir: o.data, Logger: log, Faults: faults, HashcashEasiness: o.hashcash, BaseURL: o.baseURL,
+		MaxRequestBytes: o.maxRequest, Limits: o.limits,
 	})
 	if err != nil {
 		return err
@@ -111,7 +136,25 @@ func runServeMega(ctx context.Context, g *globals, o serveMegaOptions) error {
 	if o.faults != "" {
 		fmt.Fprintf(g.stdio.Out, "ferry: injecting faults: %v\n", faults)
 	}
-	return serveUntilDone(ctx, ln, srv)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Clients still in the middle of a request (or of sending one)
+		// after the grace period are cut; that is not the server failing.
+		log.Warn("shutdown: closing the connections still busy after 5s")
+		err = nil
+	}
+	srv.Close() // also ends wait requests still blocked
+	<-errc
+	return err
 }
 
 // serveUntilDone serves h on ln until ctx ends, then shuts down gracefully.

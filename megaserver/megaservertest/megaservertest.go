@@ -51,7 +51,6 @@ type TestServer struct {
 	// Dir is the data directory.
 	Dir string
 
-	hs        *http.Server
 	served    chan struct{}
 	closeOnce sync.Once
 }
@@ -63,6 +62,8 @@ type config struct {
 	logger      *slog.Logger
 	waitTimeout time.Duration
 	noSeed      bool
+	limits      megaserver.Limits
+	maxRequest  int64
 }
 
 // Option configures Start.
@@ -84,6 +85,13 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 
 // WithWaitTimeout sets how long wait URLs block (default 30s).
 func WithWaitTimeout(d time.Duration) Option { return func(c *config) { c.waitTimeout = d } }
+
+// WithLimits sets the server's limits (zero fields take
+// megaserver.DefaultLimits).
+func WithLimits(l megaserver.Limits) Option { return func(c *config) { c.limits = l } }
+
+// WithMaxRequestBytes bounds a /cs request body (default 16 MiB).
+func WithMaxRequestBytes(n int64) Option { return func(c *config) { c.maxRequest = n } }
 
 // WithoutSeedUsers skips creating UserV2 and UserV1.
 func WithoutSeedUsers() Option { return func(c *config) { c.noSeed = true } }
@@ -111,6 +119,8 @@ func Start(t testing.TB, opts ...Option) *TestServer {
 		Faults:           faults,
 		HashcashEasiness: cfg.hashcash,
 		WaitTimeout:      cfg.waitTimeout,
+		Limits:           cfg.limits,
+		MaxRequestBytes:  cfg.maxRequest,
 	})
 	if err != nil {
 		t.Fatalf("megaservertest: %v", err)
@@ -124,16 +134,11 @@ func Start(t testing.TB, opts ...Option) *TestServer {
 		URL:    "http://" + ln.Addr().String(),
 		Server: srv,
 		Dir:    cfg.dir,
-		hs: &http.Server{
-			Handler:           srv,
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          slog.NewLogLogger(cfg.logger.Handler(), slog.LevelDebug),
-		},
 		served: make(chan struct{}),
 	}
 	go func() {
 		defer close(ts.served)
-		_ = ts.hs.Serve(ln)
+		_ = srv.Serve(ln)
 	}()
 	t.Cleanup(ts.Close)
 	if !cfg.noSeed {
@@ -147,9 +152,8 @@ func Start(t testing.TB, opts ...Option) *TestServer {
 // It is idempotent and also runs at the end of the test.
 func (ts *TestServer) Close() {
 	ts.closeOnce.Do(func() {
-		_ = ts.hs.Close()
+		_ = ts.Server.Close() // stops Serve too
 		<-ts.served
-		_ = ts.Server.Close()
 	})
 }
 
