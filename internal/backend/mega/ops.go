@@ -89,15 +89,9 @@ func (b *Backend) walk(ctx context.Context, dir string, ds []*megaclient.Node, d
 	// Children come sorted by MEGA name; the walk is in contract order,
 	// which differs only when a decoded name differs ("a/b" < "a0" but
 	// "a／b" > "a0"), and only then is sorted again.
-	kidNames := make([]string, len(kids))
-	resort := len(ds) > 1
-	for i, k := range kids {
-		if name, ok := contractName(k); ok {
-			kidNames[i] = name
-			resort = resort || name != k.Name
-		}
-	}
-	if resort {
+	kidNames := contractNames(kids)
+	switch {
+	case kidNames != nil:
 		idx := make([]int, len(kids))
 		for i := range idx {
 			idx[i] = i
@@ -108,9 +102,17 @@ func (b *Backend) walk(ctx context.Context, dir string, ds []*megaclient.Node, d
 			sorted[i], sortedNames[i] = kids[j], kidNames[j]
 		}
 		kids, kidNames = sorted, sortedNames
+	case len(ds) > 1:
+		slices.SortStableFunc(kids, func(x, y *megaclient.Node) int { return strings.Compare(x.Name, y.Name) })
+	}
+	nameOf := func(i int) string {
+		if kidNames == nil {
+			return kids[i].Name
+		}
+		return kidNames[i]
 	}
 	for i, k := range kids {
-		name := kidNames[i]
+		name := nameOf(i)
 		if name == "" {
 			continue
 		}
@@ -127,7 +129,7 @@ func (b *Backend) walk(ctx context.Context, dir string, ds []*megaclient.Node, d
 		}
 		// Same-named folders are listed once, together, at the first.
 		first := true
-		for j := i - 1; j >= 0 && kidNames[j] == name; j-- {
+		for j := i - 1; j >= 0 && nameOf(j) == name; j-- {
 			if kids[j].IsDir() {
 				first = false
 			}
@@ -136,7 +138,7 @@ func (b *Backend) walk(ctx context.Context, dir string, ds []*megaclient.Node, d
 			continue
 		}
 		sub := []*megaclient.Node{k}
-		for j := i + 1; j < len(kids) && kidNames[j] == name; j++ {
+		for j := i + 1; j < len(kids) && nameOf(j) == name; j++ {
 			if kids[j].IsDir() {
 				sub = append(sub, kids[j])
 			}

@@ -140,6 +140,27 @@ func contractName(k *megaclient.Node) (string, bool) {
 	return nameCodec.Decode(k.Name), true
 }
 
+// contractNames returns the contract names of ns ("" for a node without
+// one), or nil when every node has one and it is its MEGA name, as nearly
+// always: then nothing is allocated.
+func contractNames(ns []*megaclient.Node) []string {
+	var out []string
+	for i, k := range ns {
+		name, ok := contractName(k)
+		if out == nil && ok && name == k.Name {
+			continue
+		}
+		if out == nil {
+			out = make([]string, len(ns))
+			for j := range i {
+				out[j] = ns[j].Name
+			}
+		}
+		out[i] = name
+	}
+	return out
+}
+
 // ensureDir returns the folder at contract path dir, creating it and its
 // missing parents (the backend root included). A file in the way is
 // errFileInTheWay.
