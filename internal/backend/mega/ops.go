@@ -399,13 +399,24 @@ func (b *Backend) Rmdir(ctx context.Context, dir string) error {
 	if err != nil {
 		return b.pathErr("rmdir", dir, err)
 	}
-	if len(b.c.Children(d)) > 0 {
-		return b.pathErr("rmdir", dir, backend.ErrNotEmpty)
+	if kids := b.c.Children(d); len(kids) > 0 {
+		return b.pathErr("rmdir", dir, notEmpty(kids))
 	}
 	if err := b.removeNode(ctx, d); err != nil {
 		return b.pathErr("rmdir", dir, err)
 	}
 	return nil
+}
+
+// notEmpty is Rmdir's error for a folder holding kids. When List shows
+// none of them (their attributes do not decrypt), it says so.
+func notEmpty(kids []*megaclient.Node) error {
+	for _, k := range kids {
+		if _, ok := contractName(k); ok {
+			return backend.ErrNotEmpty
+		}
+	}
+	return fmt.Errorf("%w: it holds %d node(s) whose names cannot be read (attributes that do not decrypt), so they are not listed", backend.ErrNotEmpty, len(kids))
 }
 
 // Remove removes file p (the newest of that name): to the rubbish bin, or
