@@ -12,11 +12,12 @@ import (
 var (
 	// ErrWrongPassword means the server rejected the e-mail and password
 	// (`us` answered ENOENT). MEGA does not tell a wrong password from an
-	// unknown account.
-	ErrWrongPassword = errors.New("mega: wrong e-mail or password")
+	// unknown account. It reports itself fatal (Fatal() bool).
+	ErrWrongPassword error = fatalError("mega: wrong e-mail or password")
 	// ErrBlocked means the account (or the login rate for it) is blocked
-	// (EBLOCKED); logging in again right away will not help.
-	ErrBlocked = errors.New("mega: account blocked or too many logins; try again later or check the account in a browser")
+	// (EBLOCKED); logging in again right away will not help. It reports
+	// itself fatal (Fatal() bool).
+	ErrBlocked error = fatalError("mega: account blocked or too many logins; try again later or check the account in a browser")
 	// ErrMFARequired means the account has two-factor authentication and
 	// no PIN source was given in LoginOptions.
 	ErrMFARequired = errors.New("mega: two-factor authentication PIN required")
@@ -61,3 +62,13 @@ func (uploadLostError) Error() string {
 
 // Retryable reports true: a fresh upload from a re-opened source works.
 func (uploadLostError) Retryable() bool { return true }
+
+// fatalError is the type of sentinels that retrying will not fix; callers
+// above the storage contract see them through Fatal() bool (the CLI exits
+// 7), without naming them.
+type fatalError string
+
+func (e fatalError) Error() string { return string(e) }
+
+// Fatal reports true.
+func (fatalError) Fatal() bool { return true }

@@ -164,6 +164,22 @@ type ContentMatcher interface {
 	MatchContent(ctx context.Context, e Entry, r io.Reader) (bool, error)
 }
 
+// Fingerprinter is implemented by backends whose entries carry a content
+// fingerprint of their own kind in Entry.Fingerprint (MEGA's `c`
+// attribute: CRCs of sampled windows plus the mtime). Engines never parse
+// one: they compare fingerprints with SameContent, and ask the backend
+// that owns the kind to compute it for the other side's file.
+type Fingerprinter interface {
+	// FingerprintOf computes the fingerprint this backend would give a
+	// file with e's size and mtime and the content r reads; e is an entry
+	// of another backend. MEGA reads only sampled windows (at most 8 KiB).
+	FingerprintOf(ctx context.Context, e Entry, r io.ReaderAt) (string, error)
+	// SameContent reports whether two fingerprints of this kind describe
+	// the same content, whatever they say of mtimes (engines compare those
+	// separately, within precision).
+	SameContent(a, b string) bool
+}
+
 // Precisioner reports the mtime precision; without it, 1ns is assumed.
 type Precisioner interface {
 	Precision() time.Duration

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 
+	"ferry/internal/backend"
 	"ferry/internal/transfer"
-	"ferry/mega"
-	"ferry/mega/megacrypto"
 )
 
 // Exit codes, as rclone documents them.
@@ -35,8 +34,7 @@ func exitCode(err error) int {
 		return exitDirNotFound
 	case errors.Is(err, errNoFilesTransferred):
 		return exitNoTransfer
-	case errors.Is(err, mega.ErrBlocked), errors.Is(err, mega.ErrWrongPassword),
-		errors.Is(err, megacrypto.ErrMAC):
+	case backend.IsFatal(err): // a blocked account, a wrong password, a bad MAC, ...
 		return exitFatal
 	case errors.Is(err, fs.ErrNotExist):
 		return exitNotFound

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-
-	"ferry/mega/megaapi"
 )
 
 // Retryabler is implemented by errors that know whether retrying the
@@ -24,9 +22,11 @@ type Retryabler interface {
 
 // IsRetryable reports whether err is worth another attempt:
 //
-//   - an error in the chain implementing Retryabler decides first;
+//   - an error in the chain implementing Retryabler decides first: a
+//     service's errors say for themselves whether they are temporary
+//     (MEGA's EAGAIN and friends, *megaapi.Error), so this package knows
+//     no protocol;
 //   - context.Canceled is never retryable (Do also checks its own ctx);
-//   - MEGA codes EAGAIN, ERATELIMIT, ETEMPUNAVAIL and ETOOMANYCONNECTIONS;
 //   - *StatusError with HTTP 408, 429 or 5xx;
 //   - dropped or refused connections, timeouts and truncated bodies:
 //     io.ErrUnexpectedEOF, an io.EOF inside a *url.Error, ECONNRESET,
@@ -42,10 +42,6 @@ func IsRetryable(err error) bool {
 	}
 	if errors.Is(err, context.Canceled) {
 		return false
-	}
-	switch megaapi.CodeOf(err) {
-	case megaapi.EAGAIN, megaapi.ERATELIMIT, megaapi.ETEMPUNAVAIL, megaapi.ETOOMANYCONNECTIONS:
-		return true
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||

@@ -3,10 +3,11 @@
 //
 // Do runs an operation until it succeeds, fails with an error that is not
 // retryable, runs out of attempts, or its context ends. IsRetryable decides
-// which errors are worth another attempt; it is the one place that knows
-// MEGA's temporary error codes, the HTTP statuses that mean "try later" and
-// the shapes of dropped connections. Errors can also decide for themselves
-// by implementing interface{ Retryable() bool }.
+// which errors are worth another attempt: errors that implement
+// interface{ Retryable() bool } decide for themselves (a service's error
+// codes, such as MEGA's EAGAIN, classify themselves in their own package),
+// and IsRetryable knows the HTTP statuses that mean "try later" and the
+// shapes of dropped connections. This package imports no ferry package.
 package retry
 
 import (

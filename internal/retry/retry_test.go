@@ -12,8 +12,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"ferry/mega/megaapi"
 )
 
 func TestCeiling(t *testing.T) {
@@ -60,12 +58,12 @@ func TestDoBackoffTiming(t *testing.T) {
 		var times []time.Time
 		err := Do(t.Context(), p, func(context.Context) error {
 			times = append(times, time.Now())
-			return megaapi.EAGAIN
+			return errTemp
 		})
 		if len(times) != 6 {
 			t.Fatalf("attempts = %d, want 6", len(times))
 		}
-		if !errors.Is(err, megaapi.EAGAIN) {
+		if !errors.Is(err, errTemp) {
 			t.Fatalf("err = %v, want EAGAIN", err)
 		}
 		for i := 1; i < len(times); i++ {
@@ -100,7 +98,7 @@ func TestDoSucceedsAfterRetries(t *testing.T) {
 
 func TestDoPermanentErrorStops(t *testing.T) {
 	n := 0
-	want := megaapi.ENOENT
+	want := errPerm
 	err := Do(t.Context(), Policy{}, func(context.Context) error { n++; return want })
 	if n != 1 || !errors.Is(err, want) {
 		t.Fatalf("Do = %v after %d attempts, want ENOENT after 1", err, n)
@@ -114,13 +112,13 @@ func TestDoCancelDuringWait(t *testing.T) {
 		n := 0
 		done := make(chan error)
 		go func() {
-			done <- Do(ctx, p, func(context.Context) error { n++; return megaapi.EAGAIN })
+			done <- Do(ctx, p, func(context.Context) error { n++; return errTemp })
 		}()
 		synctest.Wait() // Do is now waiting (unless the jitter drew 0)
 		start := time.Now()
 		cancel()
 		err := <-done
-		if !errors.Is(err, context.Canceled) || !errors.Is(err, megaapi.EAGAIN) {
+		if !errors.Is(err, context.Canceled) || !errors.Is(err, errTemp) {
 			t.Fatalf("err = %v, want Canceled wrapping EAGAIN", err)
 		}
 		if el := time.Since(start); el != 0 {
@@ -144,8 +142,8 @@ func TestDoCancelledBeforeStart(t *testing.T) {
 
 func TestDoSingleAttempt(t *testing.T) {
 	n := 0
-	err := Do(t.Context(), Policy{MaxAttempts: -1}, func(context.Context) error { n++; return megaapi.EAGAIN })
-	if n != 1 || !errors.Is(err, megaapi.EAGAIN) {
+	err := Do(t.Context(), Policy{MaxAttempts: -1}, func(context.Context) error { n++; return errTemp })
+	if n != 1 || !errors.Is(err, errTemp) {
 		t.Fatalf("n=%d err=%v", n, err)
 	}
 }
@@ -167,6 +165,13 @@ func TestDoHonoursRetryAfter(t *testing.T) {
 	})
 }
 
+// errTemp and errPerm stand for a service's temporary and permanent
+// errors (MEGA's EAGAIN and ENOENT), which classify themselves.
+var (
+	errTemp error = fakeRetryable{true}
+	errPerm error = fakeRetryable{false}
+)
+
 type fakeRetryable struct{ ok bool }
 
 func (f fakeRetryable) Error() string   { return "fake" }
@@ -179,12 +184,6 @@ func TestIsRetryable(t *testing.T) {
 		want bool
 	}{
 		{"nil", nil, false},
-		{"eagain", megaapi.EAGAIN, true},
-		{"eagain cmd", fmt.Errorf("x: %w", &megaapi.Error{Code: megaapi.EAGAIN, Cmd: "f"}), true},
-		{"ratelimit", &megaapi.Error{Code: megaapi.ERATELIMIT}, true},
-		{"tempunavail", &megaapi.Error{Code: megaapi.ETEMPUNAVAIL}, true},
-		{"enoent", &megaapi.Error{Code: megaapi.ENOENT}, false},
-		{"esid", &megaapi.Error{Code: megaapi.ESID}, false},
 		{"500", &StatusError{StatusCode: 500}, true},
 		{"503", fmt.Errorf("wrapped: %w", &StatusError{StatusCode: 503}), true},
 		{"429", &StatusError{StatusCode: 429}, true},
@@ -201,8 +200,8 @@ func TestIsRetryable(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, true},
 		{"retryabler yes", fakeRetryable{true}, true},
 		{"retryabler no", fmt.Errorf("w: %w", fakeRetryable{false}), false},
-		{"permanent eagain", Permanent(megaapi.EAGAIN), false},
-		{"transient enoent", Transient(megaapi.ENOENT), true},
+		{"permanent temporary", Permanent(errTemp), false},
+		{"transient permanent", Transient(errPerm), true},
 		{"plain", errors.New("boom"), false},
 		{"bad scheme", &url.Error{Op: "Get", URL: "ftp://x", Err: errors.New(`unsupported protocol scheme "ftp"`)}, false},
 	}

@@ -70,7 +70,7 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 	log := loggerOr(opts.Logger)
 	// Like sync's decisions: size and mtime (within the coarser precision)
 	// by default, fingerprints with --checksum, sizes with --size-only.
-	co := compareOptions{checksum: opts.Checksum, sizeOnly: opts.SizeOnly, window: mtimeWindow(src.Backend, dst.Backend)}
+	cmp := newComparer(src.Backend, dst.Backend, compareOptions{checksum: opts.Checksum, sizeOnly: opts.SizeOnly})
 	var (
 		mu       sync.Mutex
 		firstErr error // +checklocks:mu
@@ -117,27 +117,12 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 		}
 		stats.totalChecks.Add(1)
 		defer stats.checks.Add(1)
-		dec, reason := decide(*s, *d, co)
-		if dec == decFingerprint {
-			{
-				sf, err := fingerprintOf(ctx, src.Backend, *s)
-				if err == nil {
-					var df string
-					df, err = fingerprintOf(ctx, dst.Backend, *d)
-					if err == nil {
-						dec, reason = decSkip, "fingerprints equal"
-						if !sameContent(sf, df) {
-							dec, reason = decCopy, "fingerprints differ"
-						}
-					}
-				}
-				if err != nil {
-					if ctx.Err() == nil {
-						report(Event{Action: Failed, Path: rel, Err: err})
-					}
-					return
-				}
+		dec, reason, err := cmp.compare(ctx, *s, *d)
+		if err != nil {
+			if ctx.Err() == nil {
+				report(Event{Action: Failed, Path: rel, Err: err})
 			}
+			return
 		}
 		if dec == decSkip && opts.Checksum && !s.IsDir {
 			applied, same, err := matchContent(ctx, src.Backend, dst.Backend, *s, *d)
@@ -153,7 +138,7 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 				dec, reason = decCopy, "content differs (MEGA meta-MAC)"
 			}
 		}
-		if reason == "sizes equal, no fingerprints" {
+		if reason == reasonNoFingerprints {
 			warned.Do(func() { log.Warn("no fingerprints on either side: comparing sizes only") })
 		}
 		if dec == decSkip {

@@ -119,7 +119,7 @@ func TestCheckFingerprints(t *testing.T) {
 	mega := newDupFS("mega:", time.Second, true)
 	put(t, src, "", tree{"a": {data: "same"}, "b": {data: "AAAA"}})
 	put(t, mega, "", tree{"a": {data: "same", mtime: t0.Add(time.Hour)}, "b": {data: "BBBB"}})
-	dst := newCounting(mega)
+	dst := newCountingFP(mega)
 	res, err := Check(t.Context(), Location{src, ""}, Location{dst, ""}, CheckOptions{SizeOnly: true})
 	if err != nil || res.Matches != 2 {
 		t.Errorf("size-only check: %+v, %v", res, err)

@@ -1,10 +1,10 @@
 package transfer
 
 import (
+	"context"
 	"time"
 
 	"ferry/internal/backend"
-	"ferry/mega/megacrypto"
 )
 
 // decision is what to do with a file present on both sides.
@@ -29,7 +29,13 @@ type compareOptions struct {
 	window time.Duration
 	// canSetModTime: the destination implements backend.ModTimeSetter.
 	canSetModTime bool
+	// sameContent compares two fingerprints (fingerprints.same).
+	sameContent func(a, b string) bool
 }
+
+// reasonNoFingerprints is decide's reason when --checksum found no
+// fingerprint on either side and compared sizes only.
+const reasonNoFingerprints = "sizes equal, no fingerprints"
 
 // decide compares src and dst (both files) without I/O. Reason explains a
 // copy in the words rclone's logs use.
@@ -44,19 +50,19 @@ func decide(src, dst backend.Entry, o compareOptions) (d decision, reason string
 	case o.checksum:
 		switch {
 		case src.Fingerprint != "" && dst.Fingerprint != "":
-			if sameContent(src.Fingerprint, dst.Fingerprint) {
+			if o.sameContent(src.Fingerprint, dst.Fingerprint) {
 				return decSkip, "fingerprints equal"
 			}
 			return decCopy, "fingerprints differ"
 		case src.Fingerprint != "" || dst.Fingerprint != "":
 			return decFingerprint, "one side has a fingerprint"
 		}
-		return decSkip, "sizes equal, no fingerprints"
+		return decSkip, reasonNoFingerprints
 	}
 	if withinWindow(src.ModTime, dst.ModTime, o.window) {
 		return decSkip, "sizes and mtimes equal"
 	}
-	if o.canSetModTime && src.Fingerprint != "" && dst.Fingerprint != "" && sameContent(src.Fingerprint, dst.Fingerprint) {
+	if o.canSetModTime && src.Fingerprint != "" && dst.Fingerprint != "" && o.sameContent(src.Fingerprint, dst.Fingerprint) {
 		return decSetModTime, "mtimes differ, fingerprints equal"
 	}
 	return decCopy, "mtimes differ"
@@ -71,16 +77,37 @@ func withinWindow(a, b time.Time, window time.Duration) bool {
 	return d <= window
 }
 
-// sameContent compares two fingerprints by content: for MEGA `c`
-// attributes the CRC part (the mtime part is compared separately, within
-// precision); for anything else the whole string.
-func sameContent(a, b string) bool {
-	ca, _, errA := megacrypto.ParseFingerprint(a)
-	cb, _, errB := megacrypto.ParseFingerprint(b)
-	if errA != nil || errB != nil {
-		return a == b
+// comparer decides about a file present on both sides, computing a
+// missing fingerprint when decide asks for one. Copy, Sync, Move and Check
+// share it.
+type comparer struct {
+	opts compareOptions
+	fp   fingerprints
+}
+
+// newComparer compares files of src and dst under opts, whose window and
+// sameContent it fills in.
+func newComparer(src, dst backend.Backend, opts compareOptions) comparer {
+	c := comparer{opts: opts, fp: newFingerprints(src, dst)}
+	c.opts.window = mtimeWindow(src, dst)
+	c.opts.sameContent = c.fp.same
+	return c
+}
+
+// compare decides about source file s and destination file d.
+func (c comparer) compare(ctx context.Context, s, d backend.Entry) (decision, string, error) {
+	dec, reason := decide(s, d, c.opts)
+	if dec != decFingerprint {
+		return dec, reason, nil
 	}
-	return ca == cb
+	same, err := c.fp.equal(ctx, s, d)
+	switch {
+	case err != nil:
+		return decCopy, "", err
+	case same:
+		return decSkip, "fingerprints equal", nil
+	}
+	return decCopy, "fingerprints differ", nil
 }
 
 // mtimeWindow is the tolerance for comparing mtimes between a and b.

@@ -78,7 +78,7 @@ type engine struct {
 	stats    *Stats
 	log      *slog.Logger
 	debug    bool // log is enabled at debug level (saves boxing per file)
-	cmp      compareOptions
+	cmp      comparer
 	mover    backend.Mover         // move within one backend instance; nil otherwise
 	setter   backend.ModTimeSetter // the destination's, or nil
 
@@ -104,13 +104,12 @@ func newEngine(m mode, src, dst Location, opts Options) *engine {
 	e.stats.begin()
 	e.debug = e.log.Enabled(context.Background(), slog.LevelDebug)
 	e.setter, _ = dst.Backend.(backend.ModTimeSetter)
-	e.cmp = compareOptions{
+	e.cmp = newComparer(src.Backend, dst.Backend, compareOptions{
 		checksum:       opts.Checksum,
 		sizeOnly:       opts.SizeOnly,
 		ignoreExisting: opts.IgnoreExisting,
-		window:         mtimeWindow(src.Backend, dst.Backend),
 		canSetModTime:  e.setter != nil,
-	}
+	})
 	if m == modeMove && sameBackend(src.Backend, dst.Backend) {
 		e.mover, _ = src.Backend.(backend.Mover)
 	}
@@ -256,17 +255,13 @@ func (e *engine) pair(ctx context.Context, rel, dstPath string, s, d *backend.En
 		return
 	}
 	e.stats.totalChecks.Add(1)
-	dec, reason := decide(*s, *d, e.cmp)
-	if dec == decFingerprint {
-		var err error
-		dec, reason, err = e.compareFingerprints(ctx, *s, *d)
-		if err != nil {
-			e.stats.checks.Add(1)
-			e.fail(rel, err)
-			return
-		}
+	dec, reason, err := e.cmp.compare(ctx, *s, *d)
+	if err != nil {
+		e.stats.checks.Add(1)
+		e.fail(rel, err)
+		return
 	}
-	if e.cmp.checksum && reason == "sizes equal, no fingerprints" {
+	if reason == reasonNoFingerprints {
 		e.fpWarn.Do(func() {
 			e.log.Warn("--checksum: neither side has fingerprints, comparing sizes only")
 		})
@@ -291,23 +286,6 @@ func (e *engine) pair(ctx context.Context, rel, dstPath string, s, d *backend.En
 		}
 		enqueue(ctx, job{rel: rel, src: *s, dst: d, dstPath: dstPath})
 	}
-}
-
-// compareFingerprints decides with --checksum when one side lacks a
-// fingerprint, computing it from that side's content.
-func (e *engine) compareFingerprints(ctx context.Context, s, d backend.Entry) (decision, string, error) {
-	sf, err := fingerprintOf(ctx, e.src.Backend, s)
-	if err != nil {
-		return decCopy, "", err
-	}
-	df, err := fingerprintOf(ctx, e.dst.Backend, d)
-	if err != nil {
-		return decCopy, "", err
-	}
-	if sameContent(sf, df) {
-		return decSkip, "fingerprints equal", nil
-	}
-	return decCopy, "fingerprints differ", nil
 }
 
 // do carries out one job: copy or move a file.
@@ -413,15 +391,11 @@ func (e *engine) verify(ctx context.Context, src, got backend.Entry) error {
 	if src.Fingerprint == "" && got.Fingerprint == "" {
 		return nil
 	}
-	sf, err := fingerprintOf(ctx, e.src.Backend, src)
+	same, err := e.cmp.fp.equal(ctx, src, got)
 	if err != nil {
 		return err
 	}
-	df, err := fingerprintOf(ctx, e.dst.Backend, got)
-	if err != nil {
-		return err
-	}
-	if !sameContent(sf, df) {
+	if !same {
 		return errors.New("fingerprints of source and copy differ")
 	}
 	return nil

@@ -285,6 +285,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.sameContent = megaSame
 			got, reason := decide(tc.src, tc.dst, tc.opts)
 			if got != tc.want {
 				t.Errorf("decide = %v (%s), want %v", got, reason, tc.want)
@@ -308,7 +309,7 @@ func TestChecksumWithoutDownload(t *testing.T) {
 		"differs.txt": {data: "aaaa-new", mtime: t0},
 	})
 	put(t, megaLike, "", tree{"same.bin": {data: big}, "differs.txt": {data: "aaaa-old"}})
-	dst := newCounting(megaLike)
+	dst := newCountingFP(megaLike)
 	opts, _ := testOptions(t)
 	opts.Checksum = true
 	if err := Copy(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {

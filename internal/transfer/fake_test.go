@@ -348,3 +348,26 @@ func (f *dupFS) RenameEntry(ctx context.Context, e backend.Entry, newName string
 	}
 	return f.entry(np, o), nil
 }
+
+// FingerprintOf and SameContent make dupFS the owner of MEGA `c`
+// fingerprints when megaFP is set (backend.Fingerprinter), as the MEGA
+// backend is.
+func (f *dupFS) FingerprintOf(ctx context.Context, e backend.Entry, r io.ReaderAt) (string, error) {
+	if !f.megaFP {
+		return "", nil
+	}
+	return megacrypto.Fingerprint(r, e.Size, e.ModTime.Unix())
+}
+
+func (f *dupFS) SameContent(a, b string) bool { return megaSame(a, b) }
+
+// megaSame compares `c` fingerprints by their CRC part, like the MEGA
+// backend's SameContent; anything else whole.
+func megaSame(a, b string) bool {
+	ca, _, errA := megacrypto.ParseFingerprint(a)
+	cb, _, errB := megacrypto.ParseFingerprint(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return ca == cb
+}

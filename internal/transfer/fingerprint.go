@@ -3,81 +3,63 @@ package transfer
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 
 	"ferry/internal/backend"
-	"ferry/mega/megacrypto"
 )
 
-// fingerprintOf returns e's fingerprint in MEGA's `c` format: e's own when
-// it has one, otherwise computed from the content of e in b by reading only
-// the sampled windows (at most 8 KiB, megacrypto.Fingerprint), so a local
-// file is compared with a MEGA node without downloading the node.
-func fingerprintOf(ctx context.Context, b backend.Backend, e backend.Entry) (string, error) {
-	if e.Fingerprint != "" {
+// fingerprints compares content fingerprints of two sides through the
+// backend that owns their kind (backend.Fingerprinter): the engine never
+// parses one.
+type fingerprints struct {
+	src, dst backend.Backend
+	// owner is the destination's Fingerprinter if it has one, else the
+	// source's; nil when neither side has fingerprints.
+	owner backend.Fingerprinter
+}
+
+func newFingerprints(src, dst backend.Backend) fingerprints {
+	f := fingerprints{src: src, dst: dst}
+	if o, ok := dst.(backend.Fingerprinter); ok {
+		f.owner = o
+	} else if o, ok := src.(backend.Fingerprinter); ok {
+		f.owner = o
+	}
+	return f
+}
+
+// same reports whether two fingerprints describe the same content.
+func (f fingerprints) same(a, b string) bool {
+	if f.owner == nil {
+		return a == b
+	}
+	return f.owner.SameContent(a, b)
+}
+
+// of returns e's fingerprint: its own when it has one, otherwise computed
+// by the owner from e's content in b (reading only what the owner's kind
+// samples, so a local file is compared with a MEGA node without
+// downloading the node).
+func (f fingerprints) of(ctx context.Context, b backend.Backend, e backend.Entry) (string, error) {
+	if e.Fingerprint != "" || f.owner == nil {
 		return e.Fingerprint, nil
 	}
-	r := &rangeReaderAt{ctx: ctx, b: b, path: e.Path}
-	defer r.close()
-	fp, err := megacrypto.Fingerprint(r, e.Size, e.ModTime.Unix())
+	r := backend.NewReaderAt(b, e)
+	defer r.Close()
+	return f.owner.FingerprintOf(ctx, e, r.WithContext(ctx))
+}
+
+// equal computes what is missing and compares the fingerprints of source
+// file s and destination file d.
+func (f fingerprints) equal(ctx context.Context, s, d backend.Entry) (bool, error) {
+	sf, err := f.of(ctx, f.src, s)
 	if err != nil {
-		return "", fmt.Errorf("fingerprint %s: %w", e.Path, err)
+		return false, err
 	}
-	return fp, nil
-}
-
-// rangeReaderAt reads a file of a backend at offsets. When the backend's
-// reader is itself an io.ReaderAt (an *os.File from a local backend) one
-// Open serves every read; otherwise each ReadAt is a ranged Open.
-//
-// It holds ctx only for the duration of the fingerprintOf call that made
-// it, like an http.Request.
-type rangeReaderAt struct {
-	ctx  context.Context
-	b    backend.Backend
-	path string
-	rc   io.ReadCloser // the first Open, kept when it is an io.ReaderAt
-	ra   io.ReaderAt
-	open bool // the first Open was tried
-}
-
-// ReadAt implements io.ReaderAt.
-func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if !r.open {
-		r.open = true
-		rc, err := r.b.Open(r.ctx, r.path, 0, -1)
-		if err != nil {
-			return 0, err
-		}
-		if ra, ok := rc.(io.ReaderAt); ok {
-			r.rc, r.ra = rc, ra
-		} else if err := rc.Close(); err != nil {
-			return 0, err
-		}
-	}
-	if r.ra != nil {
-		return r.ra.ReadAt(p, off)
-	}
-	rc, err := r.b.Open(r.ctx, r.path, off, int64(len(p)))
+	df, err := f.of(ctx, f.dst, d)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
-	n, err := io.ReadFull(rc, p)
-	if cerr := rc.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		err = io.EOF
-	}
-	return n, err
-}
-
-// close closes the reader kept from the first Open, if any.
-func (r *rangeReaderAt) close() {
-	if r.rc != nil {
-		r.rc.Close()
-	}
+	return f.same(sf, df), nil
 }
 
 // matchContent confirms equal fingerprints with the whole content when

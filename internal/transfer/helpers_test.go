@@ -211,16 +211,27 @@ func (c *counting) Put(ctx context.Context, p string, r io.Reader, size int64, m
 	return c.Backend.Put(ctx, p, r, size, modTime)
 }
 
-// countingMatcher is counting over a backend.ContentMatcher (MEGA), which
-// it keeps visible.
-type countingMatcher struct {
+// countingFP is counting over a backend.Fingerprinter (MEGA, a
+// MEGA-like dupFS), which it keeps visible.
+type countingFP struct {
 	*counting
+	backend.Fingerprinter
+}
+
+func newCountingFP(b backend.Backend) *countingFP {
+	return &countingFP{counting: newCounting(b), Fingerprinter: b.(backend.Fingerprinter)}
+}
+
+// countingMatcher is counting over a backend.ContentMatcher and
+// backend.Fingerprinter (MEGA), which it keeps visible.
+type countingMatcher struct {
+	*countingFP
 	m       backend.ContentMatcher
 	matches int // +checklocks:counting.mu
 }
 
 func newCountingMatcher(b backend.Backend) *countingMatcher {
-	return &countingMatcher{counting: newCounting(b), m: b.(backend.ContentMatcher)}
+	return &countingMatcher{countingFP: newCountingFP(b), m: b.(backend.ContentMatcher)}
 }
 
 func (c *countingMatcher) MatchContent(ctx context.Context, e backend.Entry, r io.Reader) (bool, error) {

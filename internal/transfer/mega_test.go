@@ -122,7 +122,7 @@ func TestMegaChecksum(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, local, "", tree{"big.bin": {data: big, mtime: t0.Add(time.Hour)}, "small.txt": {data: "HELLO", mtime: t0.Add(time.Hour)}})
-	dst := newCounting(m)
+	dst := newCountingFP(m)
 	opts, _ = testOptions(t)
 	opts.Checksum = true
 	opts.DryRun = true

@@ -98,6 +98,20 @@ func (e *Error) Is(target error) bool {
 // Error lets a bare ErrorCode be used as an error and as an errors.Is target.
 func (c ErrorCode) Error() string { return (&Error{Code: c}).Error() }
 
+// Retryable reports whether the code means "try again later": EAGAIN,
+// ERATELIMIT, ETEMPUNAVAIL and ETOOMANYCONNECTIONS. internal/retry asks
+// errors this, so it needs to know no MEGA code.
+func (c ErrorCode) Retryable() bool {
+	switch c {
+	case EAGAIN, ERATELIMIT, ETEMPUNAVAIL, ETOOMANYCONNECTIONS:
+		return true
+	}
+	return false
+}
+
+// Retryable reports whether the error's code is a temporary one.
+func (e *Error) Retryable() bool { return e.Code.Retryable() }
+
 // CodeOf returns the MEGA code carried by err, or OK if it carries none.
 func CodeOf(err error) ErrorCode {
 	var e *Error

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"ferry/internal/retry"
 )
 
 func TestErrorMessagesAndMatching(t *testing.T) {
@@ -39,5 +41,20 @@ func TestErrorMessagesAndMatching(t *testing.T) {
 	}
 	if CodeOf(errors.New("plain")) != OK {
 		t.Error("CodeOf(plain error) != OK")
+	}
+}
+
+// TestRetryable: the temporary codes classify themselves, bare or wrapped,
+// as internal/retry sees them.
+func TestRetryable(t *testing.T) {
+	for code, want := range map[ErrorCode]bool{
+		EAGAIN: true, ERATELIMIT: true, ETEMPUNAVAIL: true, ETOOMANYCONNECTIONS: true,
+		ENOENT: false, ESID: false, EINTERNAL: false, EBLOCKED: false, EOVERQUOTA: false,
+	} {
+		for _, err := range []error{code, &Error{Code: code, Cmd: "f"}, fmt.Errorf("x: %w", &Error{Code: code})} {
+			if got := retry.IsRetryable(err); got != want {
+				t.Errorf("IsRetryable(%v) = %v, want %v", err, got, want)
+			}
+		}
 	}
 }
