@@ -26,45 +26,31 @@ func fingerprintStreamed(t *testing.T, data []byte, pieces []int, mtime int64) s
 var streamPieces = [][]int{{1}, {7}, {4096}, {1, 7, 4096}, {8192 + 13}, {1 << 20}}
 
 func TestTV12Fingerprint(t *testing.T) {
-	const mtime = 1700000000
-	tests := []struct {
-		name  string
-		data  []byte
-		mtime int64
-		want  string
-	}{
-		{"hello", []byte("hello"), mtime, "aGVsbG8AAAAAAAAAAAAAAAQA8VNl"},
-		{"bytes 00..0f mtime 0", seq(0, 16), 0, "AAECAwQFBgcICQoLDA0ODwA"},
-		{"empty", nil, mtime, "AAAAAAAAAAAAAAAAAAAAAAQA8VNl"},
-		{"pattern(1000)", pattern(1000), mtime, "uHuZrLdYYGYBj-mKdbboGQQA8VNl"},
-		{"pattern(8192)", pattern(8192), mtime, "3TStYeW1ojAg-QUzjHgqfAQA8VNl"},
-		{"pattern(8193)", pattern(8193), mtime, "3TStYeW1ojAg-QUzawleZgQA8VNl"},
-		{"pattern(100000)", pattern(100000), mtime, "n3l_B_RAUcOsYnoONUlNYwQA8VNl"},
-		{"pattern(300000)", pattern(300000), mtime, "lGjTAJjxdKIc32EmgYbPLQQA8VNl"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := Fingerprint(bytes.NewReader(tt.data), int64(len(tt.data)), tt.mtime)
+	cases := vectors(t).Fingerprint.Cases
+	nonEmpty(t, "fingerprint.cases", len(cases))
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			got, err := Fingerprint(bytes.NewReader(tt.Data), int64(len(tt.Data)), tt.Mtime)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
-				t.Errorf("Fingerprint = %s, want %s", got, tt.want)
+			if got != tt.C {
+				t.Errorf("Fingerprint = %s, want %s", got, tt.C)
 			}
 			for _, pieces := range streamPieces {
-				if got := fingerprintStreamed(t, tt.data, pieces, tt.mtime); got != tt.want {
-					t.Errorf("Fingerprinter in pieces %v = %s, want %s", pieces, got, tt.want)
+				if got := fingerprintStreamed(t, tt.Data, pieces, tt.Mtime); got != tt.C {
+					t.Errorf("Fingerprinter in pieces %v = %s, want %s", pieces, got, tt.C)
 				}
 			}
-			crc, m, err := ParseFingerprint(tt.want)
+			crc, m, err := ParseFingerprint(tt.C)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m != tt.mtime {
-				t.Errorf("ParseFingerprint mtime = %d, want %d", m, tt.mtime)
+			if m != tt.Mtime {
+				t.Errorf("ParseFingerprint mtime = %d, want %d", m, tt.Mtime)
 			}
-			if got := FormatFingerprint(crc, m); got != tt.want {
-				t.Errorf("FormatFingerprint(ParseFingerprint) = %s, want %s", got, tt.want)
+			if got := FormatFingerprint(crc, m); got != tt.C {
+				t.Errorf("FormatFingerprint(ParseFingerprint) = %s, want %s", got, tt.C)
 			}
 		})
 	}
@@ -86,30 +72,19 @@ func crcWords(t *testing.T, c string) [4]int32 {
 }
 
 func TestTV12SDKCRCVectors(t *testing.T) {
-	mod256 := make([]byte, 20000)
-	for i := range mod256 {
-		mod256[i] = byte(i)
-	}
-	tests := []struct {
-		name string
-		data []byte
-		want [4]int32
-	}{
-		{"03 04 05 06", []byte{3, 4, 5, 6}, [4]int32{100992003, 0, 0, 0}},
-		{"bytes 0..99", seq(0, 100), [4]int32{215253208, 661795201, 937191950, 562141813}},
-		{"i mod 256 x 20000", mod256, [4]int32{-1424885571, 1204627086, 1194313128, -177560448}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := Fingerprint(bytes.NewReader(tt.data), int64(len(tt.data)), 0)
+	cases := vectors(t).FingerprintSDKCRC.Cases
+	nonEmpty(t, "fingerprint_sdk_crc.cases", len(cases))
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			c, err := Fingerprint(bytes.NewReader(tt.Data), int64(len(tt.Data)), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := crcWords(t, c); got != tt.want {
-				t.Errorf("CRC words = %d, want %d", got, tt.want)
+			if got := crcWords(t, c); got != tt.Words {
+				t.Errorf("CRC words = %d, want %d", got, tt.Words)
 			}
-			if got := crcWords(t, fingerprintStreamed(t, tt.data, []int{7}, 0)); got != tt.want {
-				t.Errorf("streamed CRC words = %d, want %d", got, tt.want)
+			if got := crcWords(t, fingerprintStreamed(t, tt.Data, []int{7}, 0)); got != tt.Words {
+				t.Errorf("streamed CRC words = %d, want %d", got, tt.Words)
 			}
 		})
 	}
@@ -148,21 +123,19 @@ func (r *xorshiftReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func TestTV12SDKLargeFiles(t *testing.T) {
+	tv := vectors(t).FingerprintSDKLarge
+	nonEmpty(t, "fingerprint_sdk_large.cases", len(tv.Cases))
+	if len(tv.Seed) != 4 {
+		t.Fatalf("fingerprint_sdk_large.seed of %d bytes, want 4", len(tv.Seed))
+	}
+	seed := binary.BigEndian.Uint32(tv.Seed)
 	if testing.Short() {
 		t.Skip("walks 180 MiB of xorshift data")
 	}
-	tests := []struct {
-		mib  int64
-		want string
-	}{
-		{40, "6iqpUy7DdAKx5NIRg31i_g"},
-		{52, "7SMVr_-v9_H7MDsN9yuVGA"},
-		{88, "3hhTVPVhwzudmjN1odbO6w"},
-	}
-	for _, tt := range tests {
-		t.Run(itoa(tt.mib)+"MiB", func(t *testing.T) {
-			size := tt.mib << 20
-			c, err := Fingerprint(&xorshiftReader{x: 0xA5A5A5A5}, size, 0)
+	for i, tt := range tv.Cases {
+		t.Run(itoa(tt.MiB)+"MiB", func(t *testing.T) {
+			size := tt.MiB << 20
+			c, err := Fingerprint(&xorshiftReader{x: seed}, size, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,14 +143,14 @@ func TestTV12SDKLargeFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := B64Encode(crc[:]); got != tt.want {
-				t.Errorf("CRC = %s, want %s", got, tt.want)
+			if got := B64Encode(crc[:]); got != tt.CRC {
+				t.Errorf("CRC = %s, want %s", got, tt.CRC)
 			}
-			if tt.mib != 40 {
+			if i != 0 {
 				return
 			}
-			// Stream the whole file once through a Fingerprinter.
-			r := &xorshiftReader{x: 0xA5A5A5A5}
+			// Stream the first file once through a Fingerprinter.
+			r := &xorshiftReader{x: seed}
 			f := NewFingerprinter(size)
 			buf := make([]byte, 64<<10+5)
 			for r.pos < size {

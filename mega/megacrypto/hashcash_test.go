@@ -5,23 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestTV14HashcashThreshold(t *testing.T) {
-	tests := []struct {
-		e    byte
-		want uint32
-	}{
-		{0, 8}, {1, 24}, {63, 1016}, {64, 1024}, {100, 74752},
-		{128, 131072}, {192, 16777216}, {255, 0x7f000000},
-	}
-	for _, tt := range tests {
-		t.Run(itoa(int64(tt.e)), func(t *testing.T) {
-			if got := HashcashThreshold(tt.e); got != tt.want {
-				t.Errorf("HashcashThreshold(%d) = %d, want %d", tt.e, got, tt.want)
+	cases := vectors(t).HashcashThreshold.Cases
+	nonEmpty(t, "hashcash_threshold.cases", len(cases))
+	for _, tt := range cases {
+		t.Run(itoa(int64(tt.Easiness)), func(t *testing.T) {
+			if got := HashcashThreshold(tt.Easiness); got != tt.Threshold {
+				t.Errorf("HashcashThreshold(%d) = %d, want %d", tt.Easiness, got, tt.Threshold)
 			}
 		})
 	}
@@ -36,37 +32,49 @@ func slowHashcashWord(token []byte, nonce [4]byte) uint32 {
 }
 
 func TestTV14HashcashNonces(t *testing.T) {
-	token := seq(0, 48)
-	if got, want := B64Encode(token), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v"; got != want {
-		t.Fatalf("b64(token) = %s, want %s", got, want)
+	tv := vectors(t).HashcashNonces
+	nonEmpty(t, "hashcash_nonces.cases", len(tv.Cases))
+	token := []byte(tv.Token)
+	if got := B64Encode(token); got != tv.TokenB64 {
+		t.Fatalf("b64(token) = %s, want %s", got, tv.TokenB64)
 	}
-	tests := []struct {
-		nonce [4]byte
-		b64   string
-		word  uint32
-		valid bool
-	}{
-		{[4]byte{0, 0, 0, 0}, "AAAAAA", 0xc2425050, false},
-		{[4]byte{0, 0, 0, 1}, "AAAAAQ", 0x1c095eee, true},
-		{[4]byte{1, 0, 0, 0}, "AQAAAA", 0x24f4bfc1, true},
+	// nonceOf checks that a data-file nonce is 4 bytes.
+	nonceOf := func(t *testing.T, b []byte) [4]byte {
+		t.Helper()
+		if len(b) != 4 {
+			t.Fatalf("nonce %x: want 4 bytes", b)
+		}
+		return [4]byte(b)
 	}
 	h := newHashcasher(token)
-	for _, tt := range tests {
-		t.Run(tt.b64, func(t *testing.T) {
-			if got := B64Encode(tt.nonce[:]); got != tt.b64 {
-				t.Errorf("b64(nonce) = %s, want %s", got, tt.b64)
+	words := map[[4]byte]uint32{}
+	for _, tt := range tv.Cases {
+		t.Run(tt.NonceB64, func(t *testing.T) {
+			nonce := nonceOf(t, tt.Nonce)
+			want, err := strconv.ParseUint(tt.Word, 16, 32)
+			if err != nil {
+				t.Fatalf("word %q: %v", tt.Word, err)
 			}
-			if got := h.word(tt.nonce); got != tt.word {
-				t.Errorf("word = %08x, want %08x", got, tt.word)
+			words[nonce] = uint32(want)
+			if got := B64Encode(nonce[:]); got != tt.NonceB64 {
+				t.Errorf("b64(nonce) = %s, want %s", got, tt.NonceB64)
 			}
-			if got := HashcashValid(token, tt.nonce, 255); got != tt.valid {
-				t.Errorf("HashcashValid = %v, want %v", got, tt.valid)
+			if got := h.word(nonce); got != uint32(want) {
+				t.Errorf("word = %08x, want %08x", got, want)
+			}
+			if got := HashcashValid(token, nonce, tv.Easiness); got != tt.Valid {
+				t.Errorf("HashcashValid = %v, want %v", got, tt.Valid)
 			}
 		})
 	}
 	t.Run("literal buffer", func(t *testing.T) {
-		if got := slowHashcashWord(token, [4]byte{0, 0, 0, 1}); got != 0x1c095eee {
-			t.Errorf("word = %08x, want 1c095eee", got)
+		nonce := nonceOf(t, tv.LiteralBufferNonce)
+		want, ok := words[nonce]
+		if !ok {
+			t.Fatalf("literal_buffer_nonce %x is not one of the cases", nonce)
+		}
+		if got := slowHashcashWord(token, nonce); got != want {
+			t.Errorf("word = %08x, want %08x", got, want)
 		}
 	})
 }

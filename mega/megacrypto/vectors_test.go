@@ -4,10 +4,19 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 )
 
-// Fixed inputs of mega-protocol.md §11.
+// The known-answer vectors live in testdata/vectors.json (described in
+// docs/mega-protocol.md §11); the tests below load them and check every
+// value. The fixed inputs are also Go values here because benchmarks and
+// other tests use them; TestVectorFixedInputs keeps the two equal.
 const (
 	tvPassword = "correct horse battery staple"
 	tvEmail    = "alice@example.com"
@@ -51,174 +60,486 @@ func tvFileKey() FileKey {
 	return fk
 }
 
+// tvBytes is a byte input of vectors.json: an object with exactly one of
+// hex, text, seq ([start, n]), pattern (n: i mod 251) or mod256 (n).
+type tvBytes []byte
+
+func (b *tvBytes) UnmarshalJSON(data []byte) error {
+	var spec map[string]json.RawMessage
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return fmt.Errorf("byte input %s: %w", data, err)
+	}
+	if len(spec) != 1 {
+		return fmt.Errorf("byte input %s: want exactly one of hex, text, seq, pattern, mod256", data)
+	}
+	for kind, raw := range spec {
+		var err error
+		switch kind {
+		case "hex":
+			var s string
+			if err = json.Unmarshal(raw, &s); err == nil {
+				*b, err = hex.DecodeString(s)
+			}
+		case "text":
+			var s string
+			if err = json.Unmarshal(raw, &s); err == nil {
+				*b = []byte(s)
+			}
+		case "seq":
+			var sn [2]int
+			if err = json.Unmarshal(raw, &sn); err == nil {
+				if sn[0] < 0 || sn[0] > 255 || sn[1] < 0 {
+					return fmt.Errorf("byte input %s: seq wants [start 0..255, n >= 0]", data)
+				}
+				*b = seq(byte(sn[0]), sn[1])
+			}
+		case "pattern", "mod256":
+			var n int
+			if err = json.Unmarshal(raw, &n); err == nil {
+				if n < 0 {
+					return fmt.Errorf("byte input %s: negative length", data)
+				}
+				*b = pattern(n)
+				if kind == "mod256" {
+					for i := range *b {
+						(*b)[i] = byte(i)
+					}
+				}
+			}
+		default:
+			return fmt.Errorf("byte input %s: unknown kind %q", data, kind)
+		}
+		if err != nil {
+			return fmt.Errorf("byte input %s: %w", data, err)
+		}
+	}
+	return nil
+}
+
+// tvHex is a hex string of vectors.json.
+type tvHex []byte
+
+func (b *tvHex) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	d, err := hex.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("hex %q: %w", s, err)
+	}
+	*b = d
+	return nil
+}
+
+// tvChunk is a chunk as [offset, size].
+type tvChunk [2]int64
+
+func (c tvChunk) chunk() Chunk { return Chunk{Offset: c[0], Size: c[1]} }
+
+// testVectors is the layout of testdata/vectors.json. Every object also
+// has id, note and source fields, which the tests ignore.
+type testVectors struct {
+	About  string `json:"about"`
+	Source string `json:"source"`
+	Fixed  struct {
+		tvDoc
+		Password  string  `json:"password"`
+		Email     string  `json:"email"`
+		MasterKey tvBytes `json:"master_key"`
+		FileKey   tvBytes `json:"file_key"`
+		FileNonce tvBytes `json:"file_nonce"`
+	} `json:"fixed_inputs"`
+	A32 struct {
+		tvDoc
+		Words []string `json:"words"`
+		Hex   string   `json:"hex"`
+		B64   string   `json:"b64"`
+	} `json:"a32_base64"`
+	PrepareKey struct {
+		tvDoc
+		Cases []struct {
+			Password string `json:"password"`
+			Key      string `json:"key"`
+		} `json:"cases"`
+	} `json:"prepare_key"`
+	UserHashV1 struct {
+		tvDoc
+		PwKey  tvHex    `json:"pw_key"`
+		Emails []string `json:"emails"`
+		UH     string   `json:"uh"`
+	} `json:"user_hash_v1"`
+	V2 struct {
+		tvDoc
+		CRV     tvBytes `json:"crv"`
+		Salt    string  `json:"salt"`
+		SaltB64 string  `json:"salt_b64"`
+		DK      string  `json:"dk"`
+		UH      string  `json:"uh"`
+		HAK     string  `json:"hak"`
+		HAKB64  string  `json:"hak_b64"`
+	} `json:"v2_login"`
+	MasterKeyWrap struct {
+		tvDoc
+		V2K string `json:"v2_k"`
+		V1K string `json:"v1_k"`
+	} `json:"master_key_wrap"`
+	Attrs struct {
+		tvDoc
+		Key        tvBytes `json:"key"`
+		Name       string  `json:"name"`
+		Encrypted  string  `json:"encrypted"`
+		WrappedKey string  `json:"wrapped_key"`
+	} `json:"attributes"`
+	HandleAuth struct {
+		tvDoc
+		Handle string `json:"handle"`
+		HA     string `json:"ha"`
+	} `json:"handle_auth"`
+	UserTS struct {
+		tvDoc
+		Random tvBytes `json:"random"`
+		TS     string  `json:"ts"`
+	} `json:"user_ts"`
+	Chunks struct {
+		tvDoc
+		Cases []struct {
+			Size  int64     `json:"size"`
+			Count int       `json:"count"`
+			First []tvChunk `json:"first"`
+			Last  tvChunk   `json:"last"`
+		} `json:"cases"`
+		Starts []int64 `json:"starts"`
+	} `json:"chunks"`
+	FileEncryption struct {
+		tvDoc
+		FirstBlock string `json:"first_block"`
+		Cases      []struct {
+			Size      int      `json:"size"`
+			SHA256    string   `json:"sha256"`
+			ChunkMACs []string `json:"chunk_macs"`
+			MetaMAC   string   `json:"meta_mac"`
+			K         string   `json:"k"`
+		} `json:"cases"`
+		NodeKey struct {
+			MetaMAC  tvHex  `json:"meta_mac"`
+			Plain    string `json:"plain"`
+			PlainB64 string `json:"plain_b64"`
+			Name     string `json:"name"`
+			Attrs    string `json:"attrs"`
+		} `json:"node_key"`
+		EmptyMetaMAC string `json:"empty_meta_mac"`
+	} `json:"file_encryption"`
+	CTROffset struct {
+		tvDoc
+		Size      int   `json:"size"`
+		Offset    int64 `json:"offset"`
+		Plaintext tvHex `json:"plaintext"`
+	} `json:"ctr_offset"`
+	Fingerprint struct {
+		tvDoc
+		Cases []struct {
+			Name  string  `json:"name"`
+			Data  tvBytes `json:"data"`
+			Mtime int64   `json:"mtime"`
+			C     string  `json:"c"`
+		} `json:"cases"`
+	} `json:"fingerprint"`
+	FingerprintSDKCRC struct {
+		tvDoc
+		Cases []struct {
+			Name  string   `json:"name"`
+			Data  tvBytes  `json:"data"`
+			Words [4]int32 `json:"words"`
+		} `json:"cases"`
+	} `json:"fingerprint_sdk_crc"`
+	FingerprintSDKLarge struct {
+		tvDoc
+		Seed  tvHex `json:"seed"`
+		Cases []struct {
+			MiB int64  `json:"mib"`
+			CRC string `json:"crc"`
+		} `json:"cases"`
+	} `json:"fingerprint_sdk_large"`
+	AttrsWithFingerprint struct {
+		tvDoc
+		Name      string `json:"name"`
+		C         string `json:"c"`
+		Encrypted string `json:"encrypted"`
+	} `json:"attributes_with_fingerprint"`
+	HashcashThreshold struct {
+		tvDoc
+		Cases []struct {
+			Easiness  byte   `json:"easiness"`
+			Threshold uint32 `json:"threshold"`
+		} `json:"cases"`
+	} `json:"hashcash_threshold"`
+	HashcashNonces struct {
+		tvDoc
+		Token    tvBytes `json:"token"`
+		TokenB64 string  `json:"token_b64"`
+		Easiness byte    `json:"easiness"`
+		Cases    []struct {
+			Nonce    tvHex  `json:"nonce"`
+			NonceB64 string `json:"nonce_b64"`
+			Word     string `json:"word"`
+			Valid    bool   `json:"valid"`
+		} `json:"cases"`
+		LiteralBufferNonce tvHex `json:"literal_buffer_nonce"`
+	} `json:"hashcash_nonces"`
+	UploadChecksum struct {
+		tvDoc
+		Cases []struct {
+			Name     string   `json:"name"`
+			Body     *tvBytes `json:"body"`
+			CTRange  *[2]int  `json:"ciphertext_range"`
+			Checksum string   `json:"checksum"`
+		} `json:"cases"`
+	} `json:"upload_checksum"`
+}
+
+// tvDoc holds the descriptive fields of every vector object.
+type tvDoc struct {
+	ID     string `json:"id"`
+	Note   string `json:"note"`
+	Source string `json:"source"`
+}
+
+const vectorsFile = "testdata/vectors.json"
+
+var loadVectorsOnce = sync.OnceValues(func() (*testVectors, error) {
+	b, err := os.ReadFile(vectorsFile)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a misspelt field would silently skip its checks
+	v := new(testVectors)
+	if err := dec.Decode(v); err != nil {
+		return nil, fmt.Errorf("%s: %w", vectorsFile, err)
+	}
+	return v, nil
+})
+
+// vectors returns the parsed test vectors.
+func vectors(t testing.TB) *testVectors {
+	t.Helper()
+	v, err := loadVectorsOnce()
+	if err != nil {
+		t.Fatalf("load test vectors: %v", err)
+	}
+	return v
+}
+
+// nonEmpty fails the test if a vector list is empty, so that a data file
+// that lost its cases cannot pass by checking nothing.
+func nonEmpty(t testing.TB, what string, n int) {
+	t.Helper()
+	if n == 0 {
+		t.Fatalf("%s: %s has no cases", vectorsFile, what)
+	}
+}
+
+// fileKeyOf is the fixed file key (K and N) of the data file.
+func (v *testVectors) fileKeyOf(t testing.TB) FileKey {
+	t.Helper()
+	var fk FileKey
+	if len(v.Fixed.FileKey) != len(fk.Key) || len(v.Fixed.FileNonce) != len(fk.Nonce) {
+		t.Fatalf("fixed file key of %d bytes and nonce of %d, want 16 and 8", len(v.Fixed.FileKey), len(v.Fixed.FileNonce))
+	}
+	copy(fk.Key[:], v.Fixed.FileKey)
+	copy(fk.Nonce[:], v.Fixed.FileNonce)
+	return fk
+}
+
+func TestVectorFixedInputs(t *testing.T) {
+	v := vectors(t)
+	if v.Fixed.Password != tvPassword || v.Fixed.Email != tvEmail {
+		t.Errorf("fixed inputs %q, %q; the Go constants say %q, %q", v.Fixed.Password, v.Fixed.Email, tvPassword, tvEmail)
+	}
+	if !bytes.Equal(v.Fixed.MasterKey, tvMasterKey) {
+		t.Errorf("fixed master key %x; tvMasterKey is %x", []byte(v.Fixed.MasterKey), tvMasterKey)
+	}
+	if got, want := v.fileKeyOf(t), tvFileKey(); got != want {
+		t.Errorf("fixed file key %+v; tvFileKey is %+v", got, want)
+	}
+}
+
 func TestTV1A32Base64(t *testing.T) {
-	a := []uint32{0x93C467E3, 0x7DB0C7A4, 0xD1BE3F81, 0x0152CB56}
-	const want = "k8Rn432wx6TRvj-BAVLLVg"
+	tv := vectors(t).A32
+	nonEmpty(t, "a32_base64.words", len(tv.Words))
+	a := make([]uint32, len(tv.Words))
+	for i, w := range tv.Words {
+		x, err := strconv.ParseUint(w, 16, 32)
+		if err != nil || len(w) != 8 {
+			t.Fatalf("word %q: want 8 hex digits (%v)", w, err)
+		}
+		a[i] = uint32(x)
+	}
 	b := A32Bytes(a)
-	if got := hex.EncodeToString(b); got != "93c467e37db0c7a4d1be3f810152cb56" {
-		t.Errorf("A32Bytes = %s", got)
+	if got := hex.EncodeToString(b); got != tv.Hex {
+		t.Errorf("A32Bytes = %s, want %s", got, tv.Hex)
 	}
-	if got := B64Encode(b); got != want {
-		t.Errorf("B64Encode = %q, want %q", got, want)
+	if got := B64Encode(b); got != tv.B64 {
+		t.Errorf("B64Encode = %q, want %q", got, tv.B64)
 	}
-	d, err := B64Decode(want)
+	d, err := B64Decode(tv.B64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := A32(d)
-	if len(got) != 4 || got[0] != a[0] || got[3] != a[3] {
-		t.Errorf("A32 = %x, want %x", got, a)
+	if len(got) != len(a) {
+		t.Fatalf("A32 = %x, want %x", got, a)
+	}
+	for i := range a {
+		if got[i] != a[i] {
+			t.Errorf("A32 = %x, want %x", got, a)
+			break
+		}
 	}
 }
 
 func TestTV2PrepareKey(t *testing.T) {
-	tests := []struct{ password, want string }{
-		{"", "93c467e37db0c7a4d1be3f810152cb56"},
-		{"correct horse", "34d7d398763025c1f27060c1d39f36da"},
-		{tvPassword, "57d978ef82e99ea50ab00045e8614d7b"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.password, func(t *testing.T) {
-			if got := hex.EncodeToString(PrepareKey([]byte(tt.password))); got != tt.want {
-				t.Errorf("PrepareKey(%q) = %s, want %s", tt.password, got, tt.want)
+	tv := vectors(t).PrepareKey
+	nonEmpty(t, "prepare_key.cases", len(tv.Cases))
+	for _, tt := range tv.Cases {
+		t.Run(tt.Password, func(t *testing.T) {
+			if got := hex.EncodeToString(PrepareKey([]byte(tt.Password))); got != tt.Key {
+				t.Errorf("PrepareKey(%q) = %s, want %s", tt.Password, got, tt.Key)
 			}
 		})
 	}
 }
 
 func TestTV3UserHashV1(t *testing.T) {
-	pk := unhex(t, "57d978ef82e99ea50ab00045e8614d7b")
-	for _, email := range []string{tvEmail, "Alice@Example.COM"} {
-		if got, want := UserHashV1(email, pk), "nly9AmfJ7EA"; got != want {
-			t.Errorf("UserHashV1(%q) = %q, want %q", email, got, want)
+	tv := vectors(t).UserHashV1
+	nonEmpty(t, "user_hash_v1.emails", len(tv.Emails))
+	for _, email := range tv.Emails {
+		if got := UserHashV1(email, tv.PwKey); got != tv.UH {
+			t.Errorf("UserHashV1(%q) = %q, want %q", email, got, tv.UH)
 		}
 	}
 }
 
 func TestTV4TV5V2(t *testing.T) {
-	salt := V2Salt(seq(0, 16))
-	if got, want := hex.EncodeToString(salt), "efc68bf1440fb0ad7f9a39fe07670fd9b7320e10e337fb3e628c5bb297b7f277"; got != want {
-		t.Errorf("V2Salt = %s, want %s", got, want)
+	v := vectors(t)
+	tv := v.V2
+	salt := V2Salt(tv.CRV)
+	if got := hex.EncodeToString(salt); got != tv.Salt {
+		t.Errorf("V2Salt = %s, want %s", got, tv.Salt)
 	}
-	if got, want := B64Encode(salt), "78aL8UQPsK1_mjn-B2cP2bcyDhDjN_s-Yoxbspe38nc"; got != want {
-		t.Errorf("b64(salt) = %s, want %s", got, want)
+	if got := B64Encode(salt); got != tv.SaltB64 {
+		t.Errorf("b64(salt) = %s, want %s", got, tv.SaltB64)
 	}
-	pw, auth := DeriveV2([]byte(tvPassword), salt)
-	if got, want := hex.EncodeToString(pw)+hex.EncodeToString(auth), "96d0958e5723b376ddc725eaf64005491bf0a342015316e5ce02b5ad71f8437d"; got != want {
-		t.Errorf("dk = %s, want %s", got, want)
+	pw, auth := DeriveV2([]byte(v.Fixed.Password), salt)
+	if got := hex.EncodeToString(pw) + hex.EncodeToString(auth); got != tv.DK {
+		t.Errorf("dk = %s, want %s", got, tv.DK)
 	}
-	if got, want := B64Encode(auth), "G_CjQgFTFuXOArWtcfhDfQ"; got != want {
-		t.Errorf("uh = %s, want %s", got, want)
+	if got := B64Encode(auth); got != tv.UH {
+		t.Errorf("uh = %s, want %s", got, tv.UH)
 	}
 	hak := AuthKeyHash(auth)
-	if got, want := hex.EncodeToString(hak), "21a9c79e650052f0a49df5427c9802b9"; got != want {
-		t.Errorf("hak = %s, want %s", got, want)
+	if got := hex.EncodeToString(hak); got != tv.HAK {
+		t.Errorf("hak = %s, want %s", got, tv.HAK)
 	}
-	if got, want := B64Encode(hak), "IanHnmUAUvCknfVCfJgCuQ"; got != want {
-		t.Errorf("b64(hak) = %s, want %s", got, want)
+	if got := B64Encode(hak); got != tv.HAKB64 {
+		t.Errorf("b64(hak) = %s, want %s", got, tv.HAKB64)
 	}
 
 	// TV5: master key wrapping.
+	mk := []byte(v.Fixed.MasterKey)
 	tests := []struct {
 		name string
 		kek  []byte
 		want string
 	}{
-		{"v2", pw, "gpGNCXPaPqswFTv-YUhlpQ"},
-		{"v1", PrepareKey([]byte(tvPassword)), "z4MLjNkUd8hduxureFloVw"},
+		{"v2", pw, v.MasterKeyWrap.V2K},
+		{"v1", PrepareKey([]byte(v.Fixed.Password)), v.MasterKeyWrap.V1K},
 	}
 	for _, tt := range tests {
 		t.Run("TV5/"+tt.name, func(t *testing.T) {
-			k, err := EncryptKey(tt.kek, tvMasterKey)
+			k, err := EncryptKey(tt.kek, mk)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := B64Encode(k); got != tt.want {
 				t.Errorf("k = %s, want %s", got, tt.want)
 			}
-			mk, err := DecryptKey(tt.kek, k)
+			back, err := DecryptKey(tt.kek, k)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(mk, tvMasterKey) {
-				t.Errorf("DecryptKey = %x, want %x", mk, tvMasterKey)
+			if !bytes.Equal(back, mk) {
+				t.Errorf("DecryptKey = %x, want %x", back, mk)
 			}
 		})
 	}
 }
 
 func TestTV6Attrs(t *testing.T) {
-	key := seq(0x10, 16)
-	got, err := EncryptAttrs(key, Attrs{Name: "hello.txt"})
+	v := vectors(t)
+	tv := v.Attrs
+	got, err := EncryptAttrs(tv.Key, Attrs{Name: tv.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "bN-DbMmD6O8DR4YYyml9iFHME0UPo4VA4JnIDSSxN6Y"; got != want {
-		t.Errorf("EncryptAttrs = %s, want %s", got, want)
+	if got != tv.Encrypted {
+		t.Errorf("EncryptAttrs = %s, want %s", got, tv.Encrypted)
 	}
-	a, err := DecryptAttrs(key, got)
+	a, err := DecryptAttrs(tv.Key, got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Name != "hello.txt" || a.Fingerprint != "" || a.Extra != nil {
-		t.Errorf("DecryptAttrs = %+v, want name hello.txt only", a)
+	if a.Name != tv.Name || a.Fingerprint != "" || a.Extra != nil {
+		t.Errorf("DecryptAttrs = %+v, want name %s only", a, tv.Name)
 	}
-	wk, err := EncryptKey(tvMasterKey, key)
+	wk, err := EncryptKey(v.Fixed.MasterKey, tv.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := B64Encode(wk), "hN-YiER8rI156hI5cqIKcw"; got != want {
-		t.Errorf("wrapped folder key = %s, want %s", got, want)
+	if got := B64Encode(wk); got != tv.WrappedKey {
+		t.Errorf("wrapped folder key = %s, want %s", got, tv.WrappedKey)
 	}
 }
 
 func TestTV7HandleAuth(t *testing.T) {
-	got, err := HandleAuth(tvMasterKey, "q6iclUe-")
+	v := vectors(t)
+	got, err := HandleAuth(v.Fixed.MasterKey, v.HandleAuth.Handle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "i7ZxqHdhKAMs0E9L1wm8sw"; got != want {
-		t.Errorf("HandleAuth = %s, want %s", got, want)
+	if got != v.HandleAuth.HA {
+		t.Errorf("HandleAuth = %s, want %s", got, v.HandleAuth.HA)
 	}
 }
 
 func TestTV8TS(t *testing.T) {
-	got, err := NewTS(tvMasterKey, bytes.NewReader(seq(0x30, 16)))
+	v := vectors(t)
+	got, err := NewTS(v.Fixed.MasterKey, bytes.NewReader(v.UserTS.Random))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "MDEyMzQ1Njc4OTo7PD0-Pybi_XhpSw8syp9bxw53CzE"; got != want {
-		t.Errorf("NewTS = %s, want %s", got, want)
+	if got != v.UserTS.TS {
+		t.Errorf("NewTS = %s, want %s", got, v.UserTS.TS)
 	}
 }
 
 func TestTV9Chunks(t *testing.T) {
-	tests := []struct {
-		size  int64
-		n     int
-		first []Chunk
-		last  Chunk
-	}{
-		{400000, 3, []Chunk{{0, 131072}, {131072, 262144}, {393216, 6784}}, Chunk{393216, 6784}},
-		{4718592, 8, nil, Chunk{3670016, 1048576}},
-		{10485760, 14, nil, Chunk{9961472, 524288}},
-		{1, 1, []Chunk{{0, 1}}, Chunk{0, 1}},
-		{131072, 1, []Chunk{{0, 131072}}, Chunk{0, 131072}},
-		{131073, 2, nil, Chunk{131072, 1}},
-	}
-	for _, tt := range tests {
-		t.Run(itoa(tt.size), func(t *testing.T) {
-			cs := Chunks(tt.size)
-			if len(cs) != tt.n {
-				t.Fatalf("Chunks(%d) has %d chunks, want %d: %v", tt.size, len(cs), tt.n, cs)
+	tv := vectors(t).Chunks
+	nonEmpty(t, "chunks.cases", len(tv.Cases))
+	for _, tt := range tv.Cases {
+		t.Run(itoa(tt.Size), func(t *testing.T) {
+			cs := Chunks(tt.Size)
+			if len(cs) != tt.Count {
+				t.Fatalf("Chunks(%d) has %d chunks, want %d: %v", tt.Size, len(cs), tt.Count, cs)
 			}
-			for i, c := range tt.first {
-				if cs[i] != c {
-					t.Errorf("chunk %d = %v, want %v", i, cs[i], c)
+			for i, c := range tt.First {
+				if cs[i] != c.chunk() {
+					t.Errorf("chunk %d = %v, want %v", i, cs[i], c.chunk())
 				}
 			}
-			if got := cs[len(cs)-1]; got != tt.last {
-				t.Errorf("last chunk = %v, want %v", got, tt.last)
+			if got := cs[len(cs)-1]; got != tt.Last.chunk() {
+				t.Errorf("last chunk = %v, want %v", got, tt.Last.chunk())
 			}
 			var off int64
 			for _, c := range cs {
@@ -227,8 +548,8 @@ func TestTV9Chunks(t *testing.T) {
 				}
 				off += c.Size
 			}
-			if off != tt.size {
-				t.Errorf("chunks cover %d bytes, want %d", off, tt.size)
+			if off != tt.Size {
+				t.Errorf("chunks cover %d bytes, want %d", off, tt.Size)
 			}
 		})
 	}
@@ -238,7 +559,8 @@ func TestTV9Chunks(t *testing.T) {
 }
 
 func TestChunkStartSize(t *testing.T) {
-	starts := []int64{0, 131072, 393216, 786432, 1310720, 1966080, 2752512, 3670016, 4718592, 5767168, 6815744}
+	starts := vectors(t).Chunks.Starts
+	nonEmpty(t, "chunks.starts", len(starts)-1)
 	for i, s := range starts[:len(starts)-1] {
 		next := starts[i+1]
 		for _, off := range []int64{s, s + 1, (s + next) / 2, next - 1} {
@@ -268,51 +590,40 @@ func encryptFile(fk *FileKey, data []byte) ([]byte, [][16]byte) {
 }
 
 func TestTV10FileEncryption(t *testing.T) {
-	tests := []struct {
-		n       int
-		sha     string
-		macs    []string
-		metaMAC string
-		k       string
-	}{
-		{16, "8fa6adba7c21639a98f4a34cd6c4bb0976a867a868bd66e54c60d44a3bc79567",
-			[]string{"0a2505e1074289eaccbf86e450bcf15b"}, "81f0acf8c24fb7b4", "9FpR2bntxTEMwnbFAVVupOe0-xTVeBPRnlVjWdtqoF0"},
-		{131072, "eee5cd6400a30a6c80e72f4c64d4fb7a23f0393ccf9d7b380136ebc40449ad2d",
-			[]string{"17f3450813b1243736bf7c9eca93c198"}, "2554d9bf92da5549", "NVCyxiWT5tPCByfteMd88i4PdSedmyLjvXakfEqgWP0"},
-		{300000, "e1cb1390afcced51e0964aba4f781482600248817037d734f127b5fe28159c2c",
-			[]string{"17f3450813b1243736bf7c9eca93c198", "c58a1fd0b5a72feac14ecde08626840f"}, "5388b52214072b72", "WPuupNKvu062wH-BLcdAo0Q7GKhmwmdn2U0N-X3SHBw"},
-	}
-	for _, tt := range tests {
-		t.Run(itoa(int64(tt.n)), func(t *testing.T) {
-			fk := tvFileKey()
-			ct, macs := encryptFile(&fk, pattern(tt.n))
+	v := vectors(t)
+	tv := v.FileEncryption
+	nonEmpty(t, "file_encryption.cases", len(tv.Cases))
+	for _, tt := range tv.Cases {
+		t.Run(itoa(int64(tt.Size)), func(t *testing.T) {
+			fk := v.fileKeyOf(t)
+			ct, macs := encryptFile(&fk, pattern(tt.Size))
 			sum := sha256.Sum256(ct)
-			if got := hex.EncodeToString(sum[:]); got != tt.sha {
-				t.Errorf("SHA-256(ciphertext) = %s, want %s", got, tt.sha)
+			if got := hex.EncodeToString(sum[:]); got != tt.SHA256 {
+				t.Errorf("SHA-256(ciphertext) = %s, want %s", got, tt.SHA256)
 			}
-			if got, want := hex.EncodeToString(ct[:16]), "8de7dac3d95eca9fd74f30c1ecf8247a"; got != want {
-				t.Errorf("first block = %s, want %s", got, want)
+			if got := hex.EncodeToString(ct[:16]); got != tv.FirstBlock {
+				t.Errorf("first block = %s, want %s", got, tv.FirstBlock)
 			}
-			if len(macs) != len(tt.macs) {
-				t.Fatalf("%d chunk MACs, want %d", len(macs), len(tt.macs))
+			if len(macs) != len(tt.ChunkMACs) {
+				t.Fatalf("%d chunk MACs, want %d", len(macs), len(tt.ChunkMACs))
 			}
 			for i := range macs {
-				if got := hex.EncodeToString(macs[i][:]); got != tt.macs[i] {
-					t.Errorf("chunk MAC %d = %s, want %s", i, got, tt.macs[i])
+				if got := hex.EncodeToString(macs[i][:]); got != tt.ChunkMACs[i] {
+					t.Errorf("chunk MAC %d = %s, want %s", i, got, tt.ChunkMACs[i])
 				}
 			}
 			fk.MetaMAC = MetaMAC(&fk, macs)
-			if got := hex.EncodeToString(fk.MetaMAC[:]); got != tt.metaMAC {
-				t.Errorf("meta-MAC = %s, want %s", got, tt.metaMAC)
+			if got := hex.EncodeToString(fk.MetaMAC[:]); got != tt.MetaMAC {
+				t.Errorf("meta-MAC = %s, want %s", got, tt.MetaMAC)
 			}
-			wk, err := EncryptKey(tvMasterKey, fk.Pack())
+			wk, err := EncryptKey(v.Fixed.MasterKey, fk.Pack())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := B64Encode(wk); got != tt.k {
-				t.Errorf("wrapped node key = %s, want %s", got, tt.k)
+			if got := B64Encode(wk); got != tt.K {
+				t.Errorf("wrapped node key = %s, want %s", got, tt.K)
 			}
-			nk, err := DecryptKey(tvMasterKey, wk)
+			nk, err := DecryptKey(v.Fixed.MasterKey, wk)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -327,60 +638,70 @@ func TestTV10FileEncryption(t *testing.T) {
 	}
 
 	t.Run("300000/node-key-and-attrs", func(t *testing.T) {
-		fk := tvFileKey()
-		copy(fk.MetaMAC[:], unhex(t, "5388b52214072b72"))
+		nkv := tv.NodeKey
+		fk := v.fileKeyOf(t)
+		if len(nkv.MetaMAC) != len(fk.MetaMAC) {
+			t.Fatalf("node_key.meta_mac of %d bytes, want %d", len(nkv.MetaMAC), len(fk.MetaMAC))
+		}
+		copy(fk.MetaMAC[:], nkv.MetaMAC)
 		nk := fk.Pack()
-		if got, want := hex.EncodeToString(nk), "10101010101010105b81bf29180a257d10111213141516175388b52214072b72"; got != want {
-			t.Errorf("node key = %s, want %s", got, want)
+		if got := hex.EncodeToString(nk); got != nkv.Plain {
+			t.Errorf("node key = %s, want %s", got, nkv.Plain)
 		}
-		if got, want := B64Encode(nk), "EBAQEBAQEBBbgb8pGAolfRAREhMUFRYXU4i1IhQHK3I"; got != want {
-			t.Errorf("b64(node key) = %s, want %s", got, want)
+		if got := B64Encode(nk); got != nkv.PlainB64 {
+			t.Errorf("b64(node key) = %s, want %s", got, nkv.PlainB64)
 		}
-		at, err := EncryptAttrs(fk.Key[:], Attrs{Name: "pattern.bin"})
+		at, err := EncryptAttrs(fk.Key[:], Attrs{Name: nkv.Name})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "TbePF-uajswmqups_mJ8QSf2akq6bAx3k_ua5FkkVIE"; at != want {
-			t.Errorf("attrs = %s, want %s", at, want)
+		if at != nkv.Attrs {
+			t.Errorf("attrs = %s, want %s", at, nkv.Attrs)
 		}
 	})
 
 	t.Run("empty", func(t *testing.T) {
-		fk := tvFileKey()
-		if got := MetaMAC(&fk, nil); got != [8]byte{} {
-			t.Errorf("MetaMAC(empty) = %x, want zeros", got)
+		fk := v.fileKeyOf(t)
+		got := MetaMAC(&fk, nil)
+		if h := hex.EncodeToString(got[:]); h != tv.EmptyMetaMAC {
+			t.Errorf("MetaMAC(empty) = %s, want %s", h, tv.EmptyMetaMAC)
 		}
 	})
 }
 
 func TestTV11CTROffset(t *testing.T) {
-	fk := tvFileKey()
-	data := pattern(300000)
+	v := vectors(t)
+	tv := v.CTROffset
+	fk := v.fileKeyOf(t)
+	data := pattern(tv.Size)
 	ct, _ := encryptFile(&fk, data)
-	const off = 131120
-	got := make([]byte, 32)
-	NewCTR(&fk, off).XORKeyStream(got, ct[off:off+32])
-	want := unhex(t, "62636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f8081")
-	if !bytes.Equal(got, want) {
-		t.Errorf("decrypt at %d = %x, want %x", off, got, want)
+	off, n := tv.Offset, int64(len(tv.Plaintext))
+	if n == 0 || off+n > int64(len(ct)) {
+		t.Fatalf("ctr_offset: %d bytes at %d of a %d-byte file", n, off, len(ct))
 	}
-	if !bytes.Equal(got, data[off:off+32]) {
+	got := make([]byte, n)
+	NewCTR(&fk, off).XORKeyStream(got, ct[off:off+n])
+	if !bytes.Equal(got, tv.Plaintext) {
+		t.Errorf("decrypt at %d = %x, want %x", off, got, []byte(tv.Plaintext))
+	}
+	if !bytes.Equal(got, data[off:off+n]) {
 		t.Errorf("decrypt at %d does not match the plaintext", off)
 	}
 }
 
 func TestTV13AttrsWithFingerprint(t *testing.T) {
-	fk := tvFileKey()
-	a := Attrs{Name: "pattern.bin", Fingerprint: "lGjTAJjxdKIc32EmgYbPLQQA8VNl"}
+	v := vectors(t)
+	tv := v.AttrsWithFingerprint
+	fk := v.fileKeyOf(t)
+	a := Attrs{Name: tv.Name, Fingerprint: tv.C}
 	got, err := EncryptAttrs(fk.Key[:], a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = "iRqwuUTPPEL85pQOO-gDtEFT5gpCqejQqemZ3MZj38Mkadpf4aG1KZadnLPn9r4Fxe84Hmam-dK4E_zmByj_Cw"
-	if got != want {
-		t.Errorf("EncryptAttrs = %s, want %s", got, want)
+	if got != tv.Encrypted {
+		t.Errorf("EncryptAttrs = %s, want %s", got, tv.Encrypted)
 	}
-	back, err := DecryptAttrs(fk.Key[:], want)
+	back, err := DecryptAttrs(fk.Key[:], tv.Encrypted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,32 +711,67 @@ func TestTV13AttrsWithFingerprint(t *testing.T) {
 }
 
 func TestTV15UploadChecksum(t *testing.T) {
-	fk := tvFileKey()
+	v := vectors(t)
+	tv := v.UploadChecksum
+	nonEmpty(t, "upload_checksum.cases", len(tv.Cases))
+	fk := v.fileKeyOf(t)
 	ct, _ := encryptFile(&fk, pattern(300000))
-	tests := []struct {
-		name string
-		body []byte
-		want string
-	}{
-		{"bytes 00..1f", seq(0, 32), "FBUWFwgJCgscHBwc"},
-		{"pattern(300000) ciphertext [131072,300000)", ct[131072:300000], "mgjeYx5sIgNfbVjD"},
-		{"empty", nil, "AAAAAAAAAAAAAAAA"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, piece := range []int{len(tt.body) + 1, 1, 5, 13, 24, 47, 100} {
+	for _, tt := range tv.Cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			var body []byte
+			switch {
+			case tt.Body != nil && tt.CTRange == nil:
+				body = *tt.Body
+			case tt.Body == nil && tt.CTRange != nil:
+				from, to := tt.CTRange[0], tt.CTRange[1]
+				if from < 0 || from > to || to > len(ct) {
+					t.Fatalf("ciphertext_range %v outside [0, %d]", *tt.CTRange, len(ct))
+				}
+				body = ct[from:to]
+			default:
+				t.Fatalf("case %q: want exactly one of body and ciphertext_range", tt.Name)
+			}
+			for _, piece := range []int{len(body) + 1, 1, 5, 13, 24, 47, 100} {
 				var c UploadChecksum
-				for b := tt.body; len(b) > 0; {
+				for b := body; len(b) > 0; {
 					k := min(piece, len(b))
 					c.Write(b[:k])
 					b = b[k:]
 				}
 				s := c.Sum()
-				if got := B64Encode(s[:]); got != tt.want {
-					t.Errorf("pieces of %d: checksum = %s, want %s", piece, got, tt.want)
+				if got := B64Encode(s[:]); got != tt.Checksum {
+					t.Errorf("pieces of %d: checksum = %s, want %s", piece, got, tt.Checksum)
 				}
 			}
 		})
+	}
+}
+
+// TestVectorsDocumented checks that every vector object says what it is.
+func TestVectorsDocumented(t *testing.T) {
+	b, err := os.ReadFile(vectorsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range top {
+		if name == "about" || name == "source" {
+			continue
+		}
+		var d tvDoc
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if strings.TrimSpace(d.Note) == "" {
+			t.Errorf("%s has no note saying what it is", name)
+		}
+		if name != "fixed_inputs" && (d.ID == "" || strings.TrimSpace(d.Source) == "") {
+			t.Errorf("%s needs an id and a source", name)
+		}
 	}
 }
 
