@@ -4,7 +4,7 @@
 // packets, folder and file mutations, public links, and streaming,
 // parallel uploads and downloads.
 //
-// The wire protocol is described in ../shared/docs/mega-protocol.md; wire
+// The wire protocol is described in docs/mega-protocol.md; wire
 // types live in package megaapi and all cryptography in megacrypto.
 //
 // # Usage

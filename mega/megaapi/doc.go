@@ -4,5 +4,5 @@
 //
 // It has no logic beyond encoding: the client and the server each interpret
 // these types on their own, so neither is built on the other's assumptions.
-// See ../shared/docs/mega-protocol.md §1 and §5-§8.
+// See docs/mega-protocol.md §1 and §5-§8.
 package megaapi

@@ -25,7 +25,7 @@
 // ~10 GB/s for eight, on one core); a Fingerprinter copies only the
 // sampled windows of a large file.
 //
-// References: ../shared/docs/mega-protocol.md §2 (primitives), §3.4-3.5
+// References: docs/mega-protocol.md §2 (primitives), §3.4-3.5
 // (keys, attributes), §4 (fingerprint), §5 (chunks, MACs), §1.5 (hashcash).
-// Every test vector of §11 is a unit test in this package.
+// Every test vector of §11 (testdata/vectors.json) is a unit test here.
 package megacrypto
