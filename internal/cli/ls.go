@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry/internal/backend"
+	"ferry/internal/ui"
 )
 
 // listOptions are the flags shared by the listing commands.
@@ -216,7 +217,7 @@ func newSizeCommand(g *globals) *cobra.Command {
 			if o.json {
 				return writeJSON(g.stdio.Out, map[string]int64{"count": count, "bytes": bytes})
 			}
-			fmt.Fprintf(g.stdio.Out, "Total objects: %d\nTotal size: %s (%d Byte)\n", count, formatBytes(bytes), bytes)
+			fmt.Fprintf(g.stdio.Out, "Total objects: %d\nTotal size: %s (%d Byte)\n", count, ui.FormatBytes(bytes), bytes)
 			return nil
 		},
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry/internal/backend"
+	"ferry/internal/ui"
 )
 
 // refCommand builds a command taking one remote:path argument whose work
@@ -235,7 +236,7 @@ func newAboutCommand(g *globals) *cobra.Command {
 				v    int64
 			}{{"Total", u.Total}, {"Used", u.Used}, {"Free", u.Free}, {"Trashed", u.Trashed}} {
 				if row.v >= 0 {
-					fmt.Fprintf(g.stdio.Out, "%-8s %s\n", row.name+":", formatBytes(row.v))
+					fmt.Fprintf(g.stdio.Out, "%-8s %s\n", row.name+":", ui.FormatBytes(row.v))
 				}
 			}
 			return nil

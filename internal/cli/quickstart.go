@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ferry/internal/ui"
 	"ferry/mega/megacrypto"
 	"ferry/megaserver"
 )
@@ -243,22 +244,9 @@ func hashFile(p string) ([]byte, fs.FileInfo, error) {
 	return h.Sum(nil), fi, err
 }
 
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 func formatRate(n int64, d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}
-	return formatBytes(int64(float64(n)/d.Seconds())) + "/s"
+	return ui.FormatRate(float64(n) / d.Seconds())
 }

@@ -159,7 +159,7 @@ func startOutput(g *globals, asJSON, progress bool, stats *transfer.Stats) *outp
 	o := &output{stats: stats}
 	errw := g.stdio.Err
 	if progress {
-		o.progress = ui.StartProgress(errw, func() ui.Stats { return uiStats(stats.Snapshot()) }, ui.ProgressOptions{})
+		o.progress = ui.StartProgress(errw, stats.Snapshot, ui.ProgressOptions{})
 		errw = o.progress.Writer()
 	}
 	// The printer and the logger share errw.
@@ -193,7 +193,7 @@ func (o *output) finish(summary bool) transfer.Snapshot {
 	}
 	snap := o.stats.Snapshot()
 	if summary {
-		o.printer.Summary(uiStats(snap))
+		o.printer.Summary(snap)
 	}
 	return snap
 }
@@ -254,20 +254,6 @@ func eventMessage(ev transfer.Event) (ui.Level, string) {
 		return ui.LevelNotice, fmt.Sprintf("Skipping %d duplicates", ev.Count)
 	}
 	return ui.LevelInfo, ev.Action.String()
-}
-
-// uiStats converts engine statistics for display.
-func uiStats(s transfer.Snapshot) ui.Stats {
-	u := ui.Stats{
-		Bytes: s.Bytes, TotalBytes: s.TotalBytes, Transfers: s.Transfers, TotalTransfers: s.TotalTransfers,
-		Checks: s.Checks, TotalChecks: s.TotalChecks, Deletes: s.Deletes, DeletedDirs: s.DeletedDirs,
-		Renames: s.Renames, ModTimes: s.ModTimes, Errors: s.Errors, Retries: s.Retries, LastError: s.LastError,
-		ElapsedTime: s.ElapsedTime, Speed: s.Speed, ETA: s.ETA, DryRun: s.DryRun,
-	}
-	for _, t := range s.Transferring {
-		u.Transferring = append(u.Transferring, ui.InFlight{Name: t.Name, Size: t.Size, Bytes: t.Bytes, Speed: t.Speed})
-	}
-	return u
 }
 
 // sizeFlag is a byte count flag in rclone's notation: a number with an

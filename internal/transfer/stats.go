@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"ferry/internal/ui"
 	"log/slog"
 	"sort"
 	"sync"
@@ -38,40 +39,13 @@ type inflight struct {
 	bytes atomic.Int64
 }
 
-// InFlight describes one running transfer in a Snapshot.
-type InFlight struct {
-	Name       string  `json:"name"`
-	Size       int64   `json:"size"`
-	Bytes      int64   `json:"bytes"`
-	Percentage int     `json:"percentage"`
-	Speed      float64 `json:"speed"` // bytes per second
-}
-
 // Snapshot is a consistent-enough copy of Stats at one moment, with the
-// field names of rclone's core/stats.
-type Snapshot struct {
-	Bytes          int64      `json:"bytes"`
-	TotalBytes     int64      `json:"totalBytes"`
-	Transfers      int64      `json:"transfers"`
-	TotalTransfers int64      `json:"totalTransfers"`
-	Checks         int64      `json:"checks"`
-	TotalChecks    int64      `json:"totalChecks"`
-	Deletes        int64      `json:"deletes"`
-	DeletedDirs    int64      `json:"deletedDirs"`
-	Renames        int64      `json:"renames"`
-	ModTimes       int64      `json:"modTimes"` // mtimes set without copying
-	Errors         int64      `json:"errors"`
-	Retries        int64      `json:"retries"` // retried attempts of any operation (API call, chunk, whole file)
-	LastError      string     `json:"lastError,omitempty"`
-	ElapsedTime    float64    `json:"elapsedTime"` // seconds
-	Speed          float64    `json:"speed"`       // bytes per second, averaged over the run
-	ETA            float64    `json:"eta"`         // seconds; -1 when unknown
-	DryRun         bool       `json:"dryRun,omitempty"`
-	Transferring   []InFlight `json:"transferring,omitempty"`
-}
+// field names of rclone's core/stats. It is ui's record of a run's
+// counters, which the printers render as they are.
+type Snapshot = ui.Stats
 
-// Elapsed returns ElapsedTime as a Duration.
-func (s Snapshot) Elapsed() time.Duration { return time.Duration(s.ElapsedTime * float64(time.Second)) }
+// InFlight describes one running transfer in a Snapshot.
+type InFlight = ui.InFlight
 
 // now is the clock: time.Now, or nowFunc in tests.
 func (s *Stats) now() time.Time {

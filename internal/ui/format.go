@@ -29,7 +29,9 @@ func FormatBytes(n int64) string {
 	}
 	v := float64(n)
 	exp := 0
-	for math.Abs(v) >= unit && exp < 6 {
+	// Divide while the value would print as 1024 or more: 2^50-1 bytes is
+	// "1.000 PiB", not "1024.000 TiB".
+	for math.Abs(v) >= unit-0.0005 && exp < 6 {
 		v /= unit
 		exp++
 	}

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// Stats are a transfer's counters as the user sees them, with the JSON
-// names of rclone's core/stats.
+// Stats are a run's counters as the engine takes them (transfer.Snapshot
+// is this type) and the user sees them, with the JSON names of rclone's
+// core/stats.
 type Stats struct {
 	Bytes          int64      `json:"bytes"`
 	TotalBytes     int64      `json:"totalBytes"`
@@ -19,23 +20,27 @@ type Stats struct {
 	Deletes        int64      `json:"deletes"`
 	DeletedDirs    int64      `json:"deletedDirs"`
 	Renames        int64      `json:"renames"`
-	ModTimes       int64      `json:"modTimes,omitempty"`
+	ModTimes       int64      `json:"modTimes"` // mtimes set without copying
 	Errors         int64      `json:"errors"`
-	Retries        int64      `json:"retries"` // operations tried again (API calls, chunks, whole files)
+	Retries        int64      `json:"retries"` // retried attempts of any operation (API call, chunk, whole file)
 	LastError      string     `json:"lastError,omitempty"`
 	ElapsedTime    float64    `json:"elapsedTime"` // seconds
 	Speed          float64    `json:"speed"`       // bytes per second
-	ETA            float64    `json:"eta"`         // seconds; negative when unknown
+	ETA            float64    `json:"eta"`         // seconds; -1 when unknown
 	DryRun         bool       `json:"dryRun,omitempty"`
 	Transferring   []InFlight `json:"transferring,omitempty"`
 }
 
+// Elapsed returns ElapsedTime as a Duration.
+func (s Stats) Elapsed() time.Duration { return seconds(s.ElapsedTime) }
+
 // InFlight is one running transfer.
 type InFlight struct {
-	Name  string  `json:"name"`
-	Size  int64   `json:"size"`
-	Bytes int64   `json:"bytes"`
-	Speed float64 `json:"speed"` // bytes per second
+	Name       string  `json:"name"`
+	Size       int64   `json:"size"`
+	Bytes      int64   `json:"bytes"`
+	Percentage int     `json:"percentage"`
+	Speed      float64 `json:"speed"` // bytes per second
 }
 
 // seconds converts a float number of seconds to a Duration.
