@@ -87,6 +87,9 @@ func (c *Codec) plain(name string) bool {
 		}
 		i += size
 	}
+	if len(name) > len(dot2) {
+		return true
+	}
 	switch name {
 	case ".", "..", dot1, dot2:
 		return false

@@ -216,3 +216,31 @@ func FuzzCodec(f *testing.F) {
 		}
 	})
 }
+
+var sink string
+
+// BenchmarkCodec measures a plain name (the fast path every listed name
+// takes) and one that needs every rule.
+func BenchmarkCodec(b *testing.B) {
+	for _, bc := range []struct{ name, contract string }{
+		{"plain", "file-0000001.jpg"},
+		{"odd", "c\xff ‛FF a／b ␀.txt"},
+	} {
+		backend, err := mega.Encode(bc.contract)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("Encode/"+bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sink, _ = mega.Encode(bc.contract)
+			}
+		})
+		b.Run("Decode/"+bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sink = mega.Decode(backend)
+			}
+		})
+	}
+}
