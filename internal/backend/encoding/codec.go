@@ -140,7 +140,7 @@ func (c *Codec) Encode(name string) (string, error) {
 		case hexHi(name[i:]):
 			k := 2 * j
 			if j > 0 && merges(name[:start], hexValue(name[i:])) {
-				k = max(2*j-2, 1)
+				k = max(2*j-2, 1) // merge context: Q^1 stays, Q^j is Q^(2j-2)
 			}
 			out = append(quotes(out, k), name[i:i+2]...)
 			size = 2
