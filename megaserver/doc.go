@@ -9,12 +9,13 @@
 // the clients send. It checks only what it can check without keys: sizes,
 // encodings and ownership.
 //
-// The wire protocol is specified in ../shared/docs/mega-protocol.md; section
-// numbers below refer to it.
+// The wire protocol is described in docs/mega-protocol.md; section numbers
+// below refer to it. docs/mega-server.md describes this server for operators.
 //
 //	srv, err := megaserver.Open(megaserver.Options{Dir: "/var/lib/ferry-mega"})
 //	handle, err := srv.AddUser(ctx, account, megaserver.UserOptions{})
-//	http.ListenAndServe(":8080", srv)
+//	ln, err := net.Listen("tcp", ":8080")
+//	err = srv.Serve(ln) // with the connection limits and timeouts of Options.Limits
 //
 // # Protocol coverage
 //
@@ -41,7 +42,8 @@
 //	                          strings; -9 missing/foreign folder or cr node outside the
 //	                          subtree, -11 roots, -2 a file or bad arguments, -12 shared
 //	                          with another ok (same ok: accepted again); emits s2
-//	u                         upload slot; v>=2: 36-byte binary token ending 0x01, else 36 chars
+//	u                         upload slot; v>=2: 36-byte binary token ending 0x01, else 36 chars;
+//	                          -6 only when all of the user's slots are receiving data
 //	g                         by n (own node) or p (public handle, no session); {s,at[,g]}
 //	POST /ul/<tok>/<off>      whole chunks, any order, parallel, several per POST; ?c= / ?d=
 //	                          checksums (-14); -7 out of range or off chunk boundaries
@@ -71,10 +73,11 @@
 // event journal entry and the replay record are then written in one bbolt
 // transaction. So after a crash (kill -9 at any moment) every `p` that
 // returned is there with its bytes, and no node exists without its blob.
-// Open removes tmp/ leftovers and blobs no node references. Upload slots live
-// in memory: after a restart their URLs answer -8 and clients start the
-// upload again. Download and wait URLs are stateless (MACed with a key kept
-// in meta.db) and survive restarts, as do sessions.
+// Open removes tmp/ leftovers and blobs no node references. Upload slots
+// live in memory: after a restart (or UploadIdleTTL without data) their
+// URLs answer -8 and clients start the upload again. Download and wait URLs
+// are stateless (MACed with a key kept in meta.db) and survive restarts, as
+// do sessions.
 //
 // Only one process can open a directory; a second one fails with "data
 // directory DIR is in use by another ferry server".
@@ -101,6 +104,37 @@
 // token or download URL of another user never reads or changes that user's
 // nodes: other users' nodes answer -9 (as if absent), root nodes -11.
 // Public links give read access to one file through `g` with `p`.
+//
+// # Limits
+//
+// Options.Limits (DefaultLimits; `ferry serve mega` flags) bound what one
+// client can cost, so that a slow, silent or greedy client costs a bounded
+// amount and the others are still served:
+//
+//	connections    Serve: at most MaxConnsPerIP (256) per remote IP, beyond it closed at once;
+//	               at MaxConns (4096, at most 3/4 of RLIMIT_NOFILE) a newcomer evicts the
+//	               oldest connection of the address holding the most, if that holds more
+//	               than the newcomer's, else the newcomer is closed
+//	headers        Serve: ReadHeaderTimeout (10s); keep-alive IdleTimeout (60s)
+//	bodies         each Read within BodyTimeout (20s) of the last, and MinBodyRate (1 KiB/s)
+//	               on average after the first BodyTimeout; a body cut there gets 408
+//	replies        a write may stall WriteTimeout (60s); the deadline moves as data leaves,
+//	               so a long download at any ordinary speed is never cut
+//	oversize       a /cs body over MaxRequestBytes answers -2, a /ul body beyond its slot
+//	               -7 (both HTTP 200); the rest of the body (up to 64 MiB) is read and
+//	               dropped so the client reads the reply, not a reset
+//	batches        MaxBatchCommands (1000) per request, else -2 for the whole request
+//	tree walks     one per request (`f`, or `uq` when the tree changed since its cached
+//	               numbers), MaxTreeWalksPerUser (2) at once per user; beyond: -3 (EAGAIN),
+//	               which go-mega and ferry retry
+//	upload slots   dropped after UploadIdleTTL (10m) without a data POST (one in progress
+//	               keeps it), as are finished uploads no `p` claimed; at MaxUploadsPerUser
+//	               (1000) `u` recycles the longest-idle slot and answers -6 only when every
+//	               slot is receiving data
+//
+// The body, reply, batch, walk and slot limits hold for the Server as a
+// plain http.Handler too; the connection limits and header and idle
+// timeouts need Serve.
 //
 // # Fault injection
 //
