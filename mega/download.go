@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -233,20 +234,41 @@ func (f *File) download(ctx context.Context, w io.Writer) error {
 		return nil
 	})
 
+	// Fetchers only fetch, so DownloadConcurrency GETs stay in flight
+	// while openers decrypt and MAC the pieces that arrived, on every core.
 	fetchers := min(c.downConc, len(pieces))
-	mm := megacrypto.NewMultiMAC(&f.fk)
+	toOpen := make(chan *dlPiece, fetchers)
+	var fetching sync.WaitGroup
 	for range fetchers {
+		fetching.Add(1)
 		g.Go(func() error {
+			defer fetching.Done()
 			for p := range work {
 				p.buf = c.getBuf(p.size)
-				p.err = f.fetch(gctx, p.off, *p.buf)
-				if p.err == nil {
-					openPiece(megacrypto.NewCTR(&f.fk, p.off), mm, &p.piece, *p.buf, chunks, macs)
-				}
-				close(p.done)
-				if p.err != nil {
+				if p.err = f.fetch(gctx, p.off, *p.buf); p.err != nil {
+					close(p.done)
 					return p.err
 				}
+				select {
+				case toOpen <- p:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		fetching.Wait()
+		close(toOpen)
+		return nil
+	})
+	mm := megacrypto.NewMultiMAC(&f.fk)
+	for range min(runtime.GOMAXPROCS(0), len(pieces)) {
+		g.Go(func() error {
+			for p := range toOpen {
+				openPiece(megacrypto.NewCTR(&f.fk, p.off), mm, &p.piece, *p.buf, chunks, macs)
+				close(p.done)
 			}
 			return nil
 		})
