@@ -16,34 +16,16 @@ import (
 	"ferry/internal/remote"
 )
 
-// fsRef is a resolved "remote:path" argument: the remote's backend and the
-// path within it (contract form). Close releases the backend (MEGA writes
-// its session and tree cache).
-type fsRef struct {
-	Backend backend.Backend
-	Path    string // path within Backend, "" = its root
-	Remote  string // remote name, "" for a local path
-	close   func() error
-}
-
-// Close releases the backend.
-func (r *fsRef) Close() error {
-	if r == nil || r.close == nil {
-		return nil
-	}
-	return r.close()
-}
-
 // openRemote resolves a "remote:path" argument (or a plain local path)
 // through the config file and the backend registry. The backend is rooted
 // at the remote's root (for local paths, the filesystem's root) and shared
-// by every fsRef of the same remote in this run; close each fsRef.
-func (g *globals) openRemote(ctx context.Context, arg string) (*fsRef, error) {
+// by every remote.Ref of the same remote in this run; close each one.
+func (g *globals) openRemote(ctx context.Context, arg string) (*remote.Ref, error) {
 	ref, err := g.resolver().Open(ctx, arg)
 	if err != nil {
 		return nil, remoteError(err)
 	}
-	return &fsRef{Backend: ref.Backend, Path: ref.Path, Remote: ref.Remote, close: ref.Close}, nil
+	return ref, nil
 }
 
 // remoteError makes mistakes in arguments, flags or the remote's options

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry/internal/backend"
+	"ferry/internal/remote"
 	"ferry/internal/ui"
 )
 
@@ -148,7 +149,7 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 // file), passing each with its path relative to ref.Path. A missing path
 // is fs.ErrNotExist; callers for which it is a directory wrap the error
 // with dirNotFound.
-func walkRef(ctx context.Context, ref *fsRef, depth int, fn func(e backend.Entry, rel string)) error {
+func walkRef(ctx context.Context, ref *remote.Ref, depth int, fn func(e backend.Entry, rel string)) error {
 	st, err := ref.Backend.Stat(ctx, ref.Path)
 	if err != nil {
 		return err

@@ -10,12 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry/internal/backend"
+	"ferry/internal/remote"
 	"ferry/internal/ui"
 )
 
 // refCommand builds a command taking one remote:path argument whose work
 // is fn on the resolved reference.
-func refCommand(g *globals, use, short string, fn func(ctx context.Context, ref *fsRef) error) *cobra.Command {
+func refCommand(g *globals, use, short string, fn func(ctx context.Context, ref *remote.Ref) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
@@ -36,12 +37,12 @@ func refCommand(g *globals, use, short string, fn func(ctx context.Context, ref 
 
 func newMkdirCommand(g *globals) *cobra.Command {
 	return refCommand(g, "mkdir remote:path", "Make the path if it doesn't already exist",
-		func(ctx context.Context, ref *fsRef) error { return ref.Backend.Mkdir(ctx, ref.Path) })
+		func(ctx context.Context, ref *remote.Ref) error { return ref.Backend.Mkdir(ctx, ref.Path) })
 }
 
 func newRmdirCommand(g *globals) *cobra.Command {
 	return refCommand(g, "rmdir remote:path", "Remove the empty directory at path",
-		func(ctx context.Context, ref *fsRef) error {
+		func(ctx context.Context, ref *remote.Ref) error {
 			if ref.Path == "" {
 				return usagef("rmdir: refusing to remove the root of %s", ref.Backend)
 			}
@@ -51,7 +52,7 @@ func newRmdirCommand(g *globals) *cobra.Command {
 
 func newDeletefileCommand(g *globals) *cobra.Command {
 	return refCommand(g, "deletefile remote:path", "Remove a single file from remote",
-		func(ctx context.Context, ref *fsRef) error {
+		func(ctx context.Context, ref *remote.Ref) error {
 			st, err := ref.Backend.Stat(ctx, ref.Path)
 			if err != nil {
 				return err
@@ -69,14 +70,14 @@ type rmdirsOptions struct{ leaveRoot bool }
 func newRmdirsCommand(g *globals) *cobra.Command {
 	var o rmdirsOptions
 	cmd := refCommand(g, "rmdirs remote:path", "Remove empty directories under the path",
-		func(ctx context.Context, ref *fsRef) error { return removeEmptyDirs(ctx, ref, o.leaveRoot) })
+		func(ctx context.Context, ref *remote.Ref) error { return removeEmptyDirs(ctx, ref, o.leaveRoot) })
 	cmd.Flags().BoolVar(&o.leaveRoot, "leave-root", false, "do not remove the root directory if it is empty")
 	return cmd
 }
 
 // removeEmptyDirs removes every directory under ref that holds no files,
 // deepest first.
-func removeEmptyDirs(ctx context.Context, ref *fsRef, leaveRoot bool) error {
+func removeEmptyDirs(ctx context.Context, ref *remote.Ref, leaveRoot bool) error {
 	var dirs []string
 	hasFiles := map[string]bool{}
 	err := backend.Walk(ctx, ref.Backend, ref.Path, 0, func(e backend.Entry) error {
@@ -116,7 +117,7 @@ type deleteOptions struct{ rmdirs bool }
 func newDeleteCommand(g *globals) *cobra.Command {
 	var o deleteOptions
 	cmd := refCommand(g, "delete remote:path", "Remove the files in path (directories stay unless --rmdirs)",
-		func(ctx context.Context, ref *fsRef) error {
+		func(ctx context.Context, ref *remote.Ref) error {
 			var files []string
 			err := walkRef(ctx, ref, 0, func(e backend.Entry, _ string) {
 				if !e.IsDir {
@@ -142,7 +143,7 @@ func newDeleteCommand(g *globals) *cobra.Command {
 
 func newPurgeCommand(g *globals) *cobra.Command {
 	return refCommand(g, "purge remote:path", "Remove the path and all of its contents",
-		func(ctx context.Context, ref *fsRef) error {
+		func(ctx context.Context, ref *remote.Ref) error {
 			st, err := ref.Backend.Stat(ctx, ref.Path)
 			if err != nil {
 				return dirNotFound(err)
@@ -189,7 +190,7 @@ type linkOptions struct{ unlink bool }
 func newLinkCommand(g *globals) *cobra.Command {
 	var o linkOptions
 	cmd := refCommand(g, "link remote:path", "Generate a public link to a file or folder",
-		func(ctx context.Context, ref *fsRef) error {
+		func(ctx context.Context, ref *remote.Ref) error {
 			l, ok := ref.Backend.(backend.PublicLinker)
 			if !ok {
 				return fmt.Errorf("link: %s does not support public links", ref.Backend)
@@ -213,7 +214,7 @@ type aboutOptions struct{ json bool }
 func newAboutCommand(g *globals) *cobra.Command {
 	var o aboutOptions
 	cmd := refCommand(g, "about remote:", "Get quota information from the remote",
-		func(ctx context.Context, ref *fsRef) error {
+		func(ctx context.Context, ref *remote.Ref) error {
 			a, ok := ref.Backend.(backend.Abouter)
 			if !ok {
 				return fmt.Errorf("about: %s does not report usage", ref.Backend)
@@ -247,7 +248,7 @@ func newAboutCommand(g *globals) *cobra.Command {
 
 func newCleanupCommand(g *globals) *cobra.Command {
 	return refCommand(g, "cleanup remote:", "Clean up the remote: empty the trash or rubbish bin",
-		func(ctx context.Context, ref *fsRef) error {
+		func(ctx context.Context, ref *remote.Ref) error {
 			c, ok := ref.Backend.(backend.CleanUpper)
 			if !ok {
 				return fmt.Errorf("cleanup: %s has no trash to empty", ref.Backend)

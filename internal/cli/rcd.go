@@ -16,6 +16,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/rc"
+	"ferry/internal/remote"
 	"ferry/internal/transfer"
 )
 
@@ -78,8 +79,8 @@ directory (mode 0600), where "ferry rc" finds it.`,
 // lifetime.
 type remoteCache struct {
 	g    *globals
-	mu   sync.Mutex        // guards refs
-	refs map[string]*fsRef // by remote name ("mega")
+	mu   sync.Mutex             // guards refs
+	refs map[string]*remote.Ref // by remote name ("mega")
 }
 
 // open resolves fs ("remote:path" or a local path).
@@ -119,7 +120,7 @@ func (c *remoteCache) closeAll() error {
 	for _, r := range c.refs {
 		errs = append(errs, r.Close())
 	}
-	c.refs = map[string]*fsRef{}
+	c.refs = map[string]*remote.Ref{}
 	return errors.Join(errs...)
 }
 
@@ -165,7 +166,7 @@ func runRcd(ctx context.Context, g *globals, o rcOptions) error {
 	}
 	defer os.Remove(credPath)
 
-	cache := &remoteCache{g: g, refs: map[string]*fsRef{}}
+	cache := &remoteCache{g: g, refs: map[string]*remote.Ref{}}
 	defer cache.closeAll()
 	reg := rc.NewRegistry()
 	reg.Add(rc.Call{Path: "core/version", Help: "ferry's version", Fn: func(context.Context, rc.Params) (rc.Params, error) {

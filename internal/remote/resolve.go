@@ -78,7 +78,11 @@ type Ref struct {
 }
 
 // Close releases the backend; the last Close of a shared backend closes it.
+// A nil Ref's Close does nothing; a second Close does nothing.
 func (r *Ref) Close() error {
+	if r == nil {
+		return nil
+	}
 	var err error
 	r.once.Do(func() {
 		if r.release != nil {
