@@ -151,36 +151,7 @@ func newPurgeCommand(g *globals) *cobra.Command {
 			if !st.IsDir {
 				return usagef("purge: %s is a file (use deletefile)", ref.Path)
 			}
-			if p, ok := ref.Backend.(backend.Purger); ok {
-				return p.Purge(ctx, ref.Path)
-			}
-			var files, dirs []string
-			err = backend.Walk(ctx, ref.Backend, ref.Path, 0, func(e backend.Entry) error {
-				if e.IsDir {
-					dirs = append(dirs, e.Path)
-				} else {
-					files = append(files, e.Path)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			for _, f := range files {
-				if err := ref.Backend.Remove(ctx, f); err != nil {
-					return err
-				}
-			}
-			sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
-			for _, d := range dirs {
-				if err := ref.Backend.Rmdir(ctx, d); err != nil {
-					return err
-				}
-			}
-			if ref.Path == "" {
-				return nil
-			}
-			return ref.Backend.Rmdir(ctx, ref.Path)
+			return backend.Purge(ctx, ref.Backend, ref.Path)
 		})
 }
 
@@ -191,11 +162,7 @@ func newLinkCommand(g *globals) *cobra.Command {
 	var o linkOptions
 	cmd := refCommand(g, "link remote:path", "Generate a public link to a file or folder",
 		func(ctx context.Context, ref *remote.Ref) error {
-			l, ok := ref.Backend.(backend.PublicLinker)
-			if !ok {
-				return fmt.Errorf("link: %s does not support public links", ref.Backend)
-			}
-			url, err := l.PublicLink(ctx, ref.Path, o.unlink)
+			url, err := backend.PublicLink(ctx, ref.Backend, ref.Path, o.unlink)
 			if err != nil {
 				return err
 			}
@@ -215,11 +182,7 @@ func newAboutCommand(g *globals) *cobra.Command {
 	var o aboutOptions
 	cmd := refCommand(g, "about remote:", "Get quota information from the remote",
 		func(ctx context.Context, ref *remote.Ref) error {
-			a, ok := ref.Backend.(backend.Abouter)
-			if !ok {
-				return fmt.Errorf("about: %s does not report usage", ref.Backend)
-			}
-			u, err := a.About(ctx)
+			u, err := backend.About(ctx, ref.Backend)
 			if err != nil {
 				return err
 			}
@@ -249,10 +212,6 @@ func newAboutCommand(g *globals) *cobra.Command {
 func newCleanupCommand(g *globals) *cobra.Command {
 	return refCommand(g, "cleanup remote:", "Clean up the remote: empty the trash or rubbish bin",
 		func(ctx context.Context, ref *remote.Ref) error {
-			c, ok := ref.Backend.(backend.CleanUpper)
-			if !ok {
-				return fmt.Errorf("cleanup: %s has no trash to empty", ref.Backend)
-			}
-			return c.CleanUp(ctx)
+			return backend.CleanUp(ctx, ref.Backend)
 		})
 }

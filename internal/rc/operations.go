@@ -2,7 +2,6 @@ package rc
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"ferry/internal/backend"
@@ -90,15 +89,11 @@ func AddOperations(reg *Registry, open Opener) {
 		return Params{"item": listItem{Path: e.Path, Name: e.Name(), Size: e.Size, ModTime: e.ModTime.Format(time.RFC3339Nano), IsDir: e.IsDir, ID: e.ID}}, nil
 	})
 	op("operations/publiclink", "public link to fs:remote; unlink: bool", func(ctx context.Context, b backend.Backend, p string, in Params) (Params, error) {
-		l, ok := b.(backend.PublicLinker)
-		if !ok {
-			return nil, fmt.Errorf("%s does not support public links", b)
-		}
 		unlink, err := in.Bool("unlink")
 		if err != nil {
 			return nil, err
 		}
-		url, err := l.PublicLink(ctx, p, unlink)
+		url, err := backend.PublicLink(ctx, b, p, unlink)
 		if err != nil {
 			return nil, err
 		}
@@ -114,18 +109,10 @@ func AddOperations(reg *Registry, open Opener) {
 		return nil, b.Remove(ctx, p)
 	})
 	op("operations/purge", "remove fs:remote and everything in it", func(ctx context.Context, b backend.Backend, p string, _ Params) (Params, error) {
-		pg, ok := b.(backend.Purger)
-		if !ok {
-			return nil, fmt.Errorf("%s cannot purge", b)
-		}
-		return nil, pg.Purge(ctx, p)
+		return nil, backend.Purge(ctx, b, p)
 	})
 	op("operations/about", "usage of fs", func(ctx context.Context, b backend.Backend, _ string, _ Params) (Params, error) {
-		a, ok := b.(backend.Abouter)
-		if !ok {
-			return nil, fmt.Errorf("%s does not report usage", b)
-		}
-		u, err := a.About(ctx)
+		u, err := backend.About(ctx, b)
 		if err != nil {
 			return nil, err
 		}
@@ -138,10 +125,6 @@ func AddOperations(reg *Registry, open Opener) {
 		return out, nil
 	})
 	op("operations/cleanup", "empty the trash of fs", func(ctx context.Context, b backend.Backend, _ string, _ Params) (Params, error) {
-		c, ok := b.(backend.CleanUpper)
-		if !ok {
-			return nil, fmt.Errorf("%s has no trash", b)
-		}
-		return nil, c.CleanUp(ctx)
+		return nil, backend.CleanUp(ctx, b)
 	})
 }

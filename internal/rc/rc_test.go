@@ -74,7 +74,7 @@ func TestOperations(t *testing.T) {
 		{"operations/list", Params{"remote": "dir"}, 400, `parameter "fs": missing`},
 		{"operations/list", Params{"fs": 7}, 400, `parameter "fs": want a string`},
 		{"operations/nope", Params{}, 404, "couldn't find method"},
-		{"operations/publiclink", Params{"fs": "mem:", "remote": "x"}, 500, "does not support public links"},
+		{"operations/publiclink", Params{"fs": "mem:", "remote": "x"}, 500, "no public links: unsupported operation"},
 	}
 	for _, tc := range tests {
 		_, err := c.Call(ctx, tc.path, tc.in)
