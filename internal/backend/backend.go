@@ -180,6 +180,19 @@ type Fingerprinter interface {
 	SameContent(a, b string) bool
 }
 
+// ChangeNotifier is implemented by backends that learn of changes made
+// elsewhere (other clients, the service's web app): MEGA's action packets.
+// A mount uses it to keep its directory cache current.
+type ChangeNotifier interface {
+	// ChangeNotify watches for outside changes until ctx ends, calling fn
+	// with the directories (contract paths, "" the root) whose listings
+	// may have changed; nil dirs means the backend cannot tell which, so
+	// anything may have. Calls to fn never overlap and must not block for
+	// long. It returns ctx's error when ctx ends, or a permanent error
+	// (an expired session, say).
+	ChangeNotify(ctx context.Context, fn func(dirs []string)) error
+}
+
 // Precisioner reports the mtime precision; without it, 1ns is assumed.
 type Precisioner interface {
 	Precision() time.Duration

@@ -154,6 +154,8 @@ type Backend struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	notify notifier // ChangeNotify's listeners
 }
 
 // Compile-time checks of the capabilities.
@@ -168,6 +170,7 @@ var (
 	_ backend.ModTimeSetter  = (*Backend)(nil)
 	_ backend.Precisioner    = (*Backend)(nil)
 	_ backend.Closer         = (*Backend)(nil)
+	_ backend.ChangeNotifier = (*Backend)(nil)
 )
 
 // New opens the MEGA remote named remote, rooted at the Cloud Drive folder
@@ -218,17 +221,17 @@ func newBackend(remote string, cfg backend.ConfigMap, root string, env backend.E
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With(slog.String(logKeyRemote, remote))
-	opts := megaclient.Options{APIURL: conf.url, Logger: log, Debug: conf.debug}
-	for _, f := range tweak {
-		f(&opts)
-	}
 	b := &Backend{
 		cfg:   conf,
 		root:  root,
 		log:   log,
-		c:     megaclient.New(opts),
 		store: newSessionStore(env.CacheDir, conf),
 	}
+	opts := megaclient.Options{APIURL: conf.url, Logger: log, Debug: conf.debug, OnChange: b.notify.changed}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	b.c = megaclient.New(opts)
 	return b, nil
 }
 
