@@ -4,43 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"ferry/megaserver/megaservertest"
 )
-
-// switchProxy forwards every request to the current target, keeping the
-// Host header so the server's upload and download URLs point at the proxy.
-type switchProxy struct {
-	target atomic.Pointer[string]
-}
-
-func (p *switchProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, *p.target.Load()+r.URL.RequestURI(), r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	req.Header = r.Header.Clone()
-	req.Host = r.Host
-	req.ContentLength = r.ContentLength
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
-}
 
 // pausingReader pauses once after n bytes until resume is closed.
 type pausingReader struct {
@@ -86,12 +55,9 @@ func TestUploadRestartsAfterServerRestart(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			ts := megaservertest.Start(t, megaservertest.WithDir(dir))
-			proxy := &switchProxy{}
-			proxy.target.Store(&ts.URL)
-			ps := httptest.NewServer(proxy)
-			defer ps.Close()
+			proxy := megaservertest.StartProxy(t, ts.URL, megaservertest.ProxyConfig{})
 			opts := testOptions(t, ts)
-			opts.APIURL = ps.URL
+			opts.APIURL = proxy.URL
 			opts.MemoryBudget = 8 << 20
 			c := newLoggedInAs(t, ts, opts, megaservertest.UserV2, megaservertest.PasswordV2)
 
@@ -115,7 +81,7 @@ func TestUploadRestartsAfterServerRestart(t *testing.T) {
 			time.Sleep(50 * time.Millisecond) // let the POSTs of the first 5 MiB land
 			ts.Close()
 			ts2 := megaservertest.Start(t, megaservertest.WithDir(dir))
-			proxy.target.Store(&ts2.URL)
+			proxy.SetTarget(ts2.URL)
 			close(pr.resume)
 			res := <-done
 			if !seekable {

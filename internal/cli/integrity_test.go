@@ -2,40 +2,12 @@ package cli
 
 import (
 	"bytes"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"ferry/mega"
-	"ferry/megaserver/megaservertest"
 )
-
-// megaCLI starts a loopback server with fresh cache and config dirs and
-// returns it with the flags naming its remote.
-func megaCLI(t *testing.T, opts ...megaservertest.Option) (*megaservertest.TestServer, []string) {
-	t.Helper()
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := megaservertest.Start(t, append([]megaservertest.Option{megaservertest.WithLogger(quiet)}, opts...)...)
-	return srv, []string{"--mega-user", megaservertest.UserV2, "--mega-pass", megaservertest.PasswordV2, "--mega-url", srv.URL}
-}
-
-// rawClient logs in with the client library directly: "another client".
-func rawClient(t *testing.T, srv *megaservertest.TestServer) *mega.Client {
-	t.Helper()
-	c := mega.New(mega.Options{APIURL: srv.URL})
-	if err := c.Login(t.Context(), megaservertest.UserV2, megaservertest.PasswordV2, mega.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.FetchTree(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // listDir returns the names under dir, recursively, relative to it.
 func listDir(t *testing.T, dir string) []string {
@@ -112,7 +84,7 @@ func TestCorruptBlobFailsEveryDownload(t *testing.T) {
 // the one dedupe's "newest" would keep.
 func TestDuplicateNamesDownloadIntact(t *testing.T) {
 	srv, remote := megaCLI(t)
-	c := rawClient(t, srv)
+	c := otherClient(t, srv)
 	dir, err := c.Mkdir(t.Context(), c.Root(), "dup")
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,30 +12,6 @@ import (
 	"ferry/mega"
 	"ferry/megaserver/megaservertest"
 )
-
-// megaNamesServer starts a quiet loopback server and returns it with the
-// flags that make ":mega:" its seeded account.
-func megaNamesServer(t *testing.T) (*megaservertest.TestServer, []string) {
-	t.Helper()
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := megaservertest.Start(t, megaservertest.WithLogger(quiet))
-	return srv, []string{"--mega-user", megaservertest.UserV2, "--mega-pass", megaservertest.PasswordV2, "--mega-url", srv.URL}
-}
-
-// otherClient is another MEGA client on srv, with the tree fetched.
-func otherClient(t *testing.T, srv *megaservertest.TestServer) *mega.Client {
-	t.Helper()
-	c := mega.New(mega.Options{APIURL: srv.URL})
-	if err := c.Login(t.Context(), megaservertest.UserV2, megaservertest.PasswordV2, mega.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.FetchTree(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // rawTree lists every node below the Cloud Drive folder dir as the MEGA
 // names from dir down, each quoted, joined by " > ", as a fresh client
@@ -69,7 +44,7 @@ func rawTree(t *testing.T, srv *megaservertest.TestServer, dir string) []string 
 // transfers nothing and changes no node, and a copy back gives the
 // original bytes.
 func TestSyncInvalidUTF8Names(t *testing.T) {
-	srv, remote := megaNamesServer(t)
+	srv, remote := megaCLI(t)
 	src, back := t.TempDir(), filepath.Join(t.TempDir(), "back")
 	files := map[string]string{"c\xff.txt": "ff", "c\xfe.txt": "fe", "d\xfe/f\xff.bin": "nested", "ok.txt": "ok"}
 	writeFiles(t, src, files)
@@ -103,7 +78,7 @@ func TestSyncInvalidUTF8Names(t *testing.T) {
 // back recreates the original MEGA names; rmdir of a folder holding only
 // such a node says it is not empty, and lsf shows what it holds.
 func TestNamesFromOtherClients(t *testing.T) {
-	srv, remote := megaNamesServer(t)
+	srv, remote := megaCLI(t)
 	ctx := t.Context()
 	c := otherClient(t, srv)
 	mkdir := func(parent *mega.Node, name string) *mega.Node {

@@ -2,58 +2,15 @@ package cli
 
 import (
 	"bytes"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"ferry/megaserver/megaservertest"
 )
-
-// holdingProxy forwards requests to the current target. The first upload
-// POST at a non-zero offset is held until release is closed, after held
-// was closed: the test restarts the server in between.
-type holdingProxy struct {
-	target  atomic.Pointer[string]
-	once    sync.Once
-	held    chan struct{}
-	release chan struct{}
-}
-
-func (p *holdingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/ul/") && !strings.HasSuffix(r.URL.Path, "/0") {
-		hold := false
-		p.once.Do(func() { hold = true })
-		if hold {
-			close(p.held)
-			<-p.release
-		}
-	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, *p.target.Load()+r.URL.RequestURI(), r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	req.Header = r.Header.Clone()
-	req.Host = r.Host
-	req.ContentLength = r.ContentLength
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
-}
 
 // TestCopySurvivesServerRestart restarts the server (which forgets its
 // upload slots) while a copy from local disk is uploading. The engine
@@ -63,11 +20,19 @@ func TestCopySurvivesServerRestart(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	dir := t.TempDir()
 	ts := megaservertest.Start(t, megaservertest.WithDir(dir))
-	proxy := &holdingProxy{held: make(chan struct{}), release: make(chan struct{})}
-	proxy.target.Store(&ts.URL)
-	ps := httptest.NewServer(proxy)
-	defer ps.Close()
-	remote := []string{"--mega-user", megaservertest.UserV2, "--mega-pass", megaservertest.PasswordV2, "--mega-url", ps.URL}
+	// The first upload POST at a non-zero offset is held until release is
+	// closed, after held was: the server restarts in between.
+	var once sync.Once
+	held, release := make(chan struct{}), make(chan struct{})
+	proxy := megaservertest.StartProxy(t, ts.URL, megaservertest.ProxyConfig{Before: func(r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/ul/") && !strings.HasSuffix(r.URL.Path, "/0") {
+			once.Do(func() {
+				close(held)
+				<-release
+			})
+		}
+	}})
+	remote := []string{"--mega-user", megaservertest.UserV2, "--mega-pass", megaservertest.PasswordV2, "--mega-url", proxy.URL}
 
 	src := t.TempDir()
 	data := bytes.Repeat([]byte("restart!"), 12<<20/8) // 12 MiB: several upload POSTs
@@ -84,14 +49,14 @@ func TestCopySurvivesServerRestart(t *testing.T) {
 		done <- result{code, errOut}
 	}()
 	select {
-	case <-proxy.held:
+	case <-held:
 	case res := <-done:
 		t.Fatalf("copy ended before an upload POST was held: exit %d\n%s", res.code, res.stderr)
 	}
 	ts.Close()
 	ts2 := megaservertest.Start(t, megaservertest.WithDir(dir))
-	proxy.target.Store(&ts2.URL)
-	close(proxy.release)
+	proxy.SetTarget(ts2.URL)
+	close(release)
 	res := <-done
 	if res.code != 0 {
 		t.Fatalf("copy across a server restart: exit %d\n%s", res.code, res.stderr)

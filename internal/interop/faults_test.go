@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -356,50 +355,33 @@ func mustLink(t testing.TB, c *mega.Client, n *mega.Node) string {
 	return link
 }
 
-// truncatingProxy forwards requests to target and cuts the first /cs
-// reply that is exactly `[0]` after its first byte, closing the connection,
-// as the server's drop fault does.
-type truncatingProxy struct {
-	target string
-	cut    atomic.Bool
-}
-
-func (p *truncatingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	req.Header = r.Header.Clone()
-	req.Host = r.Host
-	req.ContentLength = r.ContentLength
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(resp.StatusCode)
-	if strings.HasPrefix(r.URL.Path, "/cs") && string(body) == "[0]" && p.cut.CompareAndSwap(false, true) {
-		w.Write(body[:1])
-		rc := http.NewResponseController(w)
-		rc.Flush()
-		if conn, _, err := rc.Hijack(); err == nil {
-			conn.Close()
+// cutZeroReply writes the server's reply, except that it cuts the first
+// /cs reply that is exactly `[0]` after its first byte and closes the
+// connection, as the server's drop fault does.
+func cutZeroReply(cut *atomic.Bool) func(w http.ResponseWriter, r *http.Request, resp *http.Response) {
+	return func(w http.ResponseWriter, r *http.Request, resp *http.Response) {
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		panic(http.ErrAbortHandler)
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(resp.StatusCode)
+		if strings.HasPrefix(r.URL.Path, "/cs") && string(body) == "[0]" && cut.CompareAndSwap(false, true) {
+			w.Write(body[:1])
+			rc := http.NewResponseController(w)
+			rc.Flush()
+			if conn, _, err := rc.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+			panic(http.ErrAbortHandler)
+		}
+		w.Write(body)
 	}
-	w.Write(body)
 }
 
 // TestTruncatedZeroReplyIsRetried: a `[0]` reply cut after `[` (what the
@@ -407,10 +389,9 @@ func (p *truncatingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the client retries it; the retry's id makes the server replay `[0]`.
 func TestTruncatedZeroReplyIsRetried(t *testing.T) {
 	ts := megaservertest.Start(t)
-	proxy := &truncatingProxy{target: ts.URL}
-	ps := httptest.NewServer(proxy)
-	t.Cleanup(ps.Close)
-	c := newFerry(t, clientOptions(t, ps.URL), megaservertest.UserV2, megaservertest.PasswordV2)
+	var cut atomic.Bool
+	proxy := megaservertest.StartProxy(t, ts.URL, megaservertest.ProxyConfig{Reply: cutZeroReply(&cut)})
+	c := newFerry(t, clientOptions(t, proxy.URL), megaservertest.UserV2, megaservertest.PasswordV2)
 	dir, err := c.Mkdir(t.Context(), c.Root(), "dir")
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +403,7 @@ func TestTruncatedZeroReplyIsRetried(t *testing.T) {
 	if err := c.Move(t.Context(), sub, dir); err != nil {
 		t.Errorf("Move with its `[0]` reply truncated once: %v", err)
 	}
-	if !proxy.cut.Load() {
+	if !cut.Load() {
 		t.Fatal("the proxy truncated no reply")
 	}
 	fresh := newFerry(t, clientOptions(t, ts.URL), megaservertest.UserV2, megaservertest.PasswordV2)
