@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"sync"
-	"time"
 
 	"ferry/internal/backend"
 )
@@ -40,7 +39,7 @@ func newFromConfig(ctx context.Context, remote string, cfg backend.ConfigMap, ro
 	if remote == "" {
 		remote = "memory"
 	}
-	st := &store{top: newDir(time.Now())}
+	st := newStore(false, 0)
 	if name := cfg["store"]; name != "" {
 		shared.mu.Lock()
 		if shared.stores == nil {
@@ -53,5 +52,5 @@ func newFromConfig(ctx context.Context, remote string, cfg backend.ConfigMap, ro
 		}
 		shared.mu.Unlock()
 	}
-	return &Backend{name: remote + ":" + root, root: root, st: st}, nil
+	return &Backend{view{name: remote + ":" + root, root: root, st: st}}, nil
 }
