@@ -1,3 +1,4 @@
 // Package layering holds no code: its test checks that ferry's packages
-// import one way (style.md §1), so the architecture in the tree stays true.
+// import one way (docs/architecture.md), so the architecture in the tree
+// stays true.
 package layering

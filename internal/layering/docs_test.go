@@ -19,9 +19,7 @@ import (
 
 // externalDocs are document names cited in comments that are not part of
 // the repository, with the reason each is allowed. Keep this list short.
-var externalDocs = map[string]string{
-	"style.md": "the team's code style guide, cited by section in internal/layering",
-}
+var externalDocs = map[string]string{}
 
 var (
 	// mdRef matches a .md file name or path in a comment or text.

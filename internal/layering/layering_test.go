@@ -86,7 +86,7 @@ type rule struct {
 	external func(dep string) bool
 }
 
-// rules are ferry's layering, style.md §1: protocol libraries at the
+// rules are ferry's layering (docs/architecture.md): protocol libraries at the
 // bottom, one storage contract in the middle, engines above it, the CLI
 // on top. This test is the single place they are written down.
 var rules = []rule{
