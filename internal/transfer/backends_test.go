@@ -3,7 +3,6 @@ package transfer
 import (
 	"log/slog"
 	"testing"
-	"time"
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/local"
@@ -24,8 +23,8 @@ func factories() []factory {
 			}
 			return b
 		}},
-		{"dup", func(t *testing.T) backend.Backend { return newDupFS("dup:", 0, false) }},
-		{"megalike", func(t *testing.T) backend.Backend { return newDupFS("megalike:", time.Second, true) }},
+		{"dup", func(t *testing.T) backend.Backend { return memory.NewDuplicates(memory.Options{Name: "dup"}) }},
+		{"megalike", func(t *testing.T) backend.Backend { return newMegaLike("megalike") }},
 		{"mega", newMegaBackend},
 	}
 }

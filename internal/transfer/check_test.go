@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/internal/backend/memory"
 	"ferry/internal/filter"
 )
 
@@ -115,8 +116,8 @@ func TestCheck(t *testing.T) {
 // fingerprints: by default sizes and mtimes count, with --size-only only
 // sizes; with --checksum content is compared without opening the MEGA side.
 func TestCheckFingerprints(t *testing.T) {
-	src := newDupFS("local:", time.Nanosecond, false)
-	mega := newDupFS("mega:", time.Second, true)
+	src := memory.NewWithOptions(memory.Options{Name: "local"})
+	mega := newMegaLike("mega")
 	put(t, src, "", tree{"a": {data: "same"}, "b": {data: "AAAA"}})
 	put(t, mega, "", tree{"a": {data: "same", mtime: t0.Add(time.Hour)}, "b": {data: "BBBB"}})
 	dst := newCountingFP(mega)
@@ -136,7 +137,7 @@ func TestCheckFingerprints(t *testing.T) {
 		t.Errorf("MEGA side opened: %v", dst.opens)
 	}
 	// Both sides with fingerprints: compared without --checksum.
-	mega2 := newDupFS("mega2:", time.Second, true)
+	mega2 := newMegaLike("mega2")
 	put(t, mega2, "", tree{"a": {data: "same"}, "b": {data: "AAAA"}})
 	res, err = Check(t.Context(), Location{mega2, ""}, Location{mega, ""}, CheckOptions{})
 	if !errors.Is(err, ErrDifferences) || res.Matches != 1 || res.Differ != 1 {

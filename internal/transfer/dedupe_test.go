@@ -2,7 +2,7 @@ package transfer
 
 import (
 	"context"
-	"errors"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -21,11 +21,11 @@ func dupState(t *testing.T, b backend.Backend) []string {
 			out = append(out, e.Path+"/")
 			return nil
 		}
-		rc, err := b.(*dupFS).openID(e)
+		data, err := readEntry(t.Context(), b, e)
 		if err != nil {
 			return err
 		}
-		out = append(out, e.Path+"="+rc)
+		out = append(out, e.Path+"="+data)
 		return nil
 	})
 	if err != nil {
@@ -35,16 +35,23 @@ func dupState(t *testing.T, b backend.Backend) []string {
 	return out
 }
 
-// openID returns the content of the object e names.
-func (f *dupFS) openID(e backend.Entry) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, o := range f.objs[e.Path] {
-		if o.id == e.ID {
-			return string(o.data), nil
-		}
+// readEntry returns the content of the object e names.
+func readEntry(ctx context.Context, b backend.Backend, e backend.Entry) (string, error) {
+	rc, err := backend.OpenEntry(ctx, b, e, 0, -1)
+	if err != nil {
+		return "", err
 	}
-	return "", errors.New("no such object")
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	return string(data), err
+}
+
+// addDup stores another file named p in f, beside those there.
+func addDup(t *testing.T, f *megaLike, p, data string, mtime time.Time) {
+	t.Helper()
+	if _, err := f.PutDuplicate(t.Context(), p, strings.NewReader(data), int64(len(data)), mtime); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // dupFixture makes a backend with duplicates:
@@ -52,18 +59,18 @@ func (f *dupFS) openID(e backend.Entry) (string, error) {
 //	same.txt: three identical copies, and a fourth with other content
 //	photo.jpg: "old" (t0), "newest!" (t0+2h), "md" (t0+1h)
 //	dir/x: two different copies; unique: one file
-func dupFixture(t *testing.T) *dupFS {
-	f := newDupFS("mega:", time.Second, true)
-	f.addDup("same.txt", "identical", t0)
-	f.addDup("same.txt", "identical", t0)
-	f.addDup("same.txt", "different", t0)
-	f.addDup("same.txt", "identical", t0)
-	f.addDup("photo.jpg", "old", t0)
-	f.addDup("photo.jpg", "newest!", t0.Add(2*time.Hour))
-	f.addDup("photo.jpg", "md", t0.Add(time.Hour))
-	f.addDup("dir/x", "x1", t0)
-	f.addDup("dir/x", "x2-longer", t0)
-	f.addDup("unique", "u", t0)
+func dupFixture(t *testing.T) *megaLike {
+	f := newMegaLike("mega")
+	addDup(t, f, "same.txt", "identical", t0)
+	addDup(t, f, "same.txt", "identical", t0)
+	addDup(t, f, "same.txt", "different", t0)
+	addDup(t, f, "same.txt", "identical", t0)
+	addDup(t, f, "photo.jpg", "old", t0)
+	addDup(t, f, "photo.jpg", "newest!", t0.Add(2*time.Hour))
+	addDup(t, f, "photo.jpg", "md", t0.Add(time.Hour))
+	addDup(t, f, "dir/x", "x1", t0)
+	addDup(t, f, "dir/x", "x2-longer", t0)
+	addDup(t, f, "unique", "u", t0)
 	return f
 }
 
@@ -149,11 +156,13 @@ func TestDedupeInteractive(t *testing.T) {
 }
 
 func TestDedupeDirectories(t *testing.T) {
-	f := newDupFS("mega:", time.Second, true)
-	f.mu.Lock()
-	f.objs["pics"] = []*dupObj{{id: "d1", isDir: true}, {id: "d2", isDir: true}}
-	f.mu.Unlock()
-	f.addDup("pics-1", "taken name", t0)
+	f := newMegaLike("mega")
+	for range 2 {
+		if _, err := f.MkdirDuplicate(t.Context(), "pics"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addDup(t, f, "pics-1", "taken name", t0)
 	rec := &recorder{}
 	if err := Dedupe(t.Context(), Location{f, ""}, DedupeOptions{Mode: DedupeFirst, Report: rec.report}); err != nil {
 		t.Fatal(err)

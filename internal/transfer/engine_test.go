@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/backend/memory"
 	"ferry/internal/filter"
+	"ferry/mega/megacrypto"
 )
 
 // factory makes a fresh, empty backend for a test.
@@ -301,8 +303,8 @@ func TestDecide(t *testing.T) {
 // fingerprints) against a source without fingerprints, reading at most
 // the source and never opening the destination.
 func TestChecksumWithoutDownload(t *testing.T) {
-	src := newDupFS("local:", time.Nanosecond, false)
-	megaLike := newDupFS("mega:", time.Second, true)
+	src := memory.NewWithOptions(memory.Options{Name: "local"})
+	megaLike := newMegaLike("mega")
 	big := strings.Repeat("0123456789abcdef", 4096) // 64 KiB: sampled, not read whole
 	put(t, src, "", tree{
 		"same.bin":    {data: big, mtime: t0.Add(time.Hour)}, // mtime differs, content equal
@@ -325,17 +327,16 @@ func TestChecksumWithoutDownload(t *testing.T) {
 
 func mustFP(t *testing.T, data string, mtime time.Time) string {
 	t.Helper()
-	f := newDupFS("fp:", 0, true)
-	e, err := f.Put(t.Context(), "x", strings.NewReader(data), int64(len(data)), mtime)
+	fp, err := megacrypto.Fingerprint(strings.NewReader(data), int64(len(data)), mtime.Unix())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e.Fingerprint
+	return fp
 }
 
 func TestModTimeOnlyUpdate(t *testing.T) {
-	src := newDupFS("mega1:", time.Second, true)
-	dst := newDupFS("mega2:", time.Second, true)
+	src := newMegaLike("mega1")
+	dst := newMegaLike("mega2")
 	put(t, src, "", tree{"a": {data: "same content", mtime: t0.Add(time.Hour)}})
 	put(t, dst, "", tree{"a": {data: "same content"}})
 	opts, rec := testOptions(t)
@@ -355,7 +356,7 @@ func TestModTimeOnlyUpdate(t *testing.T) {
 }
 
 func TestMoveServerSide(t *testing.T) {
-	b := newDupFS("one:", 0, false)
+	b := memory.NewDuplicates(memory.Options{Name: "one"})
 	put(t, b, "", tree{"src/a": {data: "a"}, "src/sub/b": {data: "b"}, "src/same": {data: "s"}, "dst/same": {data: "s"}})
 	opts, rec := testOptions(t)
 	if err := Move(t.Context(), Location{b, "src"}, Location{b, "dst"}, opts); err != nil {
@@ -373,7 +374,7 @@ func TestMoveServerSide(t *testing.T) {
 }
 
 func TestOverlapAndMissing(t *testing.T) {
-	b := newDupFS("one:", 0, false)
+	b := memory.NewDuplicates(memory.Options{Name: "one"})
 	put(t, b, "", tree{"a/x": {data: "x"}})
 	opts, _ := testOptions(t)
 	for _, tc := range []struct{ src, dst string }{{"a", "a"}, {"a", "a/b"}, {"", "a"}} {

@@ -211,8 +211,8 @@ func (c *counting) Put(ctx context.Context, p string, r io.Reader, size int64, m
 	return c.Backend.Put(ctx, p, r, size, modTime)
 }
 
-// countingFP is counting over a backend.Fingerprinter (MEGA, a
-// MEGA-like dupFS), which it keeps visible.
+// countingFP is counting over a backend.Fingerprinter (MEGA, megaLike),
+// which it keeps visible.
 type countingFP struct {
 	*counting
 	backend.Fingerprinter

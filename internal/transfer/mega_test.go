@@ -11,6 +11,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/mega"
+	"ferry/internal/backend/memory"
 	megaclient "ferry/mega"
 	"ferry/mega/megacrypto"
 	"ferry/megaserver/megaservertest"
@@ -113,7 +114,7 @@ func TestMegaDedupe(t *testing.T) {
 // TestMegaChecksum copies to MEGA, then touches the source files: with
 // --checksum nothing is transferred and nothing is read from MEGA.
 func TestMegaChecksum(t *testing.T) {
-	local := newDupFS("local:", time.Nanosecond, false)
+	local := memory.NewWithOptions(memory.Options{Name: "local"})
 	m := newMegaBackend(t)
 	big := strings.Repeat("ferry ", 50000) // 300 KB: fingerprint samples windows
 	put(t, local, "", tree{"big.bin": {data: big}, "small.txt": {data: "hello"}, "d/e.txt": {data: "e"}})
