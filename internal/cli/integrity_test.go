@@ -2,8 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +124,52 @@ func TestDuplicateNamesDownloadIntact(t *testing.T) {
 	}
 	if got, err := os.ReadFile(dst2); err != nil || (string(got) != long && string(got) != short) {
 		t.Errorf("copyto wrote %q (%v), want one of the two files whole", got, err)
+	}
+}
+
+// TestCorruptBlobFailsRcCopy: the remote-control daemon's sync/copy of a
+// file whose blob was corrupted fails, and leaves nothing at the
+// destination.
+func TestCorruptBlobFailsRcCopy(t *testing.T) {
+	srv, remote := megaCLI(t)
+	t.Setenv("FERRY_RC_PASS", "")
+	const size = 2_500_000
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "victim.bin"), bytes.Repeat([]byte("rc-check "), size/9+1)[:size], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, t.Context(), "", append([]string{"copy", src, ":mega:dir"}, remote...)...); code != 0 {
+		t.Fatalf("upload: exit %d\n%s", code, errOut)
+	}
+	srv.FlipByte(t, size, 700_000)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"rcd", "--rc-addr", addr}, remote...), Stdio{In: strings.NewReader(""), Out: out, Err: io.Discard})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	waitFor(t, out, regexp.MustCompile(`remote control on (http://\S+)`))
+
+	dst := t.TempDir()
+	code, stdout, errOut := runCLI(t, t.Context(), "", "rc", "--rc-addr", addr, "sync/copy", "srcFs=:mega:dir", "dstFs="+dst)
+	if code == 0 {
+		t.Errorf("rc sync/copy of a corrupt file succeeded: %s", stdout)
+	}
+	if !strings.Contains(errOut, "MAC") {
+		t.Errorf("rc sync/copy error does not mention the MAC: %s", errOut)
+	}
+	if names := listDir(t, dst); len(names) != 0 {
+		t.Errorf("rc sync/copy left %q at the destination", names)
 	}
 }
