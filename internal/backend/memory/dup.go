@@ -11,17 +11,6 @@ import (
 	"ferry/internal/backend"
 )
 
-// Compile-time checks of the optional interfaces DupBackend implements.
-var (
-	_ backend.Backend        = (*DupBackend)(nil)
-	_ backend.DuplicateNamer = (*DupBackend)(nil)
-	_ backend.Mover          = (*DupBackend)(nil)
-	_ backend.Purger         = (*DupBackend)(nil)
-	_ backend.ModTimeSetter  = (*DupBackend)(nil)
-	_ backend.Abouter        = (*DupBackend)(nil)
-	_ backend.Precisioner    = (*DupBackend)(nil)
-)
-
 // DupBackend is an in-memory backend whose directories may hold several
 // objects with one name, as MEGA's folders may (see the package doc). It
 // is safe for concurrent use.
@@ -44,28 +33,24 @@ func (b *DupBackend) PutDuplicate(ctx context.Context, p string, r io.Reader, si
 // already there (Mkdir would use an existing directory), creating missing
 // parents as Mkdir does. It returns the new entry.
 func (b *DupBackend) MkdirDuplicate(ctx context.Context, dir string) (backend.Entry, error) {
-	dir, err := b.clean("mkdir", dir)
-	if err != nil {
-		return backend.Entry{}, err
-	}
-	if dir == "" {
-		return backend.Entry{}, b.perr("mkdir", dir, fmt.Errorf("the root cannot have a duplicate: %w", fs.ErrInvalid))
-	}
-	b.st.mu.Lock()
-	defer b.st.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return backend.Entry{}, b.perr("mkdir", dir, err)
-	}
-	if err := b.checkParents(backend.Dir(dir)); err != nil {
-		return backend.Entry{}, b.perr("mkdir", dir, err)
-	}
-	parent, err := b.mkdirs(backend.Dir(dir))
-	if err != nil {
-		return backend.Entry{}, b.perr("mkdir", dir, err)
-	}
-	d := b.st.newNode(true, nil, time.Now())
-	attach(parent, lastElem(b.elems(dir)), d)
-	return b.entry(dir, d), nil
+	var e backend.Entry
+	err := b.mutate(ctx, "mkdir", dir, func(dir string) error {
+		if dir == "" {
+			return fmt.Errorf("the root cannot have a duplicate: %w", fs.ErrInvalid)
+		}
+		if err := b.checkParents(backend.Dir(dir)); err != nil {
+			return err
+		}
+		parent, err := b.mkdirs(backend.Dir(dir))
+		if err != nil {
+			return err
+		}
+		d := b.st.newNode(true, nil, time.Now())
+		attach(parent, lastElem(b.elems(dir)), d)
+		e = b.entry(dir, d)
+		return nil
+	})
+	return e, err
 }
 
 // byEntry returns the node id names if it is still at p, or
@@ -95,21 +80,9 @@ func (b *DupBackend) OpenEntry(ctx context.Context, e backend.Entry, offset, len
 // RemoveEntry implements backend.DuplicateNamer: it removes the one
 // object e.ID names, a file or a directory with its contents.
 func (b *DupBackend) RemoveEntry(ctx context.Context, e backend.Entry) error {
-	p, err := b.clean("remove", e.Path)
-	if err != nil {
-		return err
-	}
-	b.st.mu.Lock()
-	defer b.st.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return b.perr("remove", p, err)
-	}
-	n, err := b.byEntry(p, e.ID)
-	if err != nil {
-		return b.perr("remove", p, err)
-	}
-	detach(n)
-	return nil
+	return b.mutate(ctx, "remove", e.Path, func(p string) error {
+		return detachPicked(b.byEntry(p, e.ID))
+	})
 }
 
 // RenameEntry implements backend.DuplicateNamer: it renames the one
@@ -119,21 +92,17 @@ func (b *DupBackend) RenameEntry(ctx context.Context, e backend.Entry, newName s
 	if newName == "" || newName == "." || newName == ".." || strings.Contains(newName, "/") {
 		return backend.Entry{}, b.perr("rename", e.Path, fmt.Errorf("bad new name %q: %w", newName, fs.ErrInvalid))
 	}
-	p, err := b.clean("rename", e.Path)
-	if err != nil {
-		return backend.Entry{}, err
-	}
-	b.st.mu.Lock()
-	defer b.st.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return backend.Entry{}, b.perr("rename", p, err)
-	}
-	n, err := b.byEntry(p, e.ID)
-	if err != nil {
-		return backend.Entry{}, b.perr("rename", p, err)
-	}
-	parent := n.parent
-	detach(n)
-	attach(parent, newName, n)
-	return b.entry(backend.Join(backend.Dir(p), newName), n), nil
+	var renamed backend.Entry
+	err := b.mutate(ctx, "rename", e.Path, func(p string) error {
+		n, err := b.byEntry(p, e.ID)
+		if err != nil {
+			return err
+		}
+		parent := n.parent
+		detach(n)
+		attach(parent, newName, n)
+		renamed = b.entry(backend.Join(backend.Dir(p), newName), n)
+		return nil
+	})
+	return renamed, err
 }

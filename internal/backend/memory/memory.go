@@ -15,14 +15,22 @@ import (
 	"ferry/internal/backend"
 )
 
-// Compile-time checks of the optional interfaces memory implements.
+// Compile-time checks of the optional interfaces of both modes; only
+// DupBackend is a backend.DuplicateNamer.
 var (
-	_ backend.Backend       = (*Backend)(nil)
-	_ backend.Mover         = (*Backend)(nil)
-	_ backend.Purger        = (*Backend)(nil)
-	_ backend.ModTimeSetter = (*Backend)(nil)
-	_ backend.Abouter       = (*Backend)(nil)
-	_ backend.Precisioner   = (*Backend)(nil)
+	_ backend.Backend        = (*Backend)(nil)
+	_ backend.Mover          = (*Backend)(nil)
+	_ backend.Purger         = (*Backend)(nil)
+	_ backend.ModTimeSetter  = (*Backend)(nil)
+	_ backend.Abouter        = (*Backend)(nil)
+	_ backend.Precisioner    = (*Backend)(nil)
+	_ backend.Backend        = (*DupBackend)(nil)
+	_ backend.DuplicateNamer = (*DupBackend)(nil)
+	_ backend.Mover          = (*DupBackend)(nil)
+	_ backend.Purger         = (*DupBackend)(nil)
+	_ backend.ModTimeSetter  = (*DupBackend)(nil)
+	_ backend.Abouter        = (*DupBackend)(nil)
+	_ backend.Precisioner    = (*DupBackend)(nil)
 )
 
 // Options configure a memory backend. The zero value is New's backend.
@@ -200,6 +208,25 @@ func (b *view) clean(op, p string) (string, error) {
 		return "", b.perr(op, p, fs.ErrInvalid)
 	}
 	return c, nil
+}
+
+// mutate runs fn on p in the contract's form with st.mu held for
+// writing, unless ctx is already done (a cancelled ctx never starts a
+// mutation). Errors of fn are wrapped for op on p.
+func (b *view) mutate(ctx context.Context, op, p string, fn func(p string) error) error {
+	p, err := b.clean(op, p)
+	if err != nil {
+		return err
+	}
+	b.st.mu.Lock()
+	defer b.st.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return b.perr(op, p, err)
+	}
+	if err := fn(p); err != nil {
+		return b.perr(op, p, err)
+	}
+	return nil
 }
 
 // elems returns the store path elements of backend path p.
@@ -510,22 +537,13 @@ func lastElem(els []string) string { return els[len(els)-1] }
 
 // Mkdir creates dir and its missing parents.
 func (b *view) Mkdir(ctx context.Context, dir string) error {
-	dir, err := b.clean("mkdir", dir)
-	if err != nil {
+	return b.mutate(ctx, "mkdir", dir, func(dir string) error {
+		if err := b.checkParents(dir); err != nil {
+			return err
+		}
+		_, err := b.mkdirs(dir)
 		return err
-	}
-	b.st.mu.Lock()
-	defer b.st.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return b.perr("mkdir", dir, err)
-	}
-	if err := b.checkParents(dir); err != nil {
-		return b.perr("mkdir", dir, err)
-	}
-	if _, err := b.mkdirs(dir); err != nil {
-		return b.perr("mkdir", dir, err)
-	}
-	return nil
+	})
 }
 
 // errTop refuses to remove the store's top directory.
@@ -534,42 +552,32 @@ var errTop = fmt.Errorf("the store's top directory: %w", fs.ErrInvalid)
 // Rmdir removes the empty directory dir (the newest directory when
 // several have its name).
 func (b *view) Rmdir(ctx context.Context, dir string) error {
-	dir, err := b.clean("rmdir", dir)
-	if err != nil {
-		return err
-	}
-	b.st.mu.Lock()
-	defer b.st.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return b.perr("rmdir", dir, err)
-	}
-	d, err := b.pick(dir, isDir, backend.ErrNotDir)
-	switch {
-	case err != nil:
-		return b.perr("rmdir", dir, err)
-	case len(d.children) > 0:
-		return b.perr("rmdir", dir, backend.ErrNotEmpty)
-	case d.parent == nil:
-		return b.perr("rmdir", dir, errTop)
-	}
-	detach(d)
-	return nil
+	return b.mutate(ctx, "rmdir", dir, func(dir string) error {
+		d, err := b.pick(dir, isDir, backend.ErrNotDir)
+		switch {
+		case err != nil:
+			return err
+		case len(d.children) > 0:
+			return backend.ErrNotEmpty
+		case d.parent == nil:
+			return errTop
+		}
+		detach(d)
+		return nil
+	})
 }
 
 // Remove deletes file p (the newest file when several have its name).
 func (b *view) Remove(ctx context.Context, p string) error {
-	p, err := b.clean("remove", p)
+	return b.mutate(ctx, "remove", p, func(p string) error {
+		return detachPicked(b.pick(p, isFile, backend.ErrIsDir))
+	})
+}
+
+// detachPicked detaches n unless err (of the lookup that found n) is set.
+func detachPicked(n *node, err error) error {
 	if err != nil {
 		return err
-	}
-	b.st.mu.Lock()
-	defer b.st.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return b.perr("remove", p, err)
-	}
-	n, err := b.pick(p, isFile, backend.ErrIsDir)
-	if err != nil {
-		return b.perr("remove", p, err)
 	}
 	detach(n)
 	return nil
@@ -627,58 +635,43 @@ func (b *view) Move(ctx context.Context, src, dst string) (backend.Entry, error)
 // Purge removes dir and everything below it (every directory of that
 // name).
 func (b *view) Purge(ctx context.Context, dir string) error {
-	dir, err := b.clean("purge", dir)
-	if err != nil {
-		return err
-	}
-	b.st.mu.Lock()
-	defer b.st.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return b.perr("purge", dir, err)
-	}
-	ns := b.nodesAt(dir)
-	if len(ns) == 0 {
-		return b.perr("purge", dir, fs.ErrNotExist)
-	}
-	if newest(ns, isDir) == nil {
-		return b.perr("purge", dir, backend.ErrNotDir)
-	}
-	for _, d := range ns {
-		switch {
-		case !d.isDir():
-		case d.parent == nil:
-			clear(d.children)
-		default:
-			detach(d)
+	return b.mutate(ctx, "purge", dir, func(dir string) error {
+		ns := b.nodesAt(dir)
+		if len(ns) == 0 {
+			return fs.ErrNotExist
 		}
-	}
-	return nil
+		if newest(ns, isDir) == nil {
+			return backend.ErrNotDir
+		}
+		for _, d := range ns {
+			switch {
+			case !d.isDir():
+			case d.parent == nil:
+				clear(d.children)
+			default:
+				detach(d)
+			}
+		}
+		return nil
+	})
 }
 
 // SetModTime sets p's mtime (at the backend's precision). With
 // duplicates it changes the newest file at p, as MEGA does; otherwise
 // the object at p, file or directory.
 func (b *view) SetModTime(ctx context.Context, p string, t time.Time) error {
-	p, err := b.clean("setmodtime", p)
-	if err != nil {
-		return err
-	}
-	b.st.mu.Lock()
-	defer b.st.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return b.perr("setmodtime", p, err)
-	}
-	var n *node
-	if b.st.dups {
-		n, err = b.pick(p, isFile, backend.ErrIsDir)
-	} else {
-		n, err = b.pick(p, nil, fs.ErrNotExist)
-	}
-	if err != nil {
-		return b.perr("setmodtime", p, err)
-	}
-	n.mtime = b.st.trunc(t)
-	return nil
+	return b.mutate(ctx, "setmodtime", p, func(p string) error {
+		keep, kindErr := func(*node) bool { return true }, fs.ErrNotExist
+		if b.st.dups {
+			keep, kindErr = isFile, backend.ErrIsDir
+		}
+		n, err := b.pick(p, keep, kindErr)
+		if err != nil {
+			return err
+		}
+		n.mtime = b.st.trunc(t)
+		return nil
+	})
 }
 
 // About reports the bytes stored below the backend's root as Used; Total
