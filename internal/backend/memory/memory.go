@@ -88,12 +88,14 @@ type store struct {
 	// range over one while it detaches nodes.
 	mu     sync.RWMutex
 	top    *node
+	tops   []*node // just top: where path lookups start, without allocating
 	lastID uint64
 }
 
 func newStore(dups bool, prec time.Duration) *store {
 	st := &store{dups: dups, prec: prec}
 	st.top = st.newNode(true, nil, time.Now())
+	st.tops = []*node{st.top}
 	return st
 }
 
@@ -265,7 +267,7 @@ func step(cur []*node, name string) []*node {
 // or nil for a missing path, including a path below a file. The caller
 // holds st.mu and treats the result as step's.
 func (b *view) nodesAt(p string) []*node {
-	cur := []*node{b.st.top}
+	cur := b.st.tops
 	for _, el := range b.elems(p) {
 		if cur = step(cur, el); len(cur) == 0 {
 			return nil
@@ -294,7 +296,7 @@ func (b *view) pick(p string, keep func(*node) bool, kindErr error) (*node, erro
 // none. A file in the way is errFileInTheWay. The caller holds st.mu for
 // writing.
 func (b *view) mkdirs(dir string) (*node, error) {
-	cur := []*node{b.st.top}
+	cur := b.st.tops
 	for _, el := range b.elems(dir) {
 		next := step(cur, el)
 		if len(next) == 0 {
@@ -313,7 +315,7 @@ func (b *view) mkdirs(dir string) (*node, error) {
 // dir's directories should be, without creating anything. The caller
 // holds st.mu.
 func (b *view) checkParents(dir string) error {
-	cur := []*node{b.st.top}
+	cur := b.st.tops
 	for _, el := range b.elems(dir) {
 		next := step(cur, el)
 		if len(next) == 0 {
