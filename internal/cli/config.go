@@ -149,6 +149,32 @@ func (o obscureMode) apply(r *config.Remote, t backend.Type, pairs []pair) error
 }
 
 // checkRequired reports the first required option r lacks.
+// storeRemote applies pairs to r, checks it, fills generated options,
+// and writes it into f (saved) unless ctx ended; then prints it. config
+// create and config update end with it.
+func (g *globals) storeRemote(ctx context.Context, f *config.File, r *config.Remote, t backend.Type, o obscureMode, pairs []pair) error {
+	if err := o.apply(r, t, pairs); err != nil {
+		return err
+	}
+	if err := checkRequired(r, t); err != nil {
+		return err
+	}
+	if err := r.FillGenerated(t.Options); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := f.Replace(r); err != nil {
+		return err
+	}
+	if err := f.Save(); err != nil {
+		return err
+	}
+	printRemote(g.stdio.Out, r)
+	return nil
+}
+
 func checkRequired(r *config.Remote, t backend.Type) error {
 	for _, o := range t.Options {
 		if _, ok := r.Get(o.Name); o.Required && !ok && o.Default == "" {
@@ -218,26 +244,7 @@ func runConfigCreate(ctx context.Context, g *globals, o obscureMode, args []stri
 	if err := r.Set(config.KeyType, t.Name); err != nil {
 		return err
 	}
-	if err := o.apply(r, t, pairs); err != nil {
-		return err
-	}
-	if err := checkRequired(r, t); err != nil {
-		return err
-	}
-	if err := r.FillGenerated(t.Options); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := f.Replace(r); err != nil {
-		return err
-	}
-	if err := f.Save(); err != nil {
-		return err
-	}
-	printRemote(g.stdio.Out, r)
-	return nil
+	return g.storeRemote(ctx, f, r, t, o, pairs)
 }
 
 func newConfigUpdateCommand(g *globals) *cobra.Command {
@@ -293,26 +300,7 @@ func runConfigUpdate(ctx context.Context, g *globals, o obscureMode, args []stri
 		}
 	}
 	r := old.Clone()
-	if err := o.apply(r, t, pairs); err != nil {
-		return err
-	}
-	if err := checkRequired(r, t); err != nil {
-		return err
-	}
-	if err := r.FillGenerated(t.Options); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := f.Replace(r); err != nil {
-		return err
-	}
-	if err := f.Save(); err != nil {
-		return err
-	}
-	printRemote(g.stdio.Out, r)
-	return nil
+	return g.storeRemote(ctx, f, r, t, o, pairs)
 }
 
 func newConfigShowCommand(g *globals) *cobra.Command {

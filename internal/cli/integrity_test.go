@@ -2,12 +2,8 @@ package cli
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,7 +128,6 @@ func TestDuplicateNamesDownloadIntact(t *testing.T) {
 // destination.
 func TestCorruptBlobFailsRcCopy(t *testing.T) {
 	srv, remote := megaCLI(t)
-	t.Setenv("FERRY_RC_PASS", "")
 	const size = 2_500_000
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "victim.bin"), bytes.Repeat([]byte("rc-check "), size/9+1)[:size], 0o644); err != nil {
@@ -143,23 +138,7 @@ func TestCorruptBlobFailsRcCopy(t *testing.T) {
 	}
 	srv.FlipByte(t, size, 700_000)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, append([]string{"rcd", "--rc-addr", addr}, remote...), Stdio{In: strings.NewReader(""), Out: out, Err: io.Discard})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	waitFor(t, out, regexp.MustCompile(`remote control on (http://\S+)`))
+	addr := startRcd(t, remote...)
 
 	dst := t.TempDir()
 	code, stdout, errOut := runCLI(t, t.Context(), "", "rc", "--rc-addr", addr, "sync/copy", "srcFs=:mega:dir", "dstFs="+dst)

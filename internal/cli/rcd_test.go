@@ -15,8 +15,11 @@ import (
 
 // TestRcdAndRc runs the daemon in-process and drives it with "ferry rc":
 // a copy between local folders, its statistics, a listing, and errors.
-func TestRcdAndRc(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+// startRcd runs `ferry rcd` (with extra arguments, such as backend flags)
+// on a free loopback port until the test ends, and returns its address.
+// It expects a clean exit.
+func startRcd(t *testing.T, extra ...string) string {
+	t.Helper()
 	t.Setenv("FERRY_RC_PASS", "")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -24,12 +27,11 @@ func TestRcdAndRc(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"rcd", "--rc-addr", addr}, Stdio{In: strings.NewReader(""), Out: out, Err: io.Discard})
+		done <- Run(ctx, append([]string{"rcd", "--rc-addr", addr}, extra...), Stdio{In: strings.NewReader(""), Out: out, Err: io.Discard})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -38,6 +40,12 @@ func TestRcdAndRc(t *testing.T) {
 		}
 	})
 	waitFor(t, out, regexp.MustCompile(`remote control on (http://\S+)`))
+	return addr
+}
+
+func TestRcdAndRc(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	addr := startRcd(t)
 
 	src, dst := t.TempDir(), t.TempDir()
 	for _, f := range []string{"a.txt", "sub/b.txt"} {
