@@ -114,10 +114,10 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if s.faults.hit(faultSlow) {
+	if s.faults.hit(epCS, faultSlow) {
 		s.sleepCtx(ctx, s.faults.slowDelay)
 	}
-	if s.faults.hit(faultHTTP500) {
+	if s.faults.hit(epCS, faultHTTP500) {
 		writeRaw(w, http.StatusInternalServerError, "", nil)
 		return
 	}
@@ -153,7 +153,7 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.faults.hit(faultEAgain) {
+	if s.faults.hit(epCS, faultEAgain) {
 		writeCode(w, int(megaapi.EAGAIN))
 		return
 	}
@@ -169,12 +169,12 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 	if sess != nil && id != "" && len(id) <= maxRequestIDLen {
 		cacheKey = string(sess.hash[:]) + "\x00" + id
 		if reply, ok := s.replay.get(cacheKey, bodyHash); ok {
-			s.writeReply(w, reply, s.faults.hit(faultDrop))
+			s.writeReply(w, reply, s.faults.hit(epCS, faultDrop))
 			return
 		}
 	}
 
-	drop := s.faults.hit(faultDrop)
+	drop := s.faults.hit(epCS, faultDrop)
 	var buf bytes.Buffer
 	var out io.Writer = &buf
 	var bw *bufio.Writer

@@ -150,7 +150,13 @@
 //	logins=N/min per-account login limit; beyond it `us` answers -16 (EBLOCKED)
 //	seed=N       repeatable fault sequence
 //
-// For example "eagain=0.05,http500=0.02,drop=0.01,slow=0.01,logins=20/min".
+// eagain, http500, drop and slow with a prefix hit one endpoint only:
+// "cs." the commands, "ul." the chunk POSTs (errors are a negative number in
+// the body with HTTP 200, §5.4), "dl." the downloads (dl.eagain is refused:
+// downloads answer HTTP statuses). Unprefixed they hit every endpoint; with
+// both, the two are drawn independently. For example
+// "eagain=0.05,http500=0.02,drop=0.01,slow=0.01,logins=20/min", or
+// "cs.eagain=0.2" to exercise API retries without chunk errors.
 // Probabilities are per request. Server.Logins counts login attempts per
 // account so tests can check that a client resumes sessions.
 //

@@ -110,10 +110,10 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, rest stri
 		writeRaw(w, http.StatusMethodNotAllowed, "", nil)
 		return
 	}
-	if s.faults.hit(faultSlow) {
+	if s.faults.hit(epDL, faultSlow) {
 		s.sleepCtx(r.Context(), s.faults.slowDelay)
 	}
-	if s.faults.hit(faultHTTP500) {
+	if s.faults.hit(epDL, faultHTTP500) {
 		writeRaw(w, http.StatusInternalServerError, "", nil)
 		return
 	}
@@ -138,7 +138,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, rest stri
 		return
 	}
 	size := fi.Size()
-	drop := s.faults.hit(faultDrop)
+	drop := s.faults.hit(epDL, faultDrop)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	if !hasRange && !drop {
 		http.ServeContent(w, r, "", time.Time{}, f)

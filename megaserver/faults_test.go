@@ -236,3 +236,159 @@ func TestGoMegaWithFaults(t *testing.T) {
 		t.Errorf("%d folders in root after retries, want 1", len(children))
 	}
 }
+
+func TestParseFaultsEndpoints(t *testing.T) {
+	got, err := megaserver.ParseFaults("eagain=0.1,cs.eagain=0.05,ul.http500=0.01,dl.drop=0.02,UL.Slow=0.5,cs.drop=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := megaserver.Faults{
+		EAgain: 0.1,
+		CS:     megaserver.EndpointFaults{EAgain: 0.05, Drop: 1},
+		UL:     megaserver.EndpointFaults{HTTP500: 0.01, Slow: 0.5},
+		DL:     megaserver.EndpointFaults{Drop: 0.02},
+	}
+	if got != want {
+		t.Errorf("ParseFaults = %+v, want %+v", got, want)
+	}
+	if again, err := megaserver.ParseFaults(got.String()); err != nil || again != got {
+		t.Errorf("String round trip: %q -> %+v, %v", got.String(), again, err)
+	}
+	for _, tc := range []struct{ spec, mention string }{
+		{"sc.eagain=1", `unknown endpoint "sc"`},
+		{"api.drop=0.1", `unknown endpoint "api"`},
+		{".eagain=1", `unknown endpoint ""`},
+		{"cs.logins=5", "only eagain, http500, drop and slow"},
+		{"ul.seed=1", "only eagain, http500, drop and slow"},
+		{"cs.bogus=1", "only eagain, http500, drop and slow"},
+		{"cs.ul.eagain=1", "only eagain, http500, drop and slow"},
+		{"dl.eagain=0.1", "dl.eagain"},
+		{"cs.eagain=2", "cs.eagain"},
+		{"ul.drop=x", "ul.drop"},
+	} {
+		_, err := megaserver.ParseFaults(tc.spec)
+		if err == nil || !strings.Contains(err.Error(), tc.mention) {
+			t.Errorf("ParseFaults(%q) = %v, want an error containing %q", tc.spec, err, tc.mention)
+		}
+	}
+	if _, err := megaserver.Open(megaserver.Options{Dir: t.TempDir(), Faults: megaserver.Faults{DL: megaserver.EndpointFaults{EAgain: 1}}}); err == nil {
+		t.Errorf("Open with DL.EAgain: no error")
+	}
+}
+
+// TestFaultsByEndpoint: a prefixed fault hits its endpoint only, an
+// unprefixed one every endpoint. Chunk POST errors answer the code in the
+// body with HTTP 200 (§5.4).
+func TestFaultsByEndpoint(t *testing.T) {
+	ts := megaservertest.Start(t)
+	c := login(t, ts, megaservertest.UserV2, megaservertest.PasswordV2)
+	root := c.root()
+	data := randBytes(300000)
+	stored := c.uploadFile(root, data)
+	dl := c.downloadURL(stored.Handle)
+	set := func(spec string) {
+		t.Helper()
+		f, err := megaserver.ParseFaults(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		megaserver.SetFaults(ts.Server, f)
+	}
+	csCode := func() string {
+		t.Helper()
+		_, body := c.post(c.nextID(), `[{"a":"ug"}]`)
+		if strings.HasPrefix(string(body), "[{") {
+			return "ok"
+		}
+		return string(body)
+	}
+	chunk := func(url string, off, end int) (int, string) {
+		t.Helper()
+		resp, err := http.Post(fmt.Sprintf("%s/%d", url, off), "application/octet-stream", bytes.NewReader(data[off:end]))
+		if err != nil {
+			t.Fatalf("POST chunk: %v", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	download := func() int {
+		t.Helper()
+		status, body := get(t, dl, nil)
+		if status == http.StatusOK && !bytes.Equal(body, data) {
+			t.Fatalf("download: wrong bytes")
+		}
+		return status
+	}
+
+	// cs.eagain: every command request fails; chunks and downloads work.
+	url := c.uploadURL(int64(len(data)), 0)
+	set("cs.eagain=1")
+	if got := csCode(); got != "-3" {
+		t.Errorf("cs.eagain=1: /cs answered %s, want -3", got)
+	}
+	if status, body := chunk(url, 0, 131072); status != 200 || body != "" {
+		t.Errorf("cs.eagain=1: first chunk: HTTP %d %q, want 200 and an empty body", status, body)
+	}
+	status, tok := chunk(url, 131072, len(data))
+	if status != 200 || len(tok) != 36 {
+		t.Errorf("cs.eagain=1: last chunk: HTTP %d %q, want the completion token", status, tok)
+	}
+	if got := download(); got != 200 {
+		t.Errorf("cs.eagain=1: download HTTP %d", got)
+	}
+	set("")
+	c.putFile(root, tok) // the upload made under cs faults is good
+
+	// ul.eagain: chunk POSTs answer -3 in the body (HTTP 200), store
+	// nothing; /cs and downloads work.
+	url = c.uploadURL(int64(len(data)), 0)
+	set("ul.eagain=1")
+	if got := csCode(); got != "ok" {
+		t.Errorf("ul.eagain=1: /cs answered %s", got)
+	}
+	if status, body := chunk(url, 0, 131072); status != 200 || body != "-3" {
+		t.Errorf("ul.eagain=1: chunk: HTTP %d %q, want 200 and -3", status, body)
+	}
+	if got := download(); got != 200 {
+		t.Errorf("ul.eagain=1: download HTTP %d", got)
+	}
+	set("")
+	// Nothing was stored: the whole file is still wanted.
+	if _, body := chunk(url, 131072, len(data)); body != "" {
+		t.Errorf("after ul.eagain: the last chunk alone answered %q", body)
+	}
+
+	// dl.http500: only downloads fail.
+	set("dl.http500=1")
+	if got := download(); got != 500 {
+		t.Errorf("dl.http500=1: download HTTP %d, want 500", got)
+	}
+	if got := csCode(); got != "ok" {
+		t.Errorf("dl.http500=1: /cs answered %s", got)
+	}
+	if status, body := chunk(url, 0, 131072); status != 200 || len(body) != 36 {
+		t.Errorf("dl.http500=1: chunk: HTTP %d %q, want the completion token", status, body)
+	}
+
+	// Unprefixed keys still hit every endpoint they apply to.
+	url = c.uploadURL(int64(len(data)), 0)
+	set("eagain=1")
+	if got := csCode(); got != "-3" {
+		t.Errorf("eagain=1: /cs answered %s, want -3", got)
+	}
+	if status, body := chunk(url, 0, 131072); status != 200 || body != "-3" {
+		t.Errorf("eagain=1: chunk: HTTP %d %q, want 200 and -3", status, body)
+	}
+	set("http500=1")
+	if got := download(); got != 500 {
+		t.Errorf("http500=1: download HTTP %d, want 500", got)
+	}
+	if status, _ := c.post(c.nextID(), `[{"a":"ug"}]`); status != 500 {
+		t.Errorf("http500=1: /cs HTTP %d, want 500", status)
+	}
+	if status, _ := chunk(url, 0, 131072); status != 500 {
+		t.Errorf("http500=1: chunk HTTP %d, want 500", status)
+	}
+	set("")
+}

@@ -133,10 +133,10 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, rest string
 		return
 	}
 	ctx := r.Context()
-	if s.faults.hit(faultSlow) {
+	if s.faults.hit(epUL, faultSlow) {
 		s.sleepCtx(ctx, s.faults.slowDelay)
 	}
-	if s.faults.hit(faultHTTP500) {
+	if s.faults.hit(epUL, faultHTTP500) {
 		writeRaw(w, http.StatusInternalServerError, "", nil)
 		return
 	}
@@ -169,7 +169,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, rest string
 			return
 		}
 	}
-	if s.faults.hit(faultEAgain) {
+	if s.faults.hit(epUL, faultEAgain) {
 		rejectBody(w, r, func(w http.ResponseWriter) { ulCode(w, megaapi.EAGAIN) })
 		return
 	}
@@ -242,7 +242,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, slot *uploadSlo
 		return 0, sum.Sum(), megaapi.EFAILED
 	}
 	remaining := slot.size - off
-	drop := s.faults.hit(faultDrop)
+	drop := s.faults.hit(epUL, faultDrop)
 	dropAt := int64(-1)
 	if drop {
 		dropAt = max(r.ContentLength, 0) / 2

@@ -78,7 +78,11 @@ walks (f, uq) per request and user, and idle upload slots. A negative value
 turns a limit off.
 
 Faults (off by default) make it misbehave for client tests, e.g.
-  --faults 'eagain=0.05,http500=0.02,drop=0.01,slow=0.01,slowdelay=2s,logins=20/min'`,
+  --faults 'eagain=0.05,http500=0.02,drop=0.01,slow=0.01,slowdelay=2s,logins=20/min'
+eagain, http500, drop and slow hit every endpoint; prefixed with cs., ul. or
+dl. they hit only the API (/cs), chunk uploads (/ul/, errors answered as a
+negative number in the body, as MEGA does) or downloads (/dl/), e.g.
+  --faults 'cs.eagain=0.05,ul.http500=0.01,dl.drop=0.02'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServeMega(cmd.Context(), g, o)
@@ -87,7 +91,7 @@ Faults (off by default) make it misbehave for client tests, e.g.
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:4430", "address to listen on")
 	f.StringVar(&o.data, "data", defaultServerDir(), "data directory (metadata and encrypted blobs)")
-	f.StringVar(&o.faults, "faults", "", "inject faults: eagain=P,http500=P,drop=P,slow=P,slowdelay=D,logins=N/min")
+	f.StringVar(&o.faults, "faults", "", "inject faults: eagain=P,http500=P,drop=P,slow=P (each also as cs.KEY, ul.KEY or dl.KEY for one endpoint),slowdelay=D,logins=N/min")
 	f.IntVar(&o.hashcash, "hashcash", 0, "require a hashcash proof of this easiness (1-255) on every login; 0 = off")
 	f.StringVar(&o.baseURL, "base-url", "", "scheme://host used in upload and download URLs (default: from each request's Host)")
 	d := megaserver.DefaultLimits
