@@ -92,6 +92,10 @@ type Client struct {
 	debug    bool
 	onChange func()
 	tag      string // `i` of our commands, echoed in their action packets
+	// folder is the public handle of the folder link this client browses
+	// (OpenFolderLink): every command runs in its context (`n=`), with
+	// no session.
+	folder string
 
 	seq  atomic.Uint64 // request ids
 	pool sync.Pool     // *[]byte chunk buffers of cap piece

@@ -29,6 +29,7 @@ type File struct {
 	node *Node
 	size int64
 	fk   megacrypto.FileKey
+	req  megaapi.DownloadRequest // the `g` that gets a download URL
 
 	mu  sync.Mutex // guards url
 	url string
@@ -45,7 +46,7 @@ func (c *Client) Open(ctx context.Context, n *Node) (*File, error) {
 }
 
 func (c *Client) open(ctx context.Context, n *Node) (*File, error) {
-	if _, err := c.loggedIn(); err != nil {
+	if _, err := c.loggedIn(); err != nil && c.folder == "" {
 		return nil, err
 	}
 	if n == nil {
@@ -56,8 +57,11 @@ func (c *Client) open(ctx context.Context, n *Node) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{c: c, node: cur, fk: fk}
+	f := &File{c: c, node: cur, fk: fk, req: megaapi.DownloadRequest{A: "g", G: 1, N: cur.Handle, SSL: c.ssl()}}
 	if f.size, err = f.refresh(ctx); err != nil {
+		if c.folder != "" {
+			err = linkError(err)
+		}
 		return nil, err
 	}
 	return f, nil
@@ -65,24 +69,29 @@ func (c *Client) open(ctx context.Context, n *Node) (*File, error) {
 
 // refresh gets a (new) download URL with `g` and returns the size.
 func (f *File) refresh(ctx context.Context) (int64, error) {
+	rep, err := f.get(ctx)
+	return rep.Size, err
+}
+
+// get runs f's `g` command, keeps the download URL and returns the reply.
+func (f *File) get(ctx context.Context) (megaapi.DownloadReply, error) {
 	var rep megaapi.DownloadReply
-	req := megaapi.DownloadRequest{A: "g", G: 1, N: f.node.Handle, SSL: f.c.ssl()}
-	if err := f.c.call(ctx, "g", req, &rep); err != nil {
-		return 0, err
+	if err := f.c.call(ctx, "g", f.req, &rep); err != nil {
+		return rep, err
 	}
 	if rep.E < 0 {
-		return 0, apiError("g", megaapi.ErrorCode(rep.E))
+		return rep, apiError("g", megaapi.ErrorCode(rep.E))
 	}
 	if len(rep.URL) < 4 || rep.URL[:4] != "http" {
-		return 0, errors.New("cs g: malformed reply: no download URL")
+		return rep, errors.New("cs g: malformed reply: no download URL")
 	}
 	if rep.Size < 0 {
-		return 0, fmt.Errorf("cs g: malformed reply: size %d", rep.Size)
+		return rep, fmt.Errorf("cs g: malformed reply: size %d", rep.Size)
 	}
 	f.mu.Lock()
 	f.url = rep.URL
 	f.mu.Unlock()
-	return rep.Size, nil
+	return rep, nil
 }
 
 // Size returns the file's size in bytes.
@@ -175,8 +184,15 @@ func (c *Client) Download(ctx context.Context, n *Node, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return f.Download(ctx, w)
+}
+
+// Download writes f's whole content to w and verifies its MAC, with the
+// guarantees of Client.Download: the last piece is written only after
+// the whole content verified.
+func (f *File) Download(ctx context.Context, w io.Writer) error {
 	if err := f.download(ctx, w); err != nil {
-		return fmt.Errorf("download %v: %w", n, err)
+		return fmt.Errorf("download %v: %w", f.node, err)
 	}
 	return nil
 }
@@ -318,6 +334,14 @@ func (c *Client) NewReader(ctx context.Context, n *Node) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
+	return f.NewReader(ctx), nil
+}
+
+// NewReader returns a reader of f's whole content, fetched and verified
+// with the guarantees of Client.NewReader: it never delivers the last
+// byte of content that does not match its MAC.
+func (f *File) NewReader(ctx context.Context) io.ReadCloser {
+	n := f.node
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	r := &reader{pr: pr, cancel: cancel, done: make(chan struct{})}
@@ -332,7 +356,7 @@ func (c *Client) NewReader(ctx context.Context, n *Node) (io.ReadCloser, error) 
 		}
 		pw.CloseWithError(err) // nil: the reader sees io.EOF
 	}()
-	return r, nil
+	return r
 }
 
 // reader is NewReader's io.ReadCloser.

@@ -115,6 +115,23 @@ func decodeFetch(dec *json.Decoder, kr *keyring) error {
 			t.put(&cp)
 		}
 	}
+	if kr.linkKey != nil {
+		// A folder link's tree is the linked folder's subtree: its root
+		// is the one folder whose parent is not in it.
+		for _, n := range t.nodes {
+			if t.nodes[n.Parent] != nil || n.Type != FolderNode {
+				continue
+			}
+			if t.root != "" {
+				return errors.New("cs f: malformed reply: a folder link's tree with several roots")
+			}
+			t.root = n.Handle
+		}
+		if t.root == "" {
+			return errors.New("cs f: malformed reply: a folder link's tree without its folder")
+		}
+		return nil
+	}
 	if t.root == "" {
 		return errors.New("cs f: malformed reply: no root node")
 	}

@@ -16,6 +16,9 @@ type keyring struct {
 	mk   []byte
 	mkc  *megacrypto.KeyCipher // mk expanded once; nil: use mk
 	t    *tree                 // for share keys
+	// linkKey is the share key of a folder link: in its context every
+	// node's `k` is wrapped with it, whatever handle it names.
+	linkKey []byte
 }
 
 // newKeyring returns the keyring of st's account for t.
@@ -114,6 +117,8 @@ func (kr *keyring) nodeKey(k string) ([]byte, error) {
 			kek = kr.mk
 		case kr.t != nil && kr.t.shareKeys[h] != nil:
 			kek = kr.t.shareKeys[h]
+		case kr.linkKey != nil:
+			kek = kr.linkKey
 		default:
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"time"
 
 	"ferry/mega/megaapi"
 	"ferry/mega/megacrypto"
@@ -13,53 +14,90 @@ import (
 // Link exports n as a public link and returns its URL:
 // https://mega.nz/file/<handle>#<32-byte node key> for a file and
 // https://mega.nz/folder/<handle>#<16-byte share key> for a folder.
-// Exporting an exported node returns the same link.
+// Exporting an exported node returns the same link. It is ExportLink
+// without options.
+func (c *Client) Link(ctx context.Context, n *Node) (string, error) {
+	l, err := c.ExportLink(ctx, n, LinkOptions{})
+	if err != nil {
+		return "", err
+	}
+	return l.String(), nil
+}
+
+// LinkOptions are the options of ExportLink.
+type LinkOptions struct {
+	// Expires, if not zero, is when the link stops working: `l` carries
+	// it as `ets` (Unix seconds). MEGA grants expiry to paid accounts
+	// only; a server that refuses it answers an error, which ExportLink
+	// returns wrapping ErrLinkExpiry.
+	Expires time.Time
+}
+
+// ErrLinkExpiry is wrapped by ExportLink's error when the server refused
+// the link's expiry time.
+var ErrLinkExpiry = errors.New("mega: the server refused the link's expiry time")
+
+// ExportLink exports n as a public link (`l`). Print it with Link.String,
+// or Link.URL(LinkBase(api)) to name a local server.
 //
 // A folder is first shared with "EXP" (`s2`) under a fresh share key, with
 // the keys of every node below it wrapped with that key, as MEGA's own
 // clients do: the folder link's key is the share key. A folder shared
-// before keeps its share key.
+// before keeps its share key. Files uploaded or moved into it later carry
+// their keys wrapped with it too (`cr` on `p` and `m`), so they open from
+// the link.
 //
-// The key in the URL's fragment decrypts the content: anyone with the URL
-// can read the file or folder.
-func (c *Client) Link(ctx context.Context, n *Node) (string, error) {
+// The key in the link decrypts the content: anyone with the link can read
+// the file or folder.
+func (c *Client) ExportLink(ctx context.Context, n *Node, opts LinkOptions) (Link, error) {
 	if _, err := c.loggedIn(); err != nil {
-		return "", fmt.Errorf("link %v: %w", n, err)
+		return Link{}, fmt.Errorf("link %v: %w", n, err)
 	}
 	if n == nil {
-		return "", fmt.Errorf("link: %w", errNilNode)
+		return Link{}, fmt.Errorf("link: %w", errNilNode)
 	}
 	cur := c.current(n)
-	var kind string
+	var l Link
 	switch {
 	case cur.Type == FileNode && len(cur.key) == 32:
-		kind = "file"
 	case cur.Type == FolderNode && len(cur.key) == 16:
-		kind = "folder"
+		l.Folder = true
 	case cur.Type == FileNode || cur.Type == FolderNode:
-		return "", fmt.Errorf("link %v: %w", n, ErrNodeKey)
+		return Link{}, fmt.Errorf("link %v: %w", n, ErrNodeKey)
 	default:
-		return "", fmt.Errorf("link %v: cannot export a %v", n, cur.Type)
+		return Link{}, fmt.Errorf("link %v: cannot export a %v", n, cur.Type)
 	}
-	key := cur.key
-	if kind == "folder" {
+	l.Key = cur.key
+	if l.Folder {
 		var err error
-		if key, err = c.shareFolder(ctx, cur); err != nil {
-			return "", fmt.Errorf("link %v: share the folder: %w", n, err)
+		if l.Key, err = c.shareFolder(ctx, cur); err != nil {
+			return Link{}, fmt.Errorf("link %v: share the folder: %w", n, err)
 		}
 	}
-	var ph string
-	if err := c.call(ctx, "l", megaapi.LinkRequest{A: "l", Node: cur.Handle}, &ph); err != nil {
-		return "", fmt.Errorf("link %v: %w", n, err)
+	req := megaapi.LinkRequest{A: "l", Node: cur.Handle}
+	if !opts.Expires.IsZero() {
+		if req.ETS = opts.Expires.Unix(); req.ETS <= time.Now().Unix() {
+			return Link{}, fmt.Errorf("link %v: expiry %v is not in the future", n, opts.Expires)
+		}
 	}
-	if len(ph) != 8 {
-		return "", fmt.Errorf("link %v: malformed public handle %q", n, ph)
+	if err := c.call(ctx, "l", req, &l.Handle); err != nil {
+		var ae *megaapi.Error
+		if req.ETS != 0 && errors.As(err, &ae) && !ae.Code.Retryable() {
+			return Link{}, fmt.Errorf("link %v: %w (expiry %s): %w", n, ErrLinkExpiry, opts.Expires.UTC().Format(time.RFC3339), err)
+		}
+		return Link{}, fmt.Errorf("link %v: %w", n, err)
 	}
+	if checkHandle(l.Handle) != nil {
+		return Link{}, fmt.Errorf("link %v: malformed public handle %q", n, l.Handle)
+	}
+	ph := l.Handle
 	c.updateNode(cur.Handle, func(m *Node) { m.PublicHandle = ph })
-	return "https://mega.nz/" + kind + "/" + ph + "#" + megacrypto.B64Encode(key), nil
+	return l, nil
 }
 
-// Unlink removes n's public link.
+// Unlink removes n's public link. For a folder it also removes the
+// folder's "EXP" share (`s2` without an access level), so its share key
+// opens nothing any more and a later link gets a fresh key.
 func (c *Client) Unlink(ctx context.Context, n *Node) error {
 	if _, err := c.loggedIn(); err != nil {
 		return fmt.Errorf("unlink %v: %w", n, err)
@@ -71,6 +109,18 @@ func (c *Client) Unlink(ctx context.Context, n *Node) error {
 		return fmt.Errorf("unlink %v: %w", n, err)
 	}
 	c.updateNode(n.Handle, func(m *Node) { m.PublicHandle = "" })
+	if c.current(n).Type != FolderNode {
+		return nil
+	}
+	req := megaapi.UnshareRequest{A: "s2", Node: n.Handle, S: []megaapi.UnshareTarget{{U: "EXP"}}}
+	if err := c.call(ctx, "s2", req, nil); err != nil {
+		return fmt.Errorf("unlink %v: the link is removed, but not the folder's share: %w", n, err)
+	}
+	c.treeMu.Lock()
+	if c.tree != nil {
+		delete(c.tree.shareKeys, n.Handle)
+	}
+	c.treeMu.Unlock()
 	return nil
 }
 
@@ -146,4 +196,65 @@ func (c *Client) shareRequest(st state, d *Node, sk []byte) ([]byte, megaapi.Sha
 	}
 	req.HA, err = megacrypto.HandleAuth(st.mk, d.Handle)
 	return nil, req, err
+}
+
+// shareCR returns the `cr` of a `p` or `m` into folder parent: for each
+// folder among parent and its ancestors whose share key the client knows
+// (it shared them, as Link does), the keys wrapped with that share key, so
+// the nodes open from the folder's link too (mega-protocol.md §8). For
+// `p` handles is nil and node indexes count in the request's `n` list;
+// for `m` handles names the moved nodes. It is the zero value when no
+// ancestor is shared.
+func (c *Client) shareCR(parent string, handles []string, keys [][]byte) ([3][]any, error) {
+	var cr [3][]any
+	var shares [][]byte
+	c.withTree(func(t *tree) {
+		for h, i := parent, 0; h != "" && i <= len(t.nodes); i++ {
+			if sk := t.shareKeys[h]; len(sk) == 16 {
+				cr[0] = append(cr[0], h)
+				shares = append(shares, sk)
+			}
+			n := t.nodes[h]
+			if n == nil {
+				break
+			}
+			h = n.Parent
+		}
+	})
+	if len(shares) == 0 {
+		return [3][]any{}, nil
+	}
+	cr[1] = []any{}
+	for _, h := range handles {
+		cr[1] = append(cr[1], h)
+	}
+	cr[2] = []any{}
+	for si, sk := range shares {
+		for ni, k := range keys {
+			w, err := wrapKey(sk, k)
+			if err != nil {
+				return [3][]any{}, err
+			}
+			cr[2] = append(cr[2], si, ni, w)
+		}
+	}
+	return cr, nil
+}
+
+// moveCR is shareCR for moving n's subtree into parent.
+func (c *Client) moveCR(n *Node, parent string) ([3][]any, error) {
+	var handles []string
+	var keys [][]byte
+	c.withTree(func(t *tree) {
+		for _, h := range t.subtree(n.Handle) {
+			if m := t.nodes[h]; m != nil && (len(m.key) == 16 || len(m.key) == 32) {
+				handles = append(handles, h)
+				keys = append(keys, m.key)
+			}
+		}
+	})
+	if len(keys) == 0 {
+		return [3][]any{}, nil
+	}
+	return c.shareCR(parent, handles, keys)
 }

@@ -102,6 +102,9 @@ func (c *Client) Mkdir(ctx context.Context, parent *Node, name string) (*Node, e
 	}
 	req := megaapi.PutNodesRequest{A: "p", Target: parent.Handle, I: c.tag,
 		Nodes: []megaapi.NewNode{{Handle: "xxxxxxxx", Type: megaapi.TypeFolder, Attr: a, Key: k}}}
+	if req.CR, err = c.shareCR(parent.Handle, nil, [][]byte{key}); err != nil {
+		return nil, fmt.Errorf("mkdir %q: %w", name, err)
+	}
 	var rep megaapi.PutNodesReply
 	if err := c.call(ctx, "p", req, &rep); err != nil {
 		return nil, fmt.Errorf("mkdir %q in %v: %w", name, parent, err)
@@ -194,6 +197,10 @@ func (c *Client) Move(ctx context.Context, n, newParent *Node) error {
 		return fmt.Errorf("move %v: target %v is not a folder", n, newParent)
 	}
 	req := megaapi.MoveRequest{A: "m", Node: n.Handle, Target: newParent.Handle, I: c.tag}
+	var err error
+	if req.CR, err = c.moveCR(c.current(n), newParent.Handle); err != nil {
+		return fmt.Errorf("move %v: %w", n, err)
+	}
 	if err := c.call(ctx, "m", req, nil); err != nil {
 		return fmt.Errorf("move %v to %v: %w", n, newParent, err)
 	}

@@ -40,7 +40,9 @@ const maxHashcash = 4
 func (c *Client) cs(ctx context.Context, sid, name string, body []byte, read func(dec *json.Decoder) error) error {
 	id := strconv.FormatUint(c.seq.Add(1), 10)
 	u := c.api + "/cs?id=" + id
-	if sid != "" {
+	if c.folder != "" {
+		u += "&n=" + url.QueryEscape(c.folder) // a folder link's context; never a session
+	} else if sid != "" {
 		u += "&sid=" + url.QueryEscape(sid)
 	}
 	start := time.Now()

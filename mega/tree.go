@@ -297,7 +297,7 @@ func (c *Client) PathNames(n *Node) (names []string, ok bool) {
 	}
 	c.withTree(func(t *tree) {
 		for cur := t.nodes[n.Handle]; cur != nil; cur = t.nodes[cur.Parent] {
-			if cur.Type == RootNode {
+			if cur.Handle == t.root { // the Cloud Drive, or a folder link's folder
 				ok = true
 				return
 			}
@@ -324,6 +324,9 @@ func (c *Client) Path(n *Node) string {
 	var parts []string
 	c.withTree(func(t *tree) {
 		for cur := t.nodes[n.Handle]; cur != nil; cur = t.nodes[cur.Parent] {
+			if cur.Handle == t.root {
+				return
+			}
 			switch cur.Type {
 			case RootNode:
 				return

@@ -154,11 +154,16 @@ type NewNode struct {
 }
 
 // PutNodesRequest is `p`: create files (from completed uploads) or folders.
+// CR, when the target lies in shared folders, wraps the new nodes' keys
+// with their share keys: [[share handles], [] (no handles: the node
+// index counts in Nodes), [share index, node index, key, ...]], as
+// MEGA's SDK sends it.
 type PutNodesRequest struct {
 	A      string    `json:"a"` // "p"
 	Target string    `json:"t"`
 	Nodes  []NewNode `json:"n"`
 	I      string    `json:"i,omitempty"`
+	CR     [3][]any  `json:"cr,omitzero"`
 }
 
 // PutNodesReply answers `p`.
@@ -166,12 +171,15 @@ type PutNodesReply struct {
 	Nodes []Node `json:"f"`
 }
 
-// MoveRequest is `m`.
+// MoveRequest is `m`. CR, when the target lies in shared folders, wraps
+// the keys of the moved subtree with their share keys: [[share handles],
+// [node handles], [share index, node index, key, ...]].
 type MoveRequest struct {
-	A      string `json:"a"` // "m"
-	Node   string `json:"n"`
-	Target string `json:"t"`
-	I      string `json:"i,omitempty"`
+	A      string   `json:"a"` // "m"
+	Node   string   `json:"n"`
+	Target string   `json:"t"`
+	I      string   `json:"i,omitempty"`
+	CR     [3][]any `json:"cr,omitzero"`
 }
 
 // SetAttrRequest is `a`. go-mega sends `attr` (and `key`) instead of `at`;
@@ -212,6 +220,19 @@ type ShareRequest struct {
 	OK   string        `json:"ok"` // b64(AES_mk(share key))
 	HA   string        `json:"ha"` // handle auth of Node under mk
 	CR   [3][]any      `json:"cr"`
+}
+
+// UnshareRequest is `s2` removing shares: a target without an access
+// level `r` removes that user's share ("EXP": the folder link's).
+type UnshareRequest struct {
+	A    string          `json:"a"` // "s2"
+	Node string          `json:"n"`
+	S    []UnshareTarget `json:"s"`
+}
+
+// UnshareTarget is one user of an UnshareRequest.
+type UnshareTarget struct {
+	U string `json:"u"`
 }
 
 // ShareTarget is one user of a ShareRequest ("EXP" for a public link)
