@@ -35,7 +35,8 @@ type session struct {
 type call struct {
 	ctx   context.Context
 	r     *http.Request
-	sess  *session // nil without a (valid) sid
+	sess  *session // nil without a (valid) sid, and in a link context
+	link  string   // the public handle of `n=`: a folder-link context
 	reqID string   // the request's `id`
 	idx   int      // position in the batch
 	raw   json.RawMessage
@@ -145,7 +146,8 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	var sess *session
-	if sid := q.Get("sid"); sid != "" {
+	link := q.Get("n") // a folder-link context wins over any sid
+	if sid := q.Get("sid"); sid != "" && link == "" {
 		// A stale sid on a pure login request is ignored, so a client that
 		// re-logs in without clearing its old session id recovers.
 		if sess, err = s.lookupSession(sid); err != nil && !(megaapi.CodeOf(err) == megaapi.ESID && onlyLogin(raws)) {
@@ -195,7 +197,7 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		c := &call{ctx: ctx, r: r, sess: sess, reqID: id, idx: i, raw: raw, base: base, batch: batch}
+		c := &call{ctx: ctx, r: r, sess: sess, link: link, reqID: id, idx: i, raw: raw, base: base, batch: batch}
 		res := s.runCommand(c)
 		if s.log.Enabled(ctx, slog.LevelDebug) {
 			s.logCommand(ctx, c, res)
@@ -310,7 +312,11 @@ func (s *Server) runCommand(c *call) (res result) {
 			return codeResult(megaapi.EARGS)
 		}
 	}
-	if cmd.session && c.sess == nil {
+	if c.link != "" {
+		if !linkCommands[c.name] {
+			return codeResult(megaapi.EACCESS) // a folder link reads; it has no account
+		}
+	} else if cmd.session && c.sess == nil {
 		return codeResult(megaapi.ESID)
 	}
 	return cmd.fn(s, c)
@@ -333,9 +339,9 @@ func (s *Server) writeResult(out io.Writer, c *call, res result) (err error) {
 }
 
 // beginWalk reserves a whole-tree walk for c: one per request and
-// Limits.MaxTreeWalksPerUser at once per user. It returns the function
-// that ends the walk, or false when over budget (the command answers
-// EAGAIN).
+// Limits.MaxTreeWalksPerUser at once per user, or per public handle in a
+// folder-link context. It returns the function that ends the walk, or
+// false when over budget (the command answers EAGAIN).
 func (s *Server) beginWalk(c *call) (end func(), ok bool) {
 	if c.batch != nil {
 		if c.batch.walks > 0 {
@@ -343,7 +349,12 @@ func (s *Server) beginWalk(c *call) (end func(), ok bool) {
 		}
 		c.batch.walks++
 	}
-	user := c.sess.user
+	var user string
+	if c.link != "" {
+		user = "n=" + c.link // cannot collide with a user handle
+	} else {
+		user = c.sess.user
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if max := s.limits.MaxTreeWalksPerUser; max > 0 && s.walks[user] >= max {

@@ -26,7 +26,8 @@ import (
 
 const (
 	downloadTTL      = 24 * time.Hour
-	downloadTokenLen = 16 + 8 + 16
+	downloadTokenLen = 16 + 8 + 16     // blob id, expiry, MAC
+	linkTokenLen     = 16 + 8 + 6 + 16 // blob id, expiry, public handle, MAC
 )
 
 type getArgs struct {
@@ -37,13 +38,18 @@ type getArgs struct {
 }
 
 // cmdDownload (`g`) answers size, attributes and (with g:1) a download URL
-// for an own node (`n`) or a public link (`p`, no session needed).
+// for an own node (`n`), a file of the folder link in a link context (`n`
+// with `n=` on the request) or a public link (`p`, no session needed).
+// URLs reached through a link carry its public handle and stop working
+// with the link.
 func (s *Server) cmdDownload(c *call) result {
 	var req getArgs
 	if err := decodeArgs(c, &req); err != nil {
 		return codeResult(megaapi.EARGS)
 	}
 	var n *nodeRec
+	via := "" // the public handle the node was reached through
+	now := s.now().Unix()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		switch {
 		case req.P != "":
@@ -52,7 +58,21 @@ func (s *Server) cmdDownload(c *call) result {
 				return megaapi.ENOENT
 			}
 			var err error
-			n, err = getNode(tx, string(h))
+			if n, err = getNode(tx, string(h)); err != nil {
+				return err
+			}
+			if n.T == megaapi.TypeFile && linkExpired(n, now) {
+				return megaapi.EEXPIRED
+			}
+			via = req.P
+			return nil
+		case req.N != "" && c.link != "":
+			v, err := openLink(tx, c.link, now)
+			if err != nil {
+				return err
+			}
+			n, err = v.node(tx, req.N)
+			via = c.link
 			return err
 		case req.N != "":
 			if c.sess == nil {
@@ -73,33 +93,47 @@ func (s *Server) cmdDownload(c *call) result {
 	}
 	reply := megaapi.DownloadReply{Size: n.S, Attr: n.A, FA: n.FA}
 	if req.G == 1 {
-		reply.URL = c.base + "/dl/" + s.downloadToken(n.Blob, s.now().Add(downloadTTL))
+		reply.URL = c.base + "/dl/" + s.downloadToken(n.Blob, s.now().Add(downloadTTL), via)
 	}
 	return jsonResult(reply)
 }
 
-func (s *Server) downloadToken(blob string, exp time.Time) string {
+// downloadToken makes the URL token of blob, valid until exp; via is the
+// public handle the blob was reached through ("" for the owner's own).
+func (s *Server) downloadToken(blob string, exp time.Time, via string) string {
 	id, _ := hex.DecodeString(blob)
-	b := make([]byte, 0, downloadTokenLen)
+	b := make([]byte, 0, linkTokenLen)
 	b = append(b, id...)
 	b = binary.BigEndian.AppendUint64(b, uint64(exp.Unix()))
+	if via != "" {
+		ph, err := megacrypto.B64Decode(via)
+		if err != nil || len(ph) != 6 {
+			panic("megaserver: download token for a malformed public handle") // handles come from the links bucket
+		}
+		b = append(b, ph...)
+	}
 	b = append(b, s.mac("dl", b)[:16]...)
 	return megacrypto.B64Encode(b)
 }
 
-// parseDownloadToken returns the blob id of a valid, unexpired token.
-func (s *Server) parseDownloadToken(tok string) (string, bool) {
+// parseDownloadToken returns the blob id of a valid, unexpired token, and
+// the public handle it was reached through (or "").
+func (s *Server) parseDownloadToken(tok string) (blob, via string, ok bool) {
 	b, err := megacrypto.B64Decode(tok)
-	if err != nil || len(b) != downloadTokenLen {
-		return "", false
+	if err != nil || (len(b) != downloadTokenLen && len(b) != linkTokenLen) {
+		return "", "", false
 	}
-	if !hmac.Equal(b[24:], s.mac("dl", b[:24])[:16]) {
-		return "", false
+	msg := b[:len(b)-16]
+	if !hmac.Equal(b[len(msg):], s.mac("dl", msg)[:16]) {
+		return "", "", false
 	}
 	if s.now().Unix() > int64(binary.BigEndian.Uint64(b[16:24])) {
-		return "", false
+		return "", "", false
 	}
-	return hex.EncodeToString(b[:16]), true
+	if len(msg) > 24 {
+		via = megacrypto.B64Encode(msg[24:])
+	}
+	return hex.EncodeToString(b[:16]), via, true
 }
 
 // serveDownload handles GET|POST /dl/<token>[/<a>-<b>] (inclusive range)
@@ -118,8 +152,8 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, rest stri
 		return
 	}
 	tok, rng, hasRange := strings.Cut(rest, "/")
-	blob, ok := s.parseDownloadToken(tok)
-	if !ok {
+	blob, via, ok := s.parseDownloadToken(tok)
+	if !ok || (via != "" && !s.linkAllowsBlob(via, blob)) {
 		http.NotFound(w, r)
 		return
 	}

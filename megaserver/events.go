@@ -134,6 +134,10 @@ func (s *Server) serveSC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if ph := q.Get("n"); ph != "" {
+		s.serveSCLink(w, r, ph) // a folder link wins over a sid, as on /cs
+		return
+	}
 	sess, err := s.lookupSession(q.Get("sid"))
 	if err != nil {
 		writeCode(w, int(megaapi.CodeOf(err)))

@@ -23,6 +23,7 @@ type client struct {
 	base string
 	sid  string
 	user string
+	n    string // a folder link's public handle, sent as n=
 	id   atomic.Int64
 }
 
@@ -51,6 +52,9 @@ func (c *client) post(id, body string) (int, []byte) {
 	u := c.base + "/cs?id=" + id
 	if c.sid != "" {
 		u += "&sid=" + c.sid
+	}
+	if c.n != "" {
+		u += "&n=" + c.n
 	}
 	resp, err := http.Post(u, "application/json", strings.NewReader(body))
 	if err != nil {

@@ -54,6 +54,9 @@ func (s *Server) cmdFetch(c *call) result {
 	if err := decodeArgs(c, &req); err != nil {
 		return codeResult(megaapi.EARGS)
 	}
+	if c.link != "" {
+		return s.cmdFetchLink(c)
+	}
 	end, ok := s.beginWalk(c)
 	if !ok {
 		return codeResult(megaapi.EAGAIN)
@@ -70,7 +73,7 @@ func (s *Server) cmdFetch(c *call) result {
 			bw := bufio.NewWriterSize(w, 64<<10)
 			enc := json.NewEncoder(bw)
 			enc.SetEscapeHTML(false)
-			var links []megaapi.PublicLink
+			var links []publicLink
 			var shares []megaapi.ShareKey
 			bw.WriteString(`{"f":[`)
 			first := true
@@ -81,7 +84,7 @@ func (s *Server) cmdFetch(c *call) result {
 					}
 					first = false
 					if n.PH != "" {
-						links = append(links, megaapi.PublicLink{Handle: n.H, PH: n.PH, TS: n.PHTS})
+						links = append(links, publicLink{Handle: n.H, PH: n.PH, TS: n.PHTS, ETS: n.PHETS})
 					}
 					if n.ShareOK != "" {
 						shares = append(shares, megaapi.ShareKey{Handle: n.H, Key: n.ShareOK, HA: n.ShareHA})
@@ -103,7 +106,7 @@ func (s *Server) cmdFetch(c *call) result {
 			bw.WriteString(encodeSN(getState(tx, user).Counter))
 			bw.WriteString(`","ph":`)
 			if links == nil {
-				links = []megaapi.PublicLink{}
+				links = []publicLink{}
 			}
 			if err := enc.Encode(links); err != nil {
 				return err
@@ -112,6 +115,26 @@ func (s *Server) cmdFetch(c *call) result {
 			return bw.Flush()
 		})
 	}}
+}
+
+// publicLink is an entry of `f`'s `ph` list (§7.1 `{h,ph,ets?,w?}`).
+type publicLink struct {
+	Handle string `json:"h"`
+	PH     string `json:"ph"`
+	TS     int64  `json:"ts,omitempty"`
+	ETS    int64  `json:"ets,omitempty"`
+}
+
+// linkPacket is the `ph` action packet (megaapi.Packet has no ets).
+type linkPacket struct {
+	A   string `json:"a"`
+	H   string `json:"h"`
+	PH  string `json:"ph"`
+	D   int    `json:"d,omitempty"`
+	ETS int64  `json:"ets,omitempty"`
+	TS  int64  `json:"ts,omitempty"`
+	OU  string `json:"ou,omitempty"`
+	I   string `json:"i,omitempty"`
 }
 
 // putNodeArg is one entry of `p`'s `n`.
@@ -125,15 +148,28 @@ type putNodeArg struct {
 }
 
 type putNodesArgs struct {
-	T string       `json:"t"`
-	N []putNodeArg `json:"n"`
+	T  string          `json:"t"`
+	N  []putNodeArg    `json:"n"`
+	CR json.RawMessage `json:"cr"`
 }
 
 // cmdPutNodes (`p`) creates folders, and files from upload completion
 // tokens, under the target folder.
+//
+// `cr` gives the new nodes keys under the shares they are created in
+// (§8), as on `s2`: its node list names entries of `n` by their `h`
+// (placeholder or completion token, as the SDK sends them; a name shared by
+// several entries means each of them), and a share whose folder is not at
+// or above the target (any more) is skipped, so a client racing an
+// unshare still creates its nodes. A node created under a share without
+// its key there is listed in the folder link but cannot be opened from it.
 func (s *Server) cmdPutNodes(c *call) result {
 	var req putNodesArgs
 	if err := decodeArgs(c, &req); err != nil || len(req.N) == 0 || len(req.N) > maxPutNodes || req.T == "" {
+		return codeResult(megaapi.EARGS)
+	}
+	shareKeys, ok := putNodesShareKeys(req)
+	if !ok {
 		return codeResult(megaapi.EARGS)
 	}
 	if res, ok := s.replayed(c); ok {
@@ -187,6 +223,12 @@ func (s *Server) cmdPutNodes(c *call) result {
 		if target.T == megaapi.TypeFile {
 			return nil, megaapi.EARGS
 		}
+		var shares map[string]bool
+		if len(shareKeys) > 0 {
+			if shares, err = enclosingShares(tx, target); err != nil {
+				return nil, err
+			}
+		}
 		st := getState(tx, m.user)
 		created := make([]megaapi.Node, 0, len(req.N))
 		handles := make(map[string]string) // placeholder -> new handle
@@ -199,6 +241,13 @@ func (s *Server) cmdPutNodes(c *call) result {
 			}
 			n := &nodeRec{H: newNodeHandle(tx), P: parent, U: m.user, T: *arg.T, A: arg.A,
 				K: m.user + ":" + arg.K, TS: now, FA: arg.FA}
+			if shareKeys != nil {
+				for _, u := range shareKeys[i] {
+					if shares[u.share] {
+						n.K = withShareKey(n.K, u.share, u.key)
+					}
+				}
+			}
 			if comp := files[i]; comp != nil {
 				if blobs.Get([]byte(comp.blob)) != nil {
 					return nil, megaapi.ENOENT // token already used
@@ -239,16 +288,68 @@ func (s *Server) cmdPutNodes(c *call) result {
 	return res
 }
 
+// putNodesShareKeys checks `p`'s `cr` and returns its key updates by
+// entry of `n`.
+func putNodesShareKeys(req putNodesArgs) ([][]shareKeyUpdate, bool) {
+	updates, shares, _, ok := parseCR(req.CR)
+	if !ok || !allNodeHandles(shares) {
+		return nil, false
+	}
+	if len(updates) == 0 {
+		return nil, true
+	}
+	byEntry := make([][]shareKeyUpdate, len(req.N))
+	byH := make(map[string][]int, len(req.N))
+	for i, n := range req.N {
+		if n.H != "" {
+			byH[n.H] = append(byH[n.H], i)
+		}
+	}
+	for _, u := range updates {
+		entries := byH[u.node]
+		if len(entries) == 0 {
+			return nil, false // names no new node
+		}
+		for _, i := range entries {
+			if req.N[i].T == nil || !keyFits(u.key, &nodeRec{T: *req.N[i].T}) {
+				return nil, false
+			}
+			byEntry[i] = append(byEntry[i], u)
+		}
+	}
+	return byEntry, true
+}
+
+func allNodeHandles(hs []string) bool {
+	for _, h := range hs {
+		if len(h) != nodeHandleLen {
+			return false
+		}
+	}
+	return true
+}
+
 type moveArgs struct {
-	N string `json:"n"`
-	T string `json:"t"`
+	N  string          `json:"n"`
+	T  string          `json:"t"`
+	CR json.RawMessage `json:"cr"`
 }
 
 // cmdMove (`m`) moves a node under another folder; it emits `d` with m:1
 // and a `t` with the moved subtree in one packet batch.
+//
+// `cr` gives the moved nodes keys under the shares they move into, as on
+// `p`: its nodes must be the moved node or lie below it (ENOENT
+// otherwise), and a share not at or above the new parent is skipped.
+// Entries of shares the nodes leave stay in their `k` strings; no link
+// reaches them outside the share's folder.
 func (s *Server) cmdMove(c *call) result {
 	var req moveArgs
 	if err := decodeArgs(c, &req); err != nil || req.N == "" || req.T == "" {
+		return codeResult(megaapi.EARGS)
+	}
+	updates, crShares, _, ok := parseCR(req.CR)
+	if !ok || !allNodeHandles(crShares) {
 		return codeResult(megaapi.EARGS)
 	}
 	return s.mutate(c, func(tx *bolt.Tx, m *mutation) ([]byte, error) {
@@ -278,13 +379,36 @@ func (s *Server) cmdMove(c *call) result {
 				return nil, err
 			}
 		}
+		loaded := map[string]*nodeRec{n.H: n}
+		if len(updates) > 0 {
+			shares, err := enclosingShares(tx, t)
+			if err != nil {
+				return nil, err
+			}
+			inside := map[string]bool{n.H: true}
+			for _, u := range updates {
+				x, err := shareSubtreeNode(tx, m.user, n.H, u.node, inside, loaded)
+				if err != nil {
+					return nil, err
+				}
+				loaded[u.node] = x
+				if !keyFits(u.key, x) {
+					return nil, megaapi.EARGS
+				}
+				if shares[u.share] {
+					x.K = withShareKey(x.K, u.share, u.key)
+				}
+			}
+		}
 		children := tx.Bucket(bucketChildren)
 		if err := children.Delete(childKey(n.P, n.H)); err != nil {
 			return nil, err
 		}
 		n.P = t.H
-		if err := putNode(tx, n); err != nil {
-			return nil, err
+		for _, x := range loaded {
+			if err := putNode(tx, x); err != nil {
+				return nil, err
+			}
 		}
 		if err := children.Put(childKey(n.P, n.H), nil); err != nil {
 			return nil, err
@@ -451,14 +575,16 @@ func (s *Server) deleteSubtree(tx *bolt.Tx, m *mutation, n *nodeRec) error {
 type linkArgs struct {
 	N   string `json:"n"`
 	D   int    `json:"d"`
-	ETS int64  `json:"ets"`
+	ETS *int64 `json:"ets"`
 }
 
 // cmdLink (`l`) exports a node as a public link and answers its public
 // handle (the same one if already exported); with d:1 it removes the link.
+// `ets` (Unix seconds) sets the link's expiry, also on a link that exists;
+// 0 removes it, and without `ets` an existing link keeps its expiry.
 func (s *Server) cmdLink(c *call) result {
 	var req linkArgs
-	if err := decodeArgs(c, &req); err != nil || req.N == "" {
+	if err := decodeArgs(c, &req); err != nil || req.N == "" || (req.ETS != nil && *req.ETS < 0) {
 		return codeResult(megaapi.EARGS)
 	}
 	now := s.now().Unix()
@@ -478,22 +604,29 @@ func (s *Server) cmdLink(c *call) result {
 			if err := links.Delete([]byte(n.PH)); err != nil {
 				return nil, err
 			}
-			m.emit(megaapi.Packet{A: "ph", H: n.H, PH: n.PH, D: 1, TS: now})
-			n.PH, n.PHTS = "", 0
+			m.emitJSON(linkPacket{A: "ph", H: n.H, PH: n.PH, D: 1, TS: now, OU: m.user, I: m.tag})
+			n.PH, n.PHTS, n.PHETS = "", 0, 0
 			if err := putNode(tx, n); err != nil {
 				return nil, err
 			}
 			return []byte("0"), nil
 		}
+		changed := false
 		if n.PH == "" {
-			n.PH, n.PHTS = newPublicHandle(tx), now
+			n.PH, n.PHTS, n.PHETS = newPublicHandle(tx), now, 0
 			if err := links.Put([]byte(n.PH), []byte(n.H)); err != nil {
 				return nil, err
 			}
+			changed = true
+		}
+		if req.ETS != nil && *req.ETS != n.PHETS {
+			n.PHETS, changed = *req.ETS, true
+		}
+		if changed {
 			if err := putNode(tx, n); err != nil {
 				return nil, err
 			}
-			m.emit(megaapi.Packet{A: "ph", H: n.H, PH: n.PH, TS: now})
+			m.emitJSON(linkPacket{A: "ph", H: n.H, PH: n.PH, ETS: n.PHETS, TS: now, OU: m.user, I: m.tag})
 		}
 		return json.Marshal(n.PH)
 	})

@@ -86,28 +86,11 @@ func jsonInt(raw json.RawMessage) (int, bool) {
 	return n, true
 }
 
-// parseShareCR decodes `cr`: [[share handles],[node handles],[si,ni,key,...]].
-// Every share handle must be folder; keys are b64 of 16 or 32 bytes. A
-// missing or null `cr` is no update.
+// parseShareCR decodes the `cr` of `s2`: every share handle must be
+// folder.
 func parseShareCR(raw json.RawMessage, folder string) ([]shareKeyUpdate, []string, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil, true
-	}
-	var parts []json.RawMessage
-	if err := json.Unmarshal(raw, &parts); err != nil || len(parts) != 3 {
-		return nil, nil, false
-	}
-	var shares, nodes []string
-	var triples []json.RawMessage
-	for i, v := range []any{&shares, &nodes, &triples} {
-		if string(parts[i]) == "null" {
-			return nil, nil, false
-		}
-		if err := json.Unmarshal(parts[i], v); err != nil {
-			return nil, nil, false
-		}
-	}
-	if len(triples)%3 != 0 {
+	updates, shares, nodes, ok := parseCR(raw)
+	if !ok {
 		return nil, nil, false
 	}
 	for _, h := range shares {
@@ -115,25 +98,83 @@ func parseShareCR(raw json.RawMessage, folder string) ([]shareKeyUpdate, []strin
 			return nil, nil, false
 		}
 	}
-	for _, h := range nodes {
-		if h == "" {
-			return nil, nil, false
+	return updates, nodes, true
+}
+
+// parseCR decodes `cr`: [[share handles],[node handles],[si,ni,key,...]].
+// Handles are non-empty strings; keys are b64 of 16 or 32 bytes. A
+// missing or null `cr` is no update.
+func parseCR(raw json.RawMessage) (updates []shareKeyUpdate, shares, nodes []string, ok bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil, nil, true
+	}
+	var parts []json.RawMessage
+	if err := json.Unmarshal(raw, &parts); err != nil || len(parts) != 3 {
+		return nil, nil, nil, false
+	}
+	var triples []json.RawMessage
+	for i, v := range []any{&shares, &nodes, &triples} {
+		if string(parts[i]) == "null" {
+			return nil, nil, nil, false
+		}
+		if err := json.Unmarshal(parts[i], v); err != nil {
+			return nil, nil, nil, false
 		}
 	}
-	updates := make([]shareKeyUpdate, 0, len(triples)/3)
+	if len(triples)%3 != 0 {
+		return nil, nil, nil, false
+	}
+	for _, h := range shares {
+		if h == "" {
+			return nil, nil, nil, false
+		}
+	}
+	for _, h := range nodes {
+		if h == "" {
+			return nil, nil, nil, false
+		}
+	}
+	updates = make([]shareKeyUpdate, 0, len(triples)/3)
 	for i := 0; i < len(triples); i += 3 {
 		si, ok1 := jsonInt(triples[i])
 		ni, ok2 := jsonInt(triples[i+1])
 		if !ok1 || !ok2 || si < 0 || si >= len(shares) || ni < 0 || ni >= len(nodes) {
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 		var key string
 		if string(triples[i+2]) == "null" || json.Unmarshal(triples[i+2], &key) != nil || !canonicalB64(key, 16, 32) {
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 		updates = append(updates, shareKeyUpdate{share: shares[si], node: nodes[ni], key: key})
 	}
-	return updates, nodes, true
+	return updates, shares, nodes, true
+}
+
+// keyFits reports whether a share-wrapped key has the size of n's key.
+func keyFits(key string, n *nodeRec) bool {
+	if n.T == megaapi.TypeFile {
+		return canonicalB64(key, 32)
+	}
+	return canonicalB64(key, 16)
+}
+
+// enclosingShares returns the handles of the shared folders at or above
+// n, the shares whose link a node placed under n is seen through.
+func enclosingShares(tx *bolt.Tx, n *nodeRec) (map[string]bool, error) {
+	out := map[string]bool{}
+	for a := n; ; {
+		if a.ShareOK != "" {
+			out[a.H] = true
+		}
+		if a.P == "" {
+			return out, nil
+		}
+		p, err := getNode(tx, a.P)
+		if err != nil {
+			return nil, err
+		}
+		a = p
+	}
 }
 
 // withShareKey returns key string k with the entry of share set to wrapped:
@@ -163,11 +204,22 @@ func (s *Server) cmdShare(c *call) result {
 	if err := decodeArgs(c, &req); err != nil || req.N == "" || len(req.S) == 0 {
 		return codeResult(megaapi.EARGS)
 	}
+	removals := 0
 	for _, t := range req.S {
-		// Shares with users (and removing shares) are not implemented.
-		if t.U != shareUserExport || t.R == nil || *t.R < 0 || *t.R > 2 {
+		// Shares with users are not implemented.
+		if t.U != shareUserExport || (t.R != nil && (*t.R < 0 || *t.R > 2)) {
 			return codeResult(megaapi.EARGS)
 		}
+		if t.R == nil {
+			removals++
+		}
+	}
+	switch removals {
+	case len(req.S):
+		return s.unshare(c, req.N)
+	case 0:
+	default:
+		return codeResult(megaapi.EARGS) // adding and removing at once
 	}
 	if !canonicalB64(req.OK, 16) || !canonicalB64(req.HA, 16) {
 		return codeResult(megaapi.EARGS)
@@ -221,6 +273,58 @@ func (s *Server) cmdShare(c *call) result {
 		}
 		m.emitJSON(sharePacket{A: "s2", N: folder.H, U: shareUserExport, R: r,
 			OK: folder.ShareOK, HA: folder.ShareHA, TS: folder.ShareTS, OU: m.user, I: m.tag})
+		return []byte("0"), nil
+	})
+}
+
+// shareRemovedPacket is the `s2` packet of a removed share: no `r` (the
+// SDK reads a share without an access level as deleted).
+type shareRemovedPacket struct {
+	A  string `json:"a"`
+	N  string `json:"n"`
+	U  string `json:"u"`
+	OU string `json:"ou,omitempty"`
+	I  string `json:"i,omitempty"`
+}
+
+// unshare removes folder's "EXP" share (`s2` whose `s` entries have no
+// `r`): it forgets the share key and drops the share's entries from the
+// `k` strings of the subtree, so a later share under another key starts
+// clean. A folder link of the folder stops working at once (its public
+// handle stays until `l` removes it, and opens again if the folder is
+// shared again). ENOENT if the folder is not shared.
+func (s *Server) unshare(c *call, h string) result {
+	return s.mutate(c, func(tx *bolt.Tx, m *mutation) ([]byte, error) {
+		folder, err := ownNode(tx, m.user, h)
+		if err != nil {
+			return nil, err
+		}
+		if folder.isRoot() {
+			return nil, megaapi.EACCESS
+		}
+		if folder.ShareOK == "" {
+			return nil, megaapi.ENOENT
+		}
+		var changed []*nodeRec
+		err = walkSubtree(tx, folder.H, func(n *nodeRec) error {
+			if k := withoutShareKey(n.K, folder.H); k != n.K || n.H == folder.H {
+				n.K = k
+				changed = append(changed, n)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range changed {
+			if n.H == folder.H {
+				n.ShareOK, n.ShareHA, n.ShareTS = "", "", 0
+			}
+			if err := putNode(tx, n); err != nil {
+				return nil, err
+			}
+		}
+		m.emitJSON(shareRemovedPacket{A: "s2", N: folder.H, U: shareUserExport, OU: m.user, I: m.tag})
 		return []byte("0"), nil
 	})
 }

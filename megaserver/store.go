@@ -77,6 +77,8 @@ type nodeRec struct {
 	Blob string `json:"blob,omitempty"` // file content, Dir/blobs/<Blob>
 	PH   string `json:"ph,omitempty"`   // public handle when exported
 	PHTS int64  `json:"phts,omitempty"` // export time
+	// PHETS is the link's expiry (`ets` of `l`, Unix seconds); 0: none.
+	PHETS int64 `json:"phets,omitempty"`
 
 	// The folder's "EXP" share (s2): the share key wrapped with the
 	// owner's master key, its handle authentication and the share time.
