@@ -201,10 +201,12 @@ func (c *Client) shareRequest(st state, d *Node, sk []byte) ([]byte, megaapi.Sha
 // shareCR returns the `cr` of a `p` or `m` into folder parent: for each
 // folder among parent and its ancestors whose share key the client knows
 // (it shared them, as Link does), the keys wrapped with that share key, so
-// the nodes open from the folder's link too (mega-protocol.md §8). For
-// `p` handles is nil and node indexes count in the request's `n` list;
-// for `m` handles names the moved nodes. It is the zero value when no
-// ancestor is shared.
+// the nodes open from the folder's link too (mega-protocol.md §8).
+// handles names the nodes: for `m` the moved nodes, for `p` the `h` of
+// each entry of `n` (completion token or placeholder) in order, so a node
+// index means the same whether a server counts it in `cr`'s node list or
+// in `n` (MEGA's SDK leaves the list empty and counts in `n`). It is the
+// zero value when no ancestor is shared.
 func (c *Client) shareCR(parent string, handles []string, keys [][]byte) ([3][]any, error) {
 	var cr [3][]any
 	var shares [][]byte

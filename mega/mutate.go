@@ -102,7 +102,7 @@ func (c *Client) Mkdir(ctx context.Context, parent *Node, name string) (*Node, e
 	}
 	req := megaapi.PutNodesRequest{A: "p", Target: parent.Handle, I: c.tag,
 		Nodes: []megaapi.NewNode{{Handle: "xxxxxxxx", Type: megaapi.TypeFolder, Attr: a, Key: k}}}
-	if req.CR, err = c.shareCR(parent.Handle, nil, [][]byte{key}); err != nil {
+	if req.CR, err = c.shareCR(parent.Handle, []string{req.Nodes[0].Handle}, [][]byte{key}); err != nil {
 		return nil, fmt.Errorf("mkdir %q: %w", name, err)
 	}
 	var rep megaapi.PutNodesReply

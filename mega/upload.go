@@ -170,7 +170,7 @@ func (c *Client) uploadOnce(ctx context.Context, st state, parent *Node, name st
 	}
 	req := megaapi.PutNodesRequest{A: "p", Target: parent.Handle, I: c.tag, Nodes: []megaapi.NewNode{{
 		Handle: megacrypto.B64Encode(token), Type: megaapi.TypeFile, Attr: a, Key: k}}}
-	if req.CR, err = c.shareCR(parent.Handle, nil, [][]byte{fk.Pack()}); err != nil {
+	if req.CR, err = c.shareCR(parent.Handle, []string{req.Nodes[0].Handle}, [][]byte{fk.Pack()}); err != nil {
 		return nil, err
 	}
 	var rep megaapi.PutNodesReply

@@ -80,7 +80,7 @@ starts), so it is never held in memory.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			ref, err := g.openRemote(ctx, args[0])
+			ref, err := g.openWritable(ctx, args[0])
 			if err != nil {
 				return err
 			}

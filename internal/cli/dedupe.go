@@ -75,7 +75,7 @@ func runDedupe(ctx context.Context, g *globals, o dedupeOptions, args []string) 
 	if err != nil {
 		return usageError{err}
 	}
-	ref, err := g.openRemote(ctx, args[0])
+	ref, err := g.openWritable(ctx, args[0])
 	if err != nil {
 		return err
 	}

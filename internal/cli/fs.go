@@ -28,11 +28,31 @@ func (g *globals) openRemote(ctx context.Context, arg string) (*remote.Ref, erro
 	return ref, nil
 }
 
+// openWritable is openRemote for an argument the command writes to: a
+// public link is a usage error saying links are read-only.
+func (g *globals) openWritable(ctx context.Context, arg string) (*remote.Ref, error) {
+	ref, err := g.resolver().OpenWritable(ctx, arg)
+	if err != nil {
+		return nil, remoteError(err)
+	}
+	return ref, nil
+}
+
+// refuseLink is the read-only error for a public link given where the
+// command writes (a move's source), or nil.
+func (g *globals) refuseLink(arg string) error {
+	if g.resolver().IsLink(arg) {
+		_, err := g.resolver().OpenWritable(context.Background(), arg)
+		return remoteError(err)
+	}
+	return nil
+}
+
 // remoteError makes mistakes in arguments, flags or the remote's options
 // usage errors (exit 1); other errors (an unreadable config, a wrong
 // configuration password, a failed login) pass through.
 func remoteError(err error) error {
-	for _, target := range []error{remote.ErrSyntax, remote.ErrNotFound, config.ErrUnknownOption, config.ErrRequired, config.ErrNotBool} {
+	for _, target := range []error{remote.ErrSyntax, remote.ErrNotFound, remote.ErrReadOnly, config.ErrUnknownOption, config.ErrRequired, config.ErrNotBool} {
 		if errors.Is(err, target) {
 			return usageError{err}
 		}
@@ -91,6 +111,7 @@ func (g *globals) resolver() *remote.Resolver {
 			Config:    g.loadConfig,
 			Overrides: g.rem.overrides,
 			CacheRoot: g.cacheRoot(),
+			Links:     remote.Links(),
 			Env: backend.Env{
 				Logger:  g.logger(),
 				Verbose: g.verbose,

@@ -31,5 +31,8 @@ move deletes data from the source: try it with --dry-run first.`,
 
 // runMove runs "ferry move" with the parsed flags o and arguments args.
 func runMove(ctx context.Context, g *globals, o transferOptions, args []string) error {
+	if err := g.refuseLink(args[0]); err != nil {
+		return err // a move deletes its source
+	}
 	return runTransfer(ctx, g, o, args[0], args[1], transfer.Move)
 }

@@ -31,5 +31,8 @@ If source:path is a directory, moveto behaves like move.`,
 
 // runMoveto runs "ferry moveto" with the parsed flags o and arguments args.
 func runMoveto(ctx context.Context, g *globals, o transferOptions, args []string) error {
+	if err := g.refuseLink(args[0]); err != nil {
+		return err // a move deletes its source
+	}
 	return runTransfer(ctx, g, o, args[0], args[1], fileOrTree(transfer.MoveFile, transfer.Move))
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,14 +18,19 @@ import (
 )
 
 // refCommand builds a command taking one remote:path argument whose work
-// is fn on the resolved reference.
+// is fn on the resolved reference. Every such command but about writes,
+// so a public link is refused (read-only).
 func refCommand(g *globals, use, short string, fn func(ctx context.Context, ref *remote.Ref) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := g.openRemote(cmd.Context(), args[0])
+			open := g.openWritable
+			if cmd.Name() == "about" {
+				open = g.openRemote
+			}
+			ref, err := open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -156,23 +164,81 @@ func newPurgeCommand(g *globals) *cobra.Command {
 }
 
 // linkOptions are the flags of "ferry link".
-type linkOptions struct{ unlink bool }
+type linkOptions struct {
+	unlink bool
+	expire string // --expire: a duration, "" for none
+}
+
+// expiringLinker is a backend whose public links can expire (MEGA's
+// `ets`); PublicLinkExpire is PublicLink with the link's lifetime.
+type expiringLinker interface {
+	PublicLinkExpire(ctx context.Context, p string, expire time.Duration) (string, error)
+}
 
 func newLinkCommand(g *globals) *cobra.Command {
 	var o linkOptions
 	cmd := refCommand(g, "link remote:path", "Generate a public link to a file or folder",
-		func(ctx context.Context, ref *remote.Ref) error {
-			url, err := backend.PublicLink(ctx, ref.Backend, ref.Path, o.unlink)
-			if err != nil {
-				return err
-			}
-			if !o.unlink {
-				fmt.Fprintln(g.stdio.Out, url)
-			}
-			return nil
-		})
-	cmd.Flags().BoolVar(&o.unlink, "unlink", false, "remove the existing public link")
+		func(ctx context.Context, ref *remote.Ref) error { return runLink(ctx, g, o, ref) })
+	cmd.Long = `Print a public link to a file or folder. A folder is shared first, as
+MEGA's apps do, and its link carries the share key. The link names MEGA's
+web host for a MEGA account, and the remote's own server for a local one
+(url = http://127.0.0.1:4430 prints http://127.0.0.1:4430/folder/<h>#<key>),
+so ferry opens the printed link as it is: "ferry ls <link>", "ferry copy
+<link> dir".`
+	cmd.Flags().BoolVar(&o.unlink, "unlink", false, "remove the existing public link (and a folder's share)")
+	cmd.Flags().StringVar(&o.expire, "expire", "", "the link stops working after this long (1h30m, 7d, 2w)")
 	return cmd
+}
+
+// runLink prints (or removes) ref's public link.
+func runLink(ctx context.Context, g *globals, o linkOptions, ref *remote.Ref) error {
+	if o.expire == "" {
+		url, err := backend.PublicLink(ctx, ref.Backend, ref.Path, o.unlink)
+		if err != nil {
+			return err
+		}
+		if !o.unlink {
+			fmt.Fprintln(g.stdio.Out, url)
+		}
+		return nil
+	}
+	if o.unlink {
+		return usagef("link: --expire and --unlink exclude each other")
+	}
+	d, err := parseExpire(o.expire)
+	if err != nil {
+		return usagef("link: --expire %q: %v", o.expire, err)
+	}
+	el, ok := ref.Backend.(expiringLinker)
+	if !ok {
+		return fmt.Errorf("link %s: links that expire: %w", ref.Backend, errors.ErrUnsupported)
+	}
+	url, err := el.PublicLinkExpire(ctx, ref.Path, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdio.Out, url)
+	return nil
+}
+
+// parseExpire parses a positive duration: Go's form (90m, 1h30m) or a
+// whole number of days or weeks (7d, 2w), as rclone takes them.
+func parseExpire(s string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			if v, err := strconv.Atoi(n); err == nil && v > 0 && v < 1<<20 {
+				return time.Duration(v) * unit, nil
+			}
+		}
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, errors.New("want a duration such as 1h30m, 7d or 2w")
+	case d <= 0:
+		return 0, errors.New("want a positive duration")
+	}
+	return d, nil
 }
 
 // aboutOptions are the flags of "ferry about".

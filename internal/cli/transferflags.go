@@ -113,7 +113,7 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		return err
 	}
 	defer src.Close()
-	dst, err := g.openRemote(ctx, dstArg)
+	dst, err := g.openWritable(ctx, dstArg)
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,9 @@ type Resolver struct {
 	CacheRoot string
 	// Env is passed to backends; CacheDir is set per remote.
 	Env backend.Env
+	// Links are the public links that open as sources with no config
+	// (Links()); nil means none.
+	Links []LinkType
 
 	mu     sync.Mutex
 	cfg    *config.File // loaded config, guarded by mu
@@ -63,6 +66,7 @@ type Resolver struct {
 type shared struct {
 	ready chan struct{} // closed when b and err are set
 	b     backend.Backend
+	path  string // for a link: the path its argument names
 	err   error
 	refs  int // guarded by Resolver.mu
 }
@@ -193,10 +197,7 @@ func (r *Resolver) layer(t backend.Type, name string, stored *config.Remote, fil
 		}
 		return t, nil, err
 	}
-	lookup := r.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
+	lookup := r.lookupEnv()
 	for _, o := range t.Options {
 		from := ""
 		if v, ok := r.Overrides[FlagName(t.Name, o)]; ok {
@@ -218,11 +219,23 @@ func (r *Resolver) layer(t backend.Type, name string, stored *config.Remote, fil
 	return t, m, nil
 }
 
-// Open resolves arg ("remote:path", ":type:path" or a local path) to a
-// backend and the path within it. Close the Ref when done.
+// lookupEnv is LookupEnv or os.LookupEnv.
+func (r *Resolver) lookupEnv() func(string) (string, bool) {
+	if r.LookupEnv != nil {
+		return r.LookupEnv
+	}
+	return os.LookupEnv
+}
+
+// Open resolves arg ("remote:path", ":type:path", a local path, or a
+// public link such as https://mega.nz/folder/<handle>#<key>, see Links)
+// to a backend and the path within it. Close the Ref when done.
 func (r *Resolver) Open(ctx context.Context, arg string) (*Ref, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if l, ok := r.link(arg); ok {
+		return r.openLink(ctx, l, arg)
 	}
 	name, p, err := Parse(arg)
 	if err != nil {
@@ -268,7 +281,19 @@ func (r *Resolver) Open(ctx context.Context, arg string) (*Ref, error) {
 
 // share returns the open backend of remote name, building it if needed.
 func (r *Resolver) share(ctx context.Context, name string, t backend.Type, cfg backend.ConfigMap) (backend.Backend, func() error, error) {
-	key := name // connection strings share by their full text
+	s, release, err := r.shareBuild(ctx, name, func() (backend.Backend, string, error) {
+		b, err := r.build(ctx, name, t, cfg)
+		return b, "", err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.b, release, nil
+}
+
+// shareBuild returns the open backend under key, building it with build
+// (which also gives the path a link argument names) if needed.
+func (r *Resolver) shareBuild(ctx context.Context, key string, build func() (backend.Backend, string, error)) (*shared, func() error, error) {
 	r.mu.Lock()
 	if r.open == nil {
 		r.open = map[string]*shared{}
@@ -279,7 +304,7 @@ func (r *Resolver) share(ctx context.Context, name string, t backend.Type, cfg b
 		r.open[key] = s
 		s.refs++
 		r.mu.Unlock()
-		s.b, s.err = r.build(ctx, name, t, cfg)
+		s.b, s.path, s.err = build()
 		if s.err != nil {
 			r.mu.Lock()
 			delete(r.open, key)
@@ -299,7 +324,7 @@ func (r *Resolver) share(ctx context.Context, name string, t backend.Type, cfg b
 	if s.err != nil {
 		return nil, nil, s.err
 	}
-	return s.b, func() error { return r.unref(key, s) }, nil
+	return s, func() error { return r.unref(key, s) }, nil
 }
 
 // unref drops one reference to s, closing its backend after the last.

@@ -155,9 +155,10 @@ type NewNode struct {
 
 // PutNodesRequest is `p`: create files (from completed uploads) or folders.
 // CR, when the target lies in shared folders, wraps the new nodes' keys
-// with their share keys: [[share handles], [] (no handles: the node
-// index counts in Nodes), [share index, node index, key, ...]], as
-// MEGA's SDK sends it.
+// with their share keys: [[share handles], [the `h` of each entry of
+// Nodes, in order], [share index, node index, key, ...]]. MEGA's SDK
+// sends an empty node list and counts node indexes in Nodes; listing the
+// entries in order makes an index mean the same either way.
 type PutNodesRequest struct {
 	A      string    `json:"a"` // "p"
 	Target string    `json:"t"`

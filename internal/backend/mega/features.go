@@ -126,35 +126,73 @@ func (b *Backend) Purge(ctx context.Context, dir string) error {
 	return nil
 }
 
-// PublicLink exports p (a file or folder) and returns its https://mega.nz
-// link, or with unlink removes the link and returns "". The link's
-// fragment holds the key: anyone with it can read the content.
+// PublicLink exports p (a file or folder) and returns its link, or with
+// unlink removes the link (and a folder's share) and returns "". The link
+// names MEGA's web host (https://mega.nz/...) for MEGA's API, and the
+// remote's own server otherwise (http://127.0.0.1:4430/folder/...#key), so
+// that ferry opens it as printed. Its fragment holds the key: anyone with
+// the link can read the content.
 func (b *Backend) PublicLink(ctx context.Context, p string, unlink bool) (string, error) {
-	p, err := b.clean("link", p)
-	if err != nil {
-		return "", err
+	if unlink {
+		return "", b.unlink(ctx, p)
 	}
-	if err := ctx.Err(); err != nil {
-		return "", b.pathErr("link", p, err)
+	return b.PublicLinkExpire(ctx, p, 0)
+}
+
+// PublicLinkExpire is PublicLink with an expiry: the link stops working
+// after expire (0: never). A server that refuses expiry gives an error
+// wrapping megaclient.ErrLinkExpiry.
+func (b *Backend) PublicLinkExpire(ctx context.Context, p string, expire time.Duration) (string, error) {
+	if expire < 0 {
+		return "", b.pathErr("link", p, fmt.Errorf("negative expiry %v: %w", expire, fs.ErrInvalid))
 	}
 	b.mutating.RLock()
 	defer b.mutating.RUnlock()
+	n, err := b.linkTarget(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	var opts megaclient.LinkOptions
+	if expire > 0 {
+		opts.Expires = time.Now().Add(expire)
+	}
+	l, err := b.c.ExportLink(ctx, n, opts)
+	if err != nil {
+		return "", b.pathErr("link", p, err)
+	}
+	return l.URL(megaclient.LinkBase(b.cfg.url)), nil
+}
+
+// unlink removes p's link.
+func (b *Backend) unlink(ctx context.Context, p string) error {
+	b.mutating.RLock()
+	defer b.mutating.RUnlock()
+	n, err := b.linkTarget(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := b.c.Unlink(ctx, n); err != nil {
+		return b.pathErr("unlink", p, err)
+	}
+	return nil
+}
+
+// linkTarget returns the node to link or unlink at p. Callers hold
+// b.mutating.
+func (b *Backend) linkTarget(ctx context.Context, p string) (*megaclient.Node, error) {
+	p, err := b.clean("link", p)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, b.pathErr("link", p, err)
+	}
 	n, err := b.pick(p, nil, fs.ErrNotExist)
 	if err != nil {
-		return "", b.pathErr("link", p, err)
+		return nil, b.pathErr("link", p, err)
 	}
 	b.dirty.Store(true)
-	if unlink {
-		if err := b.c.Unlink(ctx, n); err != nil {
-			return "", b.pathErr("unlink", p, err)
-		}
-		return "", nil
-	}
-	link, err := b.c.Link(ctx, n)
-	if err != nil {
-		return "", b.pathErr("link", p, err)
-	}
-	return link, nil
+	return n, nil
 }
 
 // About reports the account's quota; Trashed is the size of the files in

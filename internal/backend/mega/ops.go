@@ -240,8 +240,10 @@ func (b *Backend) openNode(ctx context.Context, p string, n *megaclient.Node, of
 // pathReader wraps read errors in *backend.PathError.
 type pathReader struct {
 	rc io.ReadCloser
-	b  *Backend
-	p  string
+	b  interface {
+		pathErr(op, p string, err error) error
+	} // *Backend or *LinkBackend
+	p string
 }
 
 func (r *pathReader) Read(buf []byte) (int, error) {

@@ -60,7 +60,7 @@ func TestOneLogin(t *testing.T) {
 	if got := o.log.count("f"); got != 1 {
 		t.Errorf("%d full tree fetches, want 1 (the login's)", got)
 	}
-	if !strings.HasPrefix(first, "https://mega.nz/file/") {
+	if !strings.HasPrefix(first, ts.URL+"/file/") {
 		t.Errorf("link %q", first)
 	}
 	checkNoSecrets(t, o)
