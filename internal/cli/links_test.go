@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	gomega "github.com/t3rm1n4l/go-mega"
 
@@ -273,5 +274,41 @@ func TestGoMegaFileLink(t *testing.T) {
 	}
 	if _, err := os.Stat(bad); err == nil {
 		t.Errorf("copyto of a corrupt link left %s", bad)
+	}
+}
+
+// TestLinkExpire: `link --expire` sends the expiry; the link works until
+// then and not after (the local server enforces `ets`). Bad durations are
+// usage errors.
+func TestLinkExpire(t *testing.T) {
+	_, remote := megaCLI(t)
+	src := makeTree(t, map[string]string{"soon.txt": "gone soon"})
+	if code, _, errOut := runCLI(t, t.Context(), "", append([]string{"copy", src, ":mega:exp"}, remote...)...); code != 0 {
+		t.Fatalf("upload: exit %d\n%s", code, errOut)
+	}
+	for _, bad := range []string{"0s", "-1h", "soon", "1x"} {
+		if code, _, errOut := runCLI(t, t.Context(), "", append([]string{"link", "--expire", bad, ":mega:exp/soon.txt"}, remote...)...); code != exitUsage {
+			t.Errorf("link --expire %s: exit %d, want %d\n%s", bad, code, exitUsage, errOut)
+		}
+	}
+	code, out, errOut := runCLI(t, t.Context(), "", append([]string{"link", "--expire", "2s", ":mega:exp/soon.txt"}, remote...)...)
+	if code != 0 {
+		t.Fatalf("link --expire 2s: exit %d\n%s", code, errOut)
+	}
+	link := strings.TrimSpace(out)
+	if code, out, errOut := runCLI(t, t.Context(), "", "cat", link); code != 0 || out != "gone soon" {
+		t.Fatalf("cat before expiry: exit %d %q\n%s", code, out, errOut)
+	}
+	time.Sleep(3 * time.Second)
+	if code, _, errOut := runCLI(t, t.Context(), "", "cat", link); code != exitNotFound || !strings.Contains(errOut, "link not found") {
+		t.Errorf("cat after expiry: exit %d, %q; want %d, link not found", code, errOut, exitNotFound)
+	}
+}
+
+func TestParseExpire(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90m": 90 * time.Minute, "7d": 7 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1h30m": 90 * time.Minute} {
+		if got, err := parseExpire(in); err != nil || got != want {
+			t.Errorf("parseExpire(%q) = %v, %v; want %v", in, got, err, want)
+		}
 	}
 }
