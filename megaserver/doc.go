@@ -22,7 +22,8 @@
 //	Endpoint / command        Notes
 //	POST /cs                  batches; one result per command; whole-request errors as bare numbers;
 //	                          `//` collapsed; replay by (sid, id) (§1.6); bad sid -15 (ignored
-//	                          on a request of only us0/us logins)
+//	                          on a request of only us0/us logins); n=<public handle>: a
+//	                          read-only folder-link context (below) that wins over sid
 //	us0                       {v:2,s} or {v:1}; unknown e-mail -9
 //	us                        v1 and v2; csid (RSA) or tsid (no keys); sek echoed; 2FA -26;
 //	                          without user/uh: SDK session resume {u,k,privk}; login limit -16
@@ -32,31 +33,53 @@
 //	f                         whole tree, parents first, streamed from one read transaction;
 //	                          ok (the user's shared folders {h,k,ha}), s:[], u:[], sn, ph
 //	p                         folders; files from completion tokens (verbatim or base64);
-//	                          SDK placeholders (`p` on entries); k = owner ":" key; emits t
-//	m                         -10 into own subtree, -2 into a file, -11 roots; emits d(m:1)+t
+//	                          SDK placeholders (`p` on entries); k = owner ":" key; cr adds
+//	                          share keys (nodes named by their `h`, or by index into n);
+//	                          emits t
+//	m                         -10 into own subtree, -2 into a file, -11 roots; cr adds share
+//	                          keys to the moved subtree; emits d(m:1)+t
 //	a                         `at` or go-mega's `attr`; emits u
 //	d, dr                     permanent subtree delete, empty rubbish bin; emits d
-//	l                         public handle (the same if exported), d:1 removes; emits ph
+//	l                         public handle (the same if exported), d:1 removes; ets sets an
+//	                          expiry (0 clears it), past it -8; emits ph
 //	s2                        share a folder with "EXP" only (folder link prerequisite): stores
 //	                          ok/ha on the folder, cr adds "/<folder>:<key>" to subtree k
 //	                          strings; -9 missing/foreign folder or cr node outside the
 //	                          subtree, -11 roots, -2 a file or bad arguments, -12 shared
-//	                          with another ok (same ok: accepted again); emits s2
+//	                          with another ok (same ok: accepted again); without r: removes
+//	                          the share and its k entries (-9 if none); emits s2
 //	u                         upload slot; v>=2: 36-byte binary token ending 0x01, else 36 chars;
 //	                          -6 only when all of the user's slots are receiving data
-//	g                         by n (own node) or p (public handle, no session); {s,at[,g]}
+//	g                         by n (own node, or a file of the folder link) or p (public
+//	                          handle, no session); {s,at[,g]}; -8 past the link's expiry
 //	POST /ul/<tok>/<off>      whole chunks, any order, parallel, several per POST; ?c= / ?d=
 //	                          checksums (-14); -7 out of range or off chunk boundaries
 //	GET|POST /dl/<tok>[/a-b]  inclusive range; Range header on the bare URL (206); 416
-//	GET|POST /sc              packets since sn, or a wait URL; -6 sn too old, -15 bad sid
+//	GET|POST /sc              packets since sn, or a wait URL; -6 sn too old, -15 bad sid;
+//	                          with n=: a wait URL, or -6 once the owner's account changed
 //	GET|POST /wsc/<id>        blocks until the tree changes or WaitTimeout, then 0;
 //	                          /wsc?sn=&sid= (SDK) blocks, then answers like sc
 //
-// Not implemented: shares with users (s2 other than "EXP", share removal,
-// `cr` on p and m), inbound shares, folder links (`n=` on /cs),
-// file attributes (ufa, pfa), file versions, contacts and chats, the SDK's
-// v=3 sequence tags and CloudRAID, transfer quota. Unknown commands answer
-// -2.
+// Not implemented: shares with users (s2 other than "EXP"), inbound
+// shares, file attributes (ufa, pfa), file versions, contacts and chats,
+// the SDK's v=3 sequence tags and CloudRAID, transfer quota. Unknown
+// commands answer -2.
+//
+// # Folder links
+//
+// A request with n=<public handle> runs in a read-only context of the
+// exported folder (a public handle from `l` on a folder with an "EXP"
+// share from `s2`); a sid sent with it is ignored. `f` answers the
+// folder's subtree, the folder first and without its parent, each `k` cut
+// to "<folder>:<key under the share key>" (omitted for a node that has no
+// such entry: one put or moved in without `cr`); `g` by node handle serves
+// files of the subtree (and by `p` public file links); every other command
+// answers -11. A handle that is unknown, not a folder, not shared, or in
+// the rubbish bin answers -9, an expired link -8, checked in each
+// command's transaction, so `l` d:1, removing the share, trashing or
+// deleting the folder close the context for the next command. Download
+// URLs from a link carry its public handle and stop working with it. Tree
+// walks are limited per public handle as they are per user.
 //
 // # Storage and crash safety
 //
@@ -103,7 +126,8 @@
 // Every node belongs to one user. A node handle, upload URL, completion
 // token or download URL of another user never reads or changes that user's
 // nodes: other users' nodes answer -9 (as if absent), root nodes -11.
-// Public links give read access to one file through `g` with `p`.
+// Public links give read access to one file through `g` with `p`, folder
+// links read access to one subtree.
 //
 // # Limits
 //

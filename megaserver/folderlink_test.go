@@ -534,6 +534,17 @@ func TestFolderLinkAddedLater(t *testing.T) {
 	shares := map[string][]byte{f.dir.Handle: f.shareKey}
 	withCR := realUpload(t, a, mk, f.sub.Handle, "later.bin", randBytes(200000), shares)
 	withoutCR := realUpload(t, a, mk, f.sub.Handle, "no-cr.bin", []byte("no share key"), nil)
+	// The SDK's form: no node list, the index counts the entries of n.
+	sdkData := randBytes(1000)
+	sdkCT, sdkKey := encryptFile(t, sdkData)
+	sdkTok := a.uploadAll(sdkCT, 2)
+	var rep megaapi.PutNodesReply
+	a.do(map[string]any{"a": "p", "t": f.dir.Handle, "n": []any{
+		map[string]any{"h": "xxxxxxxx", "t": 1, "a": randB64(16), "k": randB64(16)},
+		map[string]any{"h": sdkTok, "t": 0, "a": encAttrs(t, sdkKey, "sdk.bin"), "k": wrap(t, mk, sdkKey)},
+	}, "cr": []any{[]string{f.dir.Handle}, []string{}, []any{0, 1, wrap(t, f.shareKey, sdkKey)}}}, &rep)
+	sdkForm := realNode{Node: rep.Nodes[1], name: "sdk.bin", key: sdkKey, data: sdkData}
+	keyless := rep.Nodes[0] // its folder key was not in cr
 	folder := realMkdir(t, a, mk, f.dir.Handle, "new folder", shares)
 	inFolder := realUpload(t, a, mk, folder.Handle, "deep.txt", []byte("deep"), shares)
 	// Moved in from outside, with and without cr.
@@ -565,11 +576,14 @@ func TestFolderLinkAddedLater(t *testing.T) {
 	var keyed []*tree
 	tr2 := tr
 	tr2.Nodes = slices.DeleteFunc(slices.Clone(tr.Nodes), func(n megaapi.Node) bool {
-		return n.Handle == withoutCR.Handle || n.Handle == movedNoCR.Handle
+		return n.Handle == withoutCR.Handle || n.Handle == movedNoCR.Handle || n.Handle == keyless.Handle
 	})
 	keyed = append(keyed, &tr2)
-	checkLinkTree(t, f, keyed[0], f.dir, f.sub, f.cat, f.notes, withCR, folder, inFolder, moved, mdir, mchild)
-	for _, n := range []realNode{withCR, inFolder, moved, mchild} {
+	checkLinkTree(t, f, keyed[0], f.dir, f.sub, f.cat, f.notes, withCR, folder, inFolder, moved, mdir, mchild, sdkForm)
+	if n, ok := tr.find(keyless.Handle); !ok || n.Key != "" {
+		t.Errorf("folder without a cr entry: listed %v, k %q", ok, n.Key)
+	}
+	for _, n := range []realNode{withCR, inFolder, moved, mchild, sdkForm} {
 		if got := linkDownload(t, f.link, f.shareKey, n.Handle); !bytes.Equal(got, n.data) {
 			t.Errorf("%s through the link: bytes differ", n.name)
 		}
@@ -615,6 +629,8 @@ func TestPutMoveCRErrors(t *testing.T) {
 		{"p: share handle malformed", folderCmd([]any{[]string{"x"}, []string{"ph1"}, []any{0, 0, randB64(16)}}), -2},
 		{"p: index out of range", folderCmd([]any{share, []string{"ph1"}, []any{1, 0, randB64(16)}}), -2},
 		{"p: incomplete triple", folderCmd([]any{share, []string{"ph1"}, []any{0, 0}}), -2},
+		{"p: no node list, index past n", folderCmd([]any{share, []string{}, []any{0, 1, randB64(16)}}), -2},
+		{"m: no node list", moveCmd(f.notes.Handle, []any{share, []string{}, []any{0, 0, randB64(32)}}), -2},
 		{"m: cr a number", moveCmd(f.notes.Handle, 5), -2},
 		{"m: node outside the moved subtree", moveCmd(f.notes.Handle, []any{share, []string{f.secret.Handle}, []any{0, 0, randB64(32)}}), -9},
 		{"m: bob's node", moveCmd(f.notes.Handle, []any{share, []string{f.bobSecret.Handle}, []any{0, 0, randB64(32)}}), -9},

@@ -158,8 +158,9 @@ type putNodesArgs struct {
 //
 // `cr` gives the new nodes keys under the shares they are created in
 // (§8), as on `s2`: its node list names entries of `n` by their `h`
-// (placeholder or completion token, as the SDK sends them; a name shared by
-// several entries means each of them), and a share whose folder is not at
+// (placeholder or completion token; a name shared by several entries means
+// each of them), or is empty and the node indexes count the entries of
+// `n` (the SDK's form); a share whose folder is not at
 // or above the target (any more) is skipped, so a client racing an
 // unshare still creates its nodes. A node created under a share without
 // its key there is listed in the folder link but cannot be opened from it.
@@ -291,7 +292,7 @@ func (s *Server) cmdPutNodes(c *call) result {
 // putNodesShareKeys checks `p`'s `cr` and returns its key updates by
 // entry of `n`.
 func putNodesShareKeys(req putNodesArgs) ([][]shareKeyUpdate, bool) {
-	updates, shares, _, ok := parseCR(req.CR)
+	updates, shares, _, ok := parseCR(req.CR, len(req.N))
 	if !ok || !allNodeHandles(shares) {
 		return nil, false
 	}
@@ -307,6 +308,9 @@ func putNodesShareKeys(req putNodesArgs) ([][]shareKeyUpdate, bool) {
 	}
 	for _, u := range updates {
 		entries := byH[u.node]
+		if u.node == "" {
+			entries = []int{u.idx} // the SDK's form: no node list, ni counts `n`
+		}
 		if len(entries) == 0 {
 			return nil, false // names no new node
 		}
@@ -348,7 +352,7 @@ func (s *Server) cmdMove(c *call) result {
 	if err := decodeArgs(c, &req); err != nil || req.N == "" || req.T == "" {
 		return codeResult(megaapi.EARGS)
 	}
-	updates, crShares, _, ok := parseCR(req.CR)
+	updates, crShares, _, ok := parseCR(req.CR, 0)
 	if !ok || !allNodeHandles(crShares) {
 		return codeResult(megaapi.EARGS)
 	}

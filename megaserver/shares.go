@@ -14,9 +14,12 @@ import (
 // exporting a folder as a folder link (§8 "share folder"). The folder's
 // record keeps the share key wrapped with the owner's master key (`ok`) and
 // its handle authentication (`ha`), which `f` hands back to the owner in its
-// `ok` list; the `cr` of `s2` adds "/<folder>:<node key wrapped with the
-// share key>" entries to the `k` strings of the folder's subtree. The server
-// cannot check any of the keys, only their encodings and sizes.
+// `ok` list; the `cr` of `s2` (and of `p` and `m` into a shared folder)
+// adds "/<folder>:<node key wrapped with the share key>" entries to the `k`
+// strings of the folder's subtree, which a folder link's context shows
+// (folderlink.go). `s2` without an access level removes the share and
+// those entries. The server cannot check any of the keys, only their
+// encodings and sizes.
 
 // shareUserExport is the pseudo-user of a link share.
 const shareUserExport = "EXP"
@@ -36,8 +39,11 @@ type shareArgs struct {
 }
 
 // shareKeyUpdate is one triple of `cr`: node gets "share:key" in its `k`.
+// idx is the node's index; node is "" when `cr` lists no nodes and the
+// index counts the entries of `p`'s `n` (the SDK's form).
 type shareKeyUpdate struct {
 	share, node, key string
+	idx              int
 }
 
 // sharePacket is the `s2` action packet. megaapi.Packet has no ok/ha/r.
@@ -89,7 +95,7 @@ func jsonInt(raw json.RawMessage) (int, bool) {
 // parseShareCR decodes the `cr` of `s2`: every share handle must be
 // folder.
 func parseShareCR(raw json.RawMessage, folder string) ([]shareKeyUpdate, []string, bool) {
-	updates, shares, nodes, ok := parseCR(raw)
+	updates, shares, nodes, ok := parseCR(raw, 0)
 	if !ok {
 		return nil, nil, false
 	}
@@ -102,9 +108,10 @@ func parseShareCR(raw json.RawMessage, folder string) ([]shareKeyUpdate, []strin
 }
 
 // parseCR decodes `cr`: [[share handles],[node handles],[si,ni,key,...]].
-// Handles are non-empty strings; keys are b64 of 16 or 32 bytes. A
-// missing or null `cr` is no update.
-func parseCR(raw json.RawMessage) (updates []shareKeyUpdate, shares, nodes []string, ok bool) {
+// Handles are non-empty strings; keys are b64 of 16 or 32 bytes. With an
+// empty node list, ni may instead count up to implicit (the entries of
+// `p`'s `n`). A missing or null `cr` is no update.
+func parseCR(raw json.RawMessage, implicit int) (updates []shareKeyUpdate, shares, nodes []string, ok bool) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil, nil, true
 	}
@@ -134,18 +141,26 @@ func parseCR(raw json.RawMessage) (updates []shareKeyUpdate, shares, nodes []str
 			return nil, nil, nil, false
 		}
 	}
+	numNodes := len(nodes)
+	if numNodes == 0 {
+		numNodes = implicit
+	}
 	updates = make([]shareKeyUpdate, 0, len(triples)/3)
 	for i := 0; i < len(triples); i += 3 {
 		si, ok1 := jsonInt(triples[i])
 		ni, ok2 := jsonInt(triples[i+1])
-		if !ok1 || !ok2 || si < 0 || si >= len(shares) || ni < 0 || ni >= len(nodes) {
+		if !ok1 || !ok2 || si < 0 || si >= len(shares) || ni < 0 || ni >= numNodes {
 			return nil, nil, nil, false
 		}
 		var key string
 		if string(triples[i+2]) == "null" || json.Unmarshal(triples[i+2], &key) != nil || !canonicalB64(key, 16, 32) {
 			return nil, nil, nil, false
 		}
-		updates = append(updates, shareKeyUpdate{share: shares[si], node: nodes[ni], key: key})
+		u := shareKeyUpdate{share: shares[si], key: key, idx: ni}
+		if len(nodes) > 0 {
+			u.node = nodes[ni]
+		}
+		updates = append(updates, u)
 	}
 	return updates, shares, nodes, true
 }
