@@ -750,8 +750,13 @@ func TestFolderLinkSC(t *testing.T) {
 	}
 	done := make(chan int)
 	go func() {
-		status, _ := get(t, rep.W, nil)
-		done <- status
+		resp, err := http.Get(rep.W)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
 	}()
 	time.Sleep(50 * time.Millisecond)
 	realMkdir(t, f.alice, f.mk, f.sub.Handle, "new", nil)
