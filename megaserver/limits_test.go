@@ -396,10 +396,13 @@ func TestLimitUploadSlotsRecycled(t *testing.T) {
 	ts = megaservertest.Start(t, megaservertest.WithLimits(megaserver.Limits{MaxUploadsPerUser: 1}))
 	c = login(t, ts, megaservertest.UserV2, megaservertest.PasswordV2)
 	url := c.uploadURL(1000, 0)
-	conn := dialFrom(t, ts, "127.0.0.1")
-	fmt.Fprintf(conn, "POST %s/0 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nxx", strings.TrimPrefix(url, ts.URL))
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
+		// Start a POST that sends 2 of its 1000 bytes and stalls, so the
+		// slot has a POST in progress.
+		conn := dialFrom(t, ts, "127.0.0.1")
+		fmt.Fprintf(conn, "POST %s/0 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nxx", strings.TrimPrefix(url, ts.URL))
+		time.Sleep(50 * time.Millisecond)
 		code := c.batch(map[string]any{"a": "u", "s": 10})[0]
 		if n, ok := asCode(code); ok && n == int(megaapi.ETOOMANY) {
 			break
@@ -407,7 +410,15 @@ func TestLimitUploadSlotsRecycled(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("u with the only slot busy: %s, want -6", abbrev(code))
 		}
-		time.Sleep(20 * time.Millisecond) // the POST may not have started yet; a slot given meanwhile is recycled next time
+		// The POST had not begun when u came (a loaded machine), so u
+		// recycled its slot and gave a new one: hold that one instead.
+		var rep struct {
+			P string `json:"p"`
+		}
+		if err := json.Unmarshal(code, &rep); err != nil || rep.P == "" {
+			t.Fatalf("u: %s, want an upload URL or -6", abbrev(code))
+		}
+		url = rep.P
 	}
 }
 
