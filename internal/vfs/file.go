@@ -1,0 +1,391 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"ferry/internal/backend"
+)
+
+// Open flags.
+const (
+	OpenRead  = 0
+	OpenWrite = 1 << iota // the handle may write
+	OpenTrunc             // truncate to zero at open
+)
+
+// Handle is an open file. Its methods are safe for concurrent use.
+type Handle struct {
+	n     *Node
+	write bool
+
+	mu     sync.Mutex // guards the fields below
+	r      *reader    // +checklocks:mu; reads from the backend
+	closed bool       // +checklocks:mu
+}
+
+// Node returns the file the handle is open on.
+func (h *Handle) Node() *Node { return h.n }
+
+// Open opens file n. OpenWrite gives it the node's write file (made
+// here, with the old content fetched when first needed); OpenTrunc
+// empties it.
+func (v *VFS) Open(ctx context.Context, n *Node, flags int) (*Handle, error) {
+	v.mu.Lock()
+	e, dup := n.entry, n.dup
+	v.mu.Unlock()
+	if e.IsDir {
+		return nil, v.perr("open", e.Path, backend.ErrIsDir)
+	}
+	h := &Handle{n: n, write: flags&(OpenWrite|OpenTrunc) != 0}
+	if !h.write {
+		return h, nil
+	}
+	if err := v.readOnly("open", e.Path); err != nil {
+		return nil, err
+	}
+	if dup {
+		return nil, v.perr("open", e.Path, errors.Join(errors.New("one of several files with this name cannot be written"), errors.ErrUnsupported))
+	}
+	w, err := v.attach(n, false)
+	if err != nil {
+		return nil, err
+	}
+	if flags&OpenTrunc != 0 {
+		if err := w.truncate(ctx, 0); err != nil {
+			h.Release(ctx)
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// attach returns n's write file, made if needed, counting one more
+// handle on it.
+func (v *VFS) attach(n *Node, empty bool) (*writeFile, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if n.w == nil {
+		f, err := os.CreateTemp(v.tmp, "file-")
+		if err != nil {
+			return nil, fmt.Errorf("vfs cache: %w", err)
+		}
+		n.w = &writeFile{v: v, n: n, f: f, mtime: n.entry.ModTime}
+		if !empty && !n.local && n.entry.Size > 0 {
+			n.w.base = n.entry
+			n.w.needFetch = true
+		} else if empty {
+			n.w.mtime = time.Now()
+			n.w.dirty = true
+		}
+	}
+	n.w.opens++
+	return n.w, nil
+}
+
+// Create makes a new empty file name in d and opens it for writing. The
+// file is in the listing at once and uploaded at the first flush.
+func (d *Node) Create(ctx context.Context, name string) (*Node, *Handle, error) {
+	v := d.v
+	p := backend.Join(d.Path(), name)
+	if err := v.readOnly("create", p); err != nil {
+		return nil, nil, err
+	}
+	if old, err := d.child(ctx, name); err == nil {
+		if old.IsDir() {
+			return nil, nil, v.perr("create", p, backend.ErrIsDir)
+		}
+		h, err := v.Open(ctx, old, OpenWrite|OpenTrunc)
+		return old, h, err
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	v.mu.Lock()
+	n := &Node{v: v, ino: v.nextIno, entry: backend.Entry{Path: p, ModTime: time.Now()}, parent: d, name: name, local: true}
+	v.nextIno++
+	v.byKey[fmt.Sprintf("new:%d", n.ino)] = n
+	if d.children != nil {
+		d.children[name] = n
+	}
+	v.mu.Unlock()
+	if _, err := v.attach(n, true); err != nil {
+		v.detach(d, name, n)
+		return nil, nil, err
+	}
+	return n, &Handle{n: n, write: true}, nil
+}
+
+// writer returns n's write file, or nil.
+func (h *Handle) writer() *writeFile {
+	h.n.v.mu.Lock()
+	defer h.n.v.mu.Unlock()
+	return h.n.w
+}
+
+// ReadAt reads len(p) bytes at off: fewer only at the end of the file,
+// with io.EOF.
+func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return 0, os.ErrClosed
+	}
+	if w := h.writer(); w != nil {
+		if n, err, ok := w.readAt(ctx, p, off); ok {
+			return n, err
+		}
+	}
+	if h.r == nil {
+		h.r = newReader(h.n.v.b, h.n.Entry())
+	}
+	return h.r.readAt(ctx, p, off)
+}
+
+// WriteAt writes p at off into the file's temporary copy.
+func (h *Handle) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if !h.write {
+		return 0, h.n.v.perr("write", h.n.Path(), fs.ErrPermission)
+	}
+	return h.writer().writeAt(ctx, p, off)
+}
+
+// Truncate sets the file's size.
+func (h *Handle) Truncate(ctx context.Context, size int64) error {
+	if !h.write {
+		return h.n.v.perr("truncate", h.n.Path(), fs.ErrPermission)
+	}
+	return h.writer().truncate(ctx, size)
+}
+
+// Flush uploads what the handle's file has that the backend lacks and
+// returns the upload's error (close(2) reports it).
+func (h *Handle) Flush(ctx context.Context) error {
+	if !h.write {
+		return nil
+	}
+	return h.writer().upload(ctx)
+}
+
+// Fsync is Flush.
+func (h *Handle) Fsync(ctx context.Context) error { return h.Flush(ctx) }
+
+// Release closes the handle: a write handle uploads what is left, and
+// the last one drops the temporary file.
+func (h *Handle) Release(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	r := h.r
+	h.r = nil
+	h.mu.Unlock()
+	var err error
+	if r != nil {
+		err = r.close()
+	}
+	if h.write {
+		err = h.writer().release(ctx)
+	}
+	return err
+}
+
+// writeFile is the temporary copy of a file open for writing, shared by
+// its write handles.
+type writeFile struct {
+	v *VFS
+	n *Node
+	f *os.File
+
+	mu        sync.Mutex    // guards the fields below; held across fetch and upload
+	size      int64         // +checklocks:mu
+	mtime     time.Time     // +checklocks:mu
+	base      backend.Entry // +checklocks:mu; the object to fetch
+	needFetch bool          // +checklocks:mu; f does not hold base yet
+	dirty     bool          // +checklocks:mu; the backend lacks what f holds
+	closed    bool          // +checklocks:mu; released: readers go to the backend
+	opens     int           // guarded by v.mu: handles sharing this file
+}
+
+// attr returns the size and mtime of the file being written.
+func (w *writeFile) attr() (int64, time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.needFetch {
+		return 0, time.Time{}, false
+	}
+	return w.size, w.mtime, true
+}
+
+// fetch copies the old content into f: a full, verified read. The caller
+// holds w.mu.
+func (w *writeFile) fetch(ctx context.Context) error {
+	if !w.needFetch {
+		return nil
+	}
+	rc, err := backend.OpenEntry(ctx, w.v.b, w.base, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := w.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := backend.CopyExact(w.f, rc, w.base.Size); err != nil {
+		return w.v.perr("fetch", w.base.Path, err)
+	}
+	if err := rc.Close(); err != nil {
+		return w.v.perr("fetch", w.base.Path, err)
+	}
+	w.size, w.needFetch = w.base.Size, false
+	return nil
+}
+
+func (w *writeFile) readAt(ctx context.Context, p []byte, off int64) (int, error, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, nil, false
+	}
+	if w.needFetch && !w.dirty {
+		return 0, nil, false // nothing changed yet: read the backend's copy
+	}
+	if err := w.fetch(ctx); err != nil {
+		return 0, err, true
+	}
+	if off >= w.size {
+		return 0, io.EOF, true
+	}
+	if max := w.size - off; int64(len(p)) > max {
+		p = p[:max]
+		n, err := w.f.ReadAt(p, off)
+		if err == nil {
+			err = io.EOF
+		}
+		return n, err, true
+	}
+	n, err := w.f.ReadAt(p, off)
+	return n, err, true
+}
+
+func (w *writeFile) writeAt(ctx context.Context, p []byte, off int64) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.fetch(ctx); err != nil {
+		return 0, err
+	}
+	n, err := w.f.WriteAt(p, off)
+	if end := off + int64(n); end > w.size {
+		w.size = end
+	}
+	if n > 0 {
+		w.dirty, w.mtime = true, time.Now()
+	}
+	return n, err
+}
+
+func (w *writeFile) truncate(ctx context.Context, size int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if size == 0 {
+		w.needFetch = false // nothing of the old content is needed
+	} else if err := w.fetch(ctx); err != nil {
+		return err
+	}
+	if err := w.f.Truncate(size); err != nil {
+		return err
+	}
+	w.size, w.dirty, w.mtime = size, true, time.Now()
+	return nil
+}
+
+// setModTime sets the mtime the next upload gives the file, and reports
+// false when there is no upload to come.
+func (w *writeFile) setModTime(t time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.dirty || w.closed {
+		return false
+	}
+	w.mtime = t
+	return true
+}
+
+// upload stores f at the node's path with backend Put if it is dirty.
+func (w *writeFile) upload(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.uploadLocked(ctx)
+}
+
+func (w *writeFile) uploadLocked(ctx context.Context) error {
+	if !w.dirty {
+		return nil
+	}
+	v := w.v
+	v.mu.Lock()
+	p, gone := w.n.entry.Path, w.n.gone
+	v.mu.Unlock()
+	if gone {
+		w.dirty = false
+		return nil
+	}
+	e, err := v.b.Put(ctx, p, io.NewSectionReader(w.f, 0, w.size), w.size, w.mtime)
+	if err != nil {
+		return err
+	}
+	w.dirty = false
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if w.n.entry.Path != p || w.n.gone {
+		return nil // renamed or removed during the upload: the next flush or the rename handles it
+	}
+	old := key(w.n.entry)
+	if w.n.local {
+		old = fmt.Sprintf("new:%d", w.n.ino)
+	}
+	w.n.entry, w.n.local = e, false
+	v.rekey(w.n, old)
+	return nil
+}
+
+// release counts one handle less; the last one uploads what is left and
+// drops the temporary file.
+func (w *writeFile) release(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.uploadLocked(ctx)
+	v := w.v
+	v.mu.Lock()
+	w.opens--
+	last := w.opens == 0
+	if last && err == nil {
+		w.n.w = nil
+	}
+	v.mu.Unlock()
+	if !last {
+		return err
+	}
+	if err != nil {
+		// Kept in the cache dir until the VFS closes; the journal (a later
+		// step) will retry it on the next mount.
+		v.log.Error("vfs: upload failed; the file's new content is not stored", "path", w.n.Path(), "err", err)
+		v.mu.Lock()
+		w.n.w = nil
+		v.mu.Unlock()
+	}
+	w.closed = true
+	w.f.Close()
+	os.Remove(w.f.Name())
+	return err
+}

@@ -1,0 +1,283 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"ferry/internal/backend"
+)
+
+// DefaultDirCacheTime is how long a listing is used when Options leaves
+// DirCacheTime zero (rclone's --dir-cache-time default).
+const DefaultDirCacheTime = 5 * time.Minute
+
+// ErrReadOnly is returned for mutations of a read-only VFS.
+var ErrReadOnly = errors.New("read-only file system")
+
+// Options configure a VFS. The zero value is usable.
+type Options struct {
+	// CacheDir holds temporary files of files open for writing. Empty
+	// means DefaultCacheDir().
+	CacheDir string
+	// DirCacheTime is how long a directory listing is trusted; zero
+	// means DefaultDirCacheTime.
+	DirCacheTime time.Duration
+	// ReadOnly refuses every mutation with ErrReadOnly.
+	ReadOnly bool
+	// Logger gets operators' messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultCacheDir is $XDG_CACHE_HOME/ferry/vfs (os.UserCacheDir), or a
+// directory under the system's temporary directory without one.
+func DefaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "ferry", "vfs")
+	}
+	return filepath.Join(os.TempDir(), "ferry-vfs")
+}
+
+// Change says what a FUSE layer should drop from the kernel's caches:
+// the entry Name of directory Dir (when Name is not empty), and the
+// attributes and pages of Node (when not nil).
+type Change struct {
+	Dir  *Node
+	Name string
+	Node *Node
+}
+
+// VFS is a tree of Nodes over a backend. It is safe for concurrent use.
+type VFS struct {
+	b    backend.Backend
+	opts Options
+	log  *slog.Logger
+	tmp  string // the private directory of this VFS's write files
+
+	mu       sync.Mutex       // guards the fields below and every Node's tree fields
+	root     *Node            // +checklocks:mu
+	byKey    map[string]*Node // +checklocks:mu; identity -> node, never shrinks
+	nextIno  uint64           // +checklocks:mu
+	onChange func(Change)     // +checklocks:mu
+
+	stop    context.CancelFunc
+	wg      sync.WaitGroup // the watcher and refresher goroutines
+	refresh chan struct{}  // a token: listings went stale
+}
+
+// New returns a VFS over b. When b is a backend.ChangeNotifier, it
+// watches b until Close. ctx bounds only New's own work.
+func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
+	if o.DirCacheTime == 0 {
+		o.DirCacheTime = DefaultDirCacheTime
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = DefaultCacheDir()
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	root, err := b.Stat(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if !root.IsDir {
+		return nil, &backend.PathError{Op: "mount", Backend: b.String(), Err: backend.ErrNotDir}
+	}
+	if err := os.MkdirAll(o.CacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("vfs cache dir: %w", err)
+	}
+	tmp, err := os.MkdirTemp(o.CacheDir, "write-")
+	if err != nil {
+		return nil, fmt.Errorf("vfs cache dir: %w", err)
+	}
+	v := &VFS{b: b, opts: o, log: log, tmp: tmp, byKey: map[string]*Node{}, nextIno: 1, refresh: make(chan struct{}, 1)}
+	root.Path = ""
+	v.root = v.nodeFor(root, nil, "")
+	wctx, stop := context.WithCancel(context.Background())
+	v.stop = stop
+	if cn, ok := b.(backend.ChangeNotifier); ok {
+		v.wg.Add(2)
+		go v.watch(wctx, cn)
+		go v.refresher(wctx)
+	}
+	return v, nil
+}
+
+// Backend returns the backend the VFS is over.
+func (v *VFS) Backend() backend.Backend { return v.b }
+
+// Root returns the root directory.
+func (v *VFS) Root() *Node {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.root
+}
+
+// ReadOnly reports whether mutations are refused.
+func (v *VFS) ReadOnly() bool { return v.opts.ReadOnly }
+
+// OnChange sets the function told of outside changes (see Change). It is
+// called from one goroutine at a time, never with a VFS lock held.
+func (v *VFS) OnChange(fn func(Change)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.onChange = fn
+}
+
+// Close stops watching the backend and removes the VFS's temporary
+// files. Handles still open fail afterwards.
+func (v *VFS) Close() error {
+	v.stop()
+	v.wg.Wait()
+	return os.RemoveAll(v.tmp)
+}
+
+// watch runs the backend's ChangeNotify until ctx ends, restarting it
+// after a failure.
+func (v *VFS) watch(ctx context.Context, cn backend.ChangeNotifier) {
+	defer v.wg.Done()
+	for {
+		err := cn.ChangeNotify(ctx, v.changed)
+		if ctx.Err() != nil {
+			return
+		}
+		v.log.Warn("vfs: watching for changes failed; listings are refreshed after --dir-cache-time until it works again", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// changed is the ChangeNotify callback: it marks listings stale and
+// wakes the refresher. It never blocks.
+func (v *VFS) changed(dirs []string) {
+	v.mu.Lock()
+	if dirs == nil {
+		for _, n := range v.byKey {
+			n.stale = true
+		}
+	} else {
+		for _, d := range dirs {
+			for _, n := range v.byKey {
+				if n.entry.IsDir && n.entry.Path == d {
+					n.stale = true
+				}
+			}
+		}
+	}
+	v.mu.Unlock()
+	select {
+	case v.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// refresher lists the stale cached directories again and reports the
+// differences to the OnChange function.
+func (v *VFS) refresher(ctx context.Context) {
+	defer v.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-v.refresh:
+		}
+		v.mu.Lock()
+		var dirs []*Node
+		for _, n := range v.byKey {
+			if n.entry.IsDir && n.children != nil && n.stale && !n.gone {
+				dirs = append(dirs, n)
+			}
+		}
+		v.mu.Unlock()
+		var changes []Change
+		for _, d := range dirs {
+			c, err := v.list(ctx, d)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				v.log.Debug("vfs: refresh listing", "dir", d.Path(), "err", err)
+				continue
+			}
+			changes = append(changes, c...)
+		}
+		v.mu.Lock()
+		fn := v.onChange
+		v.mu.Unlock()
+		if fn != nil {
+			for _, c := range changes {
+				fn(c)
+			}
+		}
+	}
+}
+
+// key is the identity of an entry: its ID when it has one, else its path.
+func key(e backend.Entry) string {
+	if e.ID != "" {
+		return "id:" + e.ID
+	}
+	return "path:" + e.Path
+}
+
+// nodeFor returns the node of e, made or updated, under parent with the
+// shown name. The caller holds v.mu.
+func (v *VFS) nodeFor(e backend.Entry, parent *Node, name string) *Node {
+	k := key(e)
+	n := v.byKey[k]
+	if n == nil {
+		n = &Node{v: v, ino: v.nextIno}
+		v.nextIno++
+		v.byKey[k] = n
+	}
+	n.entry, n.parent, n.name, n.gone, n.local = e, parent, name, false, false
+	return n
+}
+
+// rekey records that n's identity changed from old to n.entry's (a new
+// object after an upload, a path-keyed node renamed). The caller holds
+// v.mu.
+func (v *VFS) rekey(n *Node, old string) {
+	if k := key(n.entry); k != old {
+		if v.byKey[old] == n {
+			delete(v.byKey, old)
+		}
+		v.byKey[k] = n
+	}
+}
+
+// perr wraps err for the VFS's path p.
+func (v *VFS) perr(op, p string, err error) error {
+	var pe *backend.PathError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &backend.PathError{Op: op, Backend: v.b.String(), Path: p, Err: err}
+}
+
+// readOnly returns ErrReadOnly for op on p when the VFS is read-only.
+func (v *VFS) readOnly(op, p string) error {
+	if v.opts.ReadOnly {
+		return v.perr(op, p, ErrReadOnly)
+	}
+	return nil
+}
+
+// Statfs reports the backend's usage (backend.About); errors.ErrUnsupported
+// when the backend cannot tell.
+func (v *VFS) Statfs(ctx context.Context) (backend.Usage, error) {
+	return backend.About(ctx, v.b)
+}
+
+var _ = fs.ErrNotExist
