@@ -110,6 +110,7 @@ func (d *Node) Create(ctx context.Context, name string) (*Node, *Handle, error) 
 	n := &Node{v: v, ino: v.nextIno, entry: backend.Entry{Path: p, ModTime: time.Now()}, parent: d, name: name, local: true}
 	v.nextIno++
 	v.byKey[fmt.Sprintf("new:%d", n.ino)] = n
+	d.mut++
 	if d.children != nil {
 		d.children[name] = n
 	}
@@ -341,12 +342,20 @@ func (w *writeFile) uploadLocked(ctx context.Context) error {
 		return nil
 	}
 	e, err := v.b.Put(ctx, p, io.NewSectionReader(w.f, 0, w.size), w.size, w.mtime)
+	if w.n.parent != nil {
+		v.mu.Lock()
+		w.n.parent.mut++ // a List during the upload may show both the old and the new object
+		v.mu.Unlock()
+	}
 	if err != nil {
 		return err
 	}
 	w.dirty = false
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if w.n.parent != nil {
+		w.n.parent.mut++
+	}
 	if w.n.entry.Path != p || w.n.gone {
 		return nil // renamed or removed during the upload: the next flush or the rename handles it
 	}

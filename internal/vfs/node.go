@@ -29,6 +29,7 @@ type Node struct {
 	children map[string]*Node // directories: shown name -> child; nil until listed
 	listed   time.Time        // when children were listed
 	stale    bool             // an outside change may have changed the listing
+	mut      uint64           // directories: counts the VFS's own changes to the listing
 	w        *writeFile       // files open for writing (or being uploaded)
 }
 
@@ -139,19 +140,28 @@ func (d *Node) load(ctx context.Context) error {
 // list lists directory d from the backend, replaces its cached children
 // and returns what changed for the kernel's caches.
 func (v *VFS) list(ctx context.Context, d *Node) ([]Change, error) {
-	v.mu.Lock()
-	p := d.entry.Path
-	v.mu.Unlock()
-	es, err := v.b.List(ctx, p)
-	if err != nil {
-		return nil, err
+	for try := 0; ; try++ {
+		v.mu.Lock()
+		p, mut := d.entry.Path, d.mut
+		v.mu.Unlock()
+		es, err := v.b.List(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		v.mu.Lock()
+		if d.entry.Path != p || d.gone {
+			v.mu.Unlock()
+			return nil, nil // moved or removed meanwhile: the next load lists it
+		}
+		// A change the VFS made during the List (an upload, a rename)
+		// may be missing from it, or half in it: list again.
+		if d.mut == mut || try == 5 {
+			c := v.apply(d, es)
+			v.mu.Unlock()
+			return c, nil
+		}
+		v.mu.Unlock()
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if d.entry.Path != p || d.gone {
-		return nil, nil // moved or removed meanwhile: the next load lists it
-	}
-	return v.apply(d, es), nil
 }
 
 // apply makes es d's children. Files being written keep their names;
@@ -170,10 +180,10 @@ func (v *VFS) apply(d *Node, es []backend.Entry) []Change {
 	}
 	for _, g := range groupByName(es) {
 		name := g[0].Name()
+		if next[name] != nil {
+			continue // our write in progress shadows it
+		}
 		if len(g) == 1 {
-			if next[name] != nil {
-				continue // our write in progress shadows it
-			}
 			c := v.nodeFor(g[0], d, name)
 			c.dup = false
 			next[name] = c

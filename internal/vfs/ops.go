@@ -45,6 +45,7 @@ func (d *Node) Mkdir(ctx context.Context, name string) (*Node, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	c := v.nodeFor(e, d, name)
+	d.mut++
 	c.children, c.listed = map[string]*Node{}, time.Now()
 	if d.children != nil {
 		d.children[name] = c
@@ -118,6 +119,7 @@ func (v *VFS) detach(d *Node, name string, c *Node) {
 		delete(d.children, name)
 	}
 	c.gone = true
+	d.mut++
 }
 
 // Rename moves the child name of d to newName in dir nd, replacing a
@@ -191,6 +193,8 @@ func (d *Node) Rename(ctx context.Context, name string, nd *Node, newName string
 	if old != nil && old != c {
 		old.gone = true
 	}
+	d.mut++
+	nd.mut++
 	oldKey := key(c.entry)
 	if local {
 		c.entry.Path = dst

@@ -1,0 +1,382 @@
+// Package mount serves an internal/vfs tree to the kernel with go-fuse:
+// the fs.Node* interfaces over vfs Nodes and Handles, errno mapping in
+// one function (Errno), mount and unmount, and dropping the kernel's
+// cached entries and pages when the VFS reports an outside change.
+package mount
+
+import (
+	"context"
+	"errors"
+	"io"
+	iofs "io/fs"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"ferry/internal/backend"
+	"ferry/internal/vfs"
+)
+
+// Options configure a mount.
+type Options struct {
+	AllowOther bool   // let other users see the mount (fuse allow_other)
+	FsName     string // shown by mount(8), e.g. "m:photos"
+	Debug      bool   // log every FUSE request (-vv)
+}
+
+// Mount is a mounted VFS.
+type Mount struct {
+	Dir    string
+	server *fuse.Server
+	v      *vfs.VFS
+
+	mu     sync.Mutex
+	inodes map[uint64]*fs.Inode // live kernel inodes, for invalidation
+}
+
+// Errno maps an error of the VFS or a backend to the errno the kernel
+// gets. It is the one place errors become errnos.
+func Errno(err error) syscall.Errno {
+	var en syscall.Errno
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &en):
+		return en
+	case backend.IsFatal(err): // a MAC mismatch, a blocked account: never data
+		return syscall.EIO
+	case errors.Is(err, iofs.ErrNotExist):
+		return syscall.ENOENT
+	case errors.Is(err, backend.ErrNotEmpty):
+		return syscall.ENOTEMPTY
+	case errors.Is(err, backend.ErrIsDir):
+		return syscall.EISDIR
+	case errors.Is(err, backend.ErrNotDir):
+		return syscall.ENOTDIR
+	case errors.Is(err, iofs.ErrExist):
+		return syscall.EEXIST
+	case errors.Is(err, vfs.ErrReadOnly):
+		return syscall.EROFS
+	case errors.Is(err, iofs.ErrPermission):
+		return syscall.EACCES
+	case errors.Is(err, errors.ErrUnsupported):
+		return syscall.ENOTSUP
+	case errors.Is(err, iofs.ErrInvalid):
+		return syscall.EINVAL
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return syscall.EINTR
+	}
+	return syscall.EIO
+}
+
+// attrTimeout is how long the kernel keeps entries and attributes; the
+// VFS's invalidations drop them sooner.
+const attrTimeout = time.Second
+
+// New mounts v at dir and serves it until Unmount (or an outside
+// fusermount3 -u).
+func New(dir string, v *vfs.VFS, o Options) (*Mount, error) {
+	m := &Mount{Dir: dir, v: v, inodes: map[uint64]*fs.Inode{}}
+	root := &node{m: m, vn: v.Root()}
+	t := attrTimeout
+	neg := time.Duration(0)
+	fso := &fs.Options{
+		EntryTimeout:    &t,
+		AttrTimeout:     &t,
+		NegativeTimeout: &neg,
+		UID:             uint32(os.Getuid()),
+		GID:             uint32(os.Getgid()),
+		RootStableAttr:  &fs.StableAttr{Ino: v.Root().Ino()},
+		MountOptions: fuse.MountOptions{
+			AllowOther: o.AllowOther,
+			FsName:     o.FsName,
+			Name:       "ferry",
+			Debug:      o.Debug,
+			// One read at a time per file, in order: sequential reads
+			// stay on one stream, whose end a verifying backend checks.
+			SyncRead:      true,
+			DisableXAttrs: true,
+		},
+	}
+	srv, err := fs.Mount(dir, root, fso)
+	if err != nil {
+		return nil, err
+	}
+	m.server = srv
+	v.OnChange(m.invalidate)
+	return m, nil
+}
+
+// Wait returns when the file system is unmounted.
+func (m *Mount) Wait() { m.server.Wait() }
+
+// Unmount unmounts the file system (as fusermount3 -u does).
+func (m *Mount) Unmount() error {
+	m.v.OnChange(nil)
+	return m.server.Unmount()
+}
+
+// invalidate drops what the kernel caches of an outside change.
+func (m *Mount) invalidate(c vfs.Change) {
+	if c.Dir != nil && c.Name != "" {
+		if in := m.inode(c.Dir.Ino()); in != nil {
+			in.NotifyEntry(c.Name)
+		}
+	}
+	if c.Node != nil {
+		if in := m.inode(c.Node.Ino()); in != nil {
+			in.NotifyContent(0, 0)
+		}
+	}
+}
+
+func (m *Mount) inode(ino uint64) *fs.Inode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.inodes[ino]
+}
+
+// node is a vfs Node as a go-fuse inode.
+type node struct {
+	fs.Inode
+	m  *Mount
+	vn *vfs.Node
+}
+
+var (
+	_ fs.NodeLookuper    = (*node)(nil)
+	_ fs.NodeReaddirer   = (*node)(nil)
+	_ fs.NodeGetattrer   = (*node)(nil)
+	_ fs.NodeSetattrer   = (*node)(nil)
+	_ fs.NodeOpener      = (*node)(nil)
+	_ fs.NodeCreater     = (*node)(nil)
+	_ fs.NodeMkdirer     = (*node)(nil)
+	_ fs.NodeRmdirer     = (*node)(nil)
+	_ fs.NodeUnlinker    = (*node)(nil)
+	_ fs.NodeRenamer     = (*node)(nil)
+	_ fs.NodeStatfser    = (*node)(nil)
+	_ fs.NodeOnAdder     = (*node)(nil)
+	_ fs.NodeOnForgetter = (*node)(nil)
+	_ fs.FileReader      = (*handle)(nil)
+	_ fs.FileWriter      = (*handle)(nil)
+	_ fs.FileFlusher     = (*handle)(nil)
+	_ fs.FileFsyncer     = (*handle)(nil)
+	_ fs.FileReleaser    = (*handle)(nil)
+)
+
+func (n *node) OnAdd(ctx context.Context) { n.register() }
+
+func (n *node) register() {
+	n.m.mu.Lock()
+	n.m.inodes[n.vn.Ino()] = n.EmbeddedInode()
+	n.m.mu.Unlock()
+}
+
+func (n *node) OnForget() {
+	n.m.mu.Lock()
+	if n.m.inodes[n.vn.Ino()] == n.EmbeddedInode() {
+		delete(n.m.inodes, n.vn.Ino())
+	}
+	n.m.mu.Unlock()
+}
+
+// fill sets out from a's attributes.
+func (m *Mount) fill(a vfs.Attr, out *fuse.Attr) {
+	out.Ino = a.Ino
+	out.Size = uint64(a.Size)
+	out.Blocks = (out.Size + 511) / 512
+	out.Blksize = 4096
+	out.SetTimes(&a.ModTime, &a.ModTime, &a.ModTime)
+	perm := uint32(0o644)
+	mode := uint32(syscall.S_IFREG)
+	if a.IsDir {
+		perm, mode = 0o755, syscall.S_IFDIR
+	}
+	if m.v.ReadOnly() {
+		perm &^= 0o222
+	}
+	out.Mode = mode | perm
+	out.Nlink = 1
+	out.Uid, out.Gid = uint32(os.Getuid()), uint32(os.Getgid())
+}
+
+// child returns the go-fuse inode of vfs node c below n, filling out.
+func (n *node) child(ctx context.Context, c *vfs.Node, out *fuse.EntryOut) *fs.Inode {
+	a := c.Attr()
+	n.m.fill(a, &out.Attr)
+	mode := uint32(syscall.S_IFREG)
+	if a.IsDir {
+		mode = syscall.S_IFDIR
+	}
+	in := n.NewInode(ctx, &node{m: n.m, vn: c}, fs.StableAttr{Mode: mode, Ino: a.Ino})
+	in.Operations().(*node).register()
+	return in
+}
+
+func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	c, err := n.vn.Lookup(ctx, name)
+	if err != nil {
+		return nil, Errno(err)
+	}
+	return n.child(ctx, c, out), 0
+}
+
+func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	cs, err := n.vn.ReadDir(ctx)
+	if err != nil {
+		return nil, Errno(err)
+	}
+	es := make([]fuse.DirEntry, 0, len(cs))
+	for _, c := range cs {
+		mode := uint32(syscall.S_IFREG)
+		if c.IsDir() {
+			mode = syscall.S_IFDIR
+		}
+		es = append(es, fuse.DirEntry{Name: c.Name(), Ino: c.Ino(), Mode: mode})
+	}
+	return fs.NewListDirStream(es), 0
+}
+
+func (n *node) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.m.fill(n.vn.Attr(), &out.Attr)
+	return 0
+}
+
+// Setattr changes size and mtime; mode and owner changes are accepted
+// and ignored (the backends keep neither), so cp -a and rsync -a work.
+func (n *node) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if size, ok := in.GetSize(); ok {
+		var err error
+		if h, isOurs := fh.(*handle); isOurs && h.h != nil {
+			err = h.h.Truncate(ctx, int64(size))
+		} else {
+			err = n.vn.Truncate(ctx, int64(size))
+		}
+		if err != nil {
+			return Errno(err)
+		}
+	}
+	if mt, ok := in.GetMTime(); ok {
+		if err := n.vn.SetModTime(ctx, mt); err != nil {
+			return Errno(err)
+		}
+	}
+	n.m.fill(n.vn.Attr(), &out.Attr)
+	return 0
+}
+
+// openFlags maps open(2) flags to the VFS's.
+func openFlags(flags uint32) int {
+	var f int
+	if flags&(syscall.O_WRONLY|syscall.O_RDWR) != 0 {
+		f |= vfs.OpenWrite
+	}
+	if flags&syscall.O_TRUNC != 0 {
+		f |= vfs.OpenTrunc
+	}
+	return f
+}
+
+func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	h, err := n.m.v.Open(ctx, n.vn, openFlags(flags))
+	if err != nil {
+		return nil, 0, Errno(err)
+	}
+	return &handle{h: h}, 0, 0
+}
+
+func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	c, h, err := n.vn.Create(ctx, name)
+	if err != nil {
+		return nil, nil, 0, Errno(err)
+	}
+	return n.child(ctx, c, out), &handle{h: h}, 0, 0
+}
+
+func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	c, err := n.vn.Mkdir(ctx, name)
+	if err != nil {
+		return nil, Errno(err)
+	}
+	return n.child(ctx, c, out), 0
+}
+
+func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
+	return Errno(n.vn.Rmdir(ctx, name))
+}
+
+func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
+	return Errno(n.vn.Remove(ctx, name))
+}
+
+func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	np, ok := newParent.(*node)
+	if !ok {
+		return syscall.EXDEV
+	}
+	const renameNoReplace, renameExchange = 1, 2
+	if flags&renameExchange != 0 {
+		return syscall.ENOTSUP
+	}
+	if flags&renameNoReplace != 0 {
+		if _, err := np.vn.Lookup(ctx, newName); err == nil {
+			return syscall.EEXIST
+		}
+	}
+	return Errno(n.vn.Rename(ctx, name, np.vn, newName))
+}
+
+func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	const bs = 4096
+	out.Bsize, out.Frsize, out.NameLen = bs, bs, 255
+	u, err := n.m.v.Statfs(ctx)
+	if err != nil || u.Total < 0 {
+		// Unknown: report a large, empty file system so tools do not refuse to write.
+		out.Blocks, out.Bfree, out.Bavail = 1<<40/bs, 1<<40/bs, 1<<40/bs
+		return 0
+	}
+	free := u.Free
+	if free < 0 {
+		free = max(u.Total-u.Used, 0)
+	}
+	out.Blocks = uint64(u.Total) / bs
+	out.Bfree = uint64(free) / bs
+	out.Bavail = out.Bfree
+	return 0
+}
+
+// handle is a vfs Handle as a go-fuse file handle.
+type handle struct{ h *vfs.Handle }
+
+func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := h.h.ReadAt(ctx, dest, off)
+	if err != nil && err != io.EOF {
+		return nil, Errno(err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	n, err := h.h.WriteAt(ctx, data, off)
+	if err != nil {
+		return uint32(n), Errno(err)
+	}
+	return uint32(n), 0
+}
+
+func (h *handle) Flush(ctx context.Context) syscall.Errno { return Errno(h.h.Flush(ctx)) }
+
+func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	return Errno(h.h.Fsync(ctx))
+}
+
+func (h *handle) Release(ctx context.Context) syscall.Errno {
+	// close(2) has returned already: an error here has no one to go to
+	// (the VFS logs it); Flush reported what it could.
+	h.h.Release(context.Background())
+	return 0
+}

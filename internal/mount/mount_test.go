@@ -1,0 +1,107 @@
+package mount_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ferry/internal/backend"
+	"ferry/internal/mount"
+	"ferry/internal/vfs"
+)
+
+// testDeadline bounds every mount test: a hung FUSE server is aborted
+// through /sys/fs/fuse/connections and the test fails instead of
+// hanging the run.
+const testDeadline = 3 * time.Minute
+
+// skipWithoutFUSE skips when this machine cannot mount.
+func skipWithoutFUSE(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skip("no /dev/fuse: mount tests need FUSE (apt-get install fuse3)")
+	}
+	if _, err := exec.LookPath("fusermount3"); err != nil {
+		t.Skip("no fusermount3 on PATH: mount tests need fuse3 (apt-get install fuse3)")
+	}
+}
+
+// mounted is a VFS over b mounted in a temp dir until the test ends.
+type mounted struct {
+	dir string
+	v   *vfs.VFS
+	ctx context.Context // ends at the test's deadline
+}
+
+// mountT mounts b for the test, with a watchdog.
+func mountT(t *testing.T, b backend.Backend) *mounted {
+	t.Helper()
+	skipWithoutFUSE(t)
+	v, err := vfs.New(t.Context(), b, vfs.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m, err := mount.New(dir, v, mount.Options{FsName: b.String()})
+	if err != nil {
+		v.Close()
+		t.Fatalf("mount: %v", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	conn := fmt.Sprint(unix.Minor(st.Dev))
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-done:
+		case <-ctx.Done():
+			os.WriteFile(filepath.Join("/sys/fs/fuse/connections", conn, "abort"), []byte("1"), 0)
+			t.Errorf("mount test still running after %v: FUSE connection %s aborted", testDeadline, conn)
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		<-exited
+		cancel()
+		if err := m.Unmount(); err != nil {
+			t.Errorf("unmount: %v", err)
+			os.WriteFile(filepath.Join("/sys/fs/fuse/connections", conn, "abort"), []byte("1"), 0)
+			exec.Command("fusermount3", "-u", "-z", dir).Run()
+		}
+		v.Close()
+	})
+	return &mounted{dir: dir, v: v, ctx: ctx}
+}
+
+// sh runs script with sh -c after cd into the mount (never exec.Cmd.Dir
+// inside a mount this process serves: the child's chdir can deadlock).
+func (m *mounted) sh(t *testing.T, script string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(m.ctx, "sh", "-c", "cd '"+m.dir+"' && "+script)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func (m *mounted) mustSh(t *testing.T, script string) string {
+	t.Helper()
+	out, err := m.sh(t, script)
+	if err != nil {
+		t.Fatalf("sh %q: %v\n%s", script, err, out)
+	}
+	return out
+}
+
+var _ = syscall.EIO

@@ -1,0 +1,152 @@
+package mount_test
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/internal/backend"
+	megabackend "ferry/internal/backend/mega"
+	"ferry/internal/backend/memory"
+	"ferry/internal/vfs/vfstest"
+	"ferry/megaserver/megaservertest"
+)
+
+// newMega returns the MEGA backend on a fresh test server.
+func newMega(t *testing.T) (backend.Backend, *megaservertest.TestServer) {
+	t.Helper()
+	ts := megaservertest.Start(t)
+	b, err := megabackend.New(t.Context(), "m", backend.ConfigMap{
+		"user": megaservertest.UserV2, "pass": megaservertest.PasswordV2, "url": ts.URL,
+	}, "", backend.Env{CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.(backend.Closer).Close() })
+	return b, ts
+}
+
+func TestSuiteMountMemory(t *testing.T) {
+	vfstest.Run(t, vfstest.Config{New: func(t *testing.T) vfstest.Env {
+		b := memory.New()
+		return vfstest.Env{FS: vfstest.Dir(mountT(t, b).dir), Backend: b}
+	}})
+}
+
+func TestSuiteMountMega(t *testing.T) {
+	vfstest.Run(t, vfstest.Config{New: func(t *testing.T) vfstest.Env {
+		b, _ := newMega(t)
+		return vfstest.Env{FS: vfstest.Dir(mountT(t, b).dir), Backend: b}
+	}})
+}
+
+// tree writes a small source tree with odd sizes into dir.
+func tree(t *testing.T, dir string) {
+	t.Helper()
+	for i, sz := range []int{0, 1, 4096, 131073, 400000} {
+		p := filepath.Join(dir, "src", strings.Repeat("sub/", i%3), "f"+string(rune('0'+i)))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		b := make([]byte, sz)
+		for j := range b {
+			b[j] = byte(j*7 + i)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func testTools(t *testing.T, b backend.Backend) {
+	m := mountT(t, b)
+	local := t.TempDir()
+	tree(t, local)
+	out := t.TempDir()
+	m.mustSh(t, "cp -r '"+local+"/src' . && diff -r '"+local+"/src' src")
+	m.mustSh(t, "cp -r src '"+out+"/back' && diff -r '"+local+"/src' '"+out+"/back'")
+	want, _ := os.ReadFile(filepath.Join(local, "src/sub/f4"))
+	got := m.mustSh(t, "dd if=src/sub/f4 bs=1 skip=12345 count=100 2>/dev/null | od -An -tx1 | tr -d ' \\n'")
+	if exp := hexOf(want[12345:12445]); got != exp {
+		t.Fatalf("dd at an odd offset: %s, want %s", got, exp)
+	}
+	m.mustSh(t, "echo one > a.txt && echo two >> a.txt && test \"$(cat a.txt)\" = \"$(printf 'one\\ntwo')\"")
+	m.mustSh(t, "mkdir -p x/y && mv a.txt x/y/b.txt && test ! -e a.txt && test -f x/y/b.txt")
+	m.mustSh(t, "touch -d '2021-03-04 05:06:07 UTC' x/y/b.txt && test \"$(TZ=UTC date -r x/y/b.txt +%F-%T)\" = 2021-03-04-05:06:07")
+	m.mustSh(t, "rm -r src x && test -z \"$(ls)\"")
+	es, err := b.List(t.Context(), "")
+	if err != nil || len(es) != 0 {
+		t.Fatalf("backend after rm -r: %v, %v", es, err)
+	}
+}
+
+func hexOf(b []byte) string {
+	var s strings.Builder
+	for _, c := range b {
+		s.WriteString("0123456789abcdef"[c>>4 : c>>4+1])
+		s.WriteString("0123456789abcdef"[c&15 : c&15+1])
+	}
+	return s.String()
+}
+
+func TestToolsMemory(t *testing.T) { testTools(t, memory.New()) }
+
+func TestToolsMega(t *testing.T) {
+	b, _ := newMega(t)
+	testTools(t, b)
+}
+
+// TestCorruptIsEIO: a flipped byte in a stored blob fails a full read
+// through the mount with EIO.
+func TestCorruptIsEIO(t *testing.T) {
+	b, ts := newMega(t)
+	const size = 1234567
+	data := bytes.Repeat([]byte("ferry"), size/5+1)[:size]
+	if _, err := b.Put(t.Context(), "victim", bytes.NewReader(data), size, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ts.FlipByte(t, size, 1000)
+	m := mountT(t, b)
+	out, err := m.sh(t, "cat victim > /dev/null")
+	if err == nil {
+		t.Fatalf("cat of a corrupt file succeeded")
+	}
+	if !strings.Contains(out, "Input/output error") {
+		t.Fatalf("cat failed with %q, want EIO", out)
+	}
+}
+
+// TestOutsideUpload: a file another client uploads shows within 5 s.
+func TestOutsideUpload(t *testing.T) {
+	b, ts := newMega(t)
+	m := mountT(t, b)
+	m.mustSh(t, "ls")
+	other, _ := newMegaOn(t, ts)
+	if _, err := other.Put(t.Context(), "from-elsewhere", strings.NewReader("hello"), 5, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if out, _ := m.sh(t, "cat from-elsewhere"); out == "hello" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a file uploaded by another client is not visible after 5 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// newMegaOn is a second MEGA client (its own session) on ts.
+func newMegaOn(t *testing.T, ts *megaservertest.TestServer) (backend.Backend, error) {
+	b, err := megabackend.New(t.Context(), "other", backend.ConfigMap{
+		"user": megaservertest.UserV2, "pass": megaservertest.PasswordV2, "url": ts.URL,
+	}, "", backend.Env{CacheDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.(backend.Closer).Close() })
+	return b, nil
+}
