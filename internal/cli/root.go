@@ -116,6 +116,8 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		newMovetoCommand(g),
 		newCheckCommand(g),
 		newDedupeCommand(g),
+		newMountCommand(g),
+		newUmountCommand(g),
 	)
 	return root
 }

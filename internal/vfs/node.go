@@ -51,7 +51,7 @@ func (n *Node) IsDir() bool {
 	return n.entry.IsDir
 }
 
-// Path returns the node's backend path ("" for the root).
+// Path returns the node's backend path (Options.Root for the root).
 func (n *Node) Path() string {
 	n.v.mu.Lock()
 	defer n.v.mu.Unlock()

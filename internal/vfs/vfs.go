@@ -23,6 +23,9 @@ var ErrReadOnly = errors.New("read-only file system")
 
 // Options configure a VFS. The zero value is usable.
 type Options struct {
+	// Root is the backend directory served as the VFS's root ("" is the
+	// backend's root); Node paths are backend paths below it.
+	Root string
 	// CacheDir holds temporary files of files open for writing. Empty
 	// means DefaultCacheDir().
 	CacheDir string
@@ -84,7 +87,11 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	root, err := b.Stat(ctx, "")
+	rootPath, err := backend.Clean(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	root, err := b.Stat(ctx, rootPath)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +106,7 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 		return nil, fmt.Errorf("vfs cache dir: %w", err)
 	}
 	v := &VFS{b: b, opts: o, log: log, tmp: tmp, byKey: map[string]*Node{}, nextIno: 1, refresh: make(chan struct{}, 1)}
-	root.Path = ""
+	root.Path = rootPath
 	v.root = v.nodeFor(root, nil, "")
 	wctx, stop := context.WithCancel(context.Background())
 	v.stop = stop

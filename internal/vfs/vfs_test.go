@@ -2,6 +2,7 @@ package vfs_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,4 +40,44 @@ func TestSuiteMemoryDuplicates(t *testing.T) {
 				}
 			}}
 	}})
+}
+
+// TestRoot serves a subdirectory of the backend: the VFS sees only what
+// is below it, and what it creates lands there.
+func TestRoot(t *testing.T) {
+	ctx := t.Context()
+	b := memory.New()
+	for p, data := range map[string]string{"outside.txt": "no", "sub/inside.txt": "yes"} {
+		if _, err := b.Put(ctx, p, strings.NewReader(data), int64(len(data)), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := vfs.New(ctx, b, vfs.Options{CacheDir: t.TempDir(), Root: "sub"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	kids, err := v.Root().ReadDir(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kids) != 1 || kids[0].Name() != "inside.txt" {
+		t.Fatalf("root of sub lists %d entries, want only inside.txt", len(kids))
+	}
+	_, h, err := v.Root().Create(ctx, "new.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.WriteAt(ctx, []byte("fresh"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := b.Stat(ctx, "sub/new.txt"); err != nil || e.Size != 5 {
+		t.Errorf("created file at sub/new.txt: %+v, %v", e, err)
+	}
+	if _, err := vfs.New(ctx, b, vfs.Options{CacheDir: t.TempDir(), Root: "sub/inside.txt"}); err == nil {
+		t.Error("a file as the root was accepted")
+	}
 }
