@@ -336,25 +336,7 @@ func (b *LinkBackend) OpenEntry(ctx context.Context, e backend.Entry, offset, le
 }
 
 func (b *LinkBackend) openNode(ctx context.Context, p string, n *megaclient.Node, offset, length int64) (io.ReadCloser, error) {
-	end := n.Size
-	if length >= 0 && length < n.Size-offset {
-		end = offset + length
-	}
-	if offset >= end {
-		return io.NopCloser(strings.NewReader("")), nil
-	}
-	if offset == 0 && end == n.Size {
-		r, err := b.tree.NewReader(ctx, n)
-		if err != nil {
-			return nil, b.pathErr("open", p, err)
-		}
-		return &pathReader{rc: r, b: b, p: p}, nil
-	}
-	f, err := b.tree.Open(ctx, n)
-	if err != nil {
-		return nil, b.pathErr("open", p, err)
-	}
-	return &pathReader{rc: newRangeReader(ctx, f, offset, end), b: b, p: p}, nil
+	return openContent(ctx, b.tree, b, p, n, offset, length)
 }
 
 // readOnly is the error of every write.

@@ -216,6 +216,23 @@ func (b *Backend) OpenEntry(ctx context.Context, e backend.Entry, offset, length
 
 // openNode opens file node n (at contract path p, for errors).
 func (b *Backend) openNode(ctx context.Context, p string, n *megaclient.Node, offset, length int64) (io.ReadCloser, error) {
+	return openContent(ctx, b.c, b, p, n, offset, length)
+}
+
+// contentOpener opens MEGA file nodes: the account's client, or a link's
+// tree.
+type contentOpener interface {
+	Open(ctx context.Context, n *megaclient.Node) (*megaclient.File, error)
+	NewReader(ctx context.Context, n *megaclient.Node) (io.ReadCloser, error)
+}
+
+// openContent reads length bytes of file node n from offset (length < 0:
+// to the end) through c. A read of the whole file is MAC-verified (the
+// client's reader); a range is fetched exactly. Errors name path p of
+// backend b.
+func openContent(ctx context.Context, c contentOpener, b interface {
+	pathErr(op, p string, err error) error
+}, p string, n *megaclient.Node, offset, length int64) (io.ReadCloser, error) {
 	end := n.Size
 	if length >= 0 && length < n.Size-offset {
 		end = offset + length
@@ -224,13 +241,13 @@ func (b *Backend) openNode(ctx context.Context, p string, n *megaclient.Node, of
 		return io.NopCloser(strings.NewReader("")), nil
 	}
 	if offset == 0 && end == n.Size {
-		r, err := b.c.NewReader(ctx, n)
+		r, err := c.NewReader(ctx, n)
 		if err != nil {
 			return nil, b.pathErr("open", p, err)
 		}
 		return &pathReader{rc: r, b: b, p: p}, nil
 	}
-	f, err := b.c.Open(ctx, n)
+	f, err := c.Open(ctx, n)
 	if err != nil {
 		return nil, b.pathErr("open", p, err)
 	}
