@@ -53,22 +53,63 @@
 //
 // # Writes
 //
-// Opening a file for writing gives the node a write file: a temporary
-// file in Options.CacheDir shared by every write handle of the node. An
+// Opening a file for writing gives the node a write file: a file in the
+// cache dir's write area shared by every write handle of the node. An
 // existing file is fetched into it (a full, verified read) the first
 // time its old content is needed, so an open followed by a truncation to
 // zero (open with O_TRUNC) fetches nothing. Writes and truncations go to
-// the temporary file; Flush (each close), Fsync and the last Release
-// upload it with backend Put and the file's mtime, and Flush and Fsync
-// return the upload's error. A new file appears in its directory at
+// the write file; Flush (each close), Fsync and the last Release upload
+// it with backend Put and the file's mtime, retrying transient failures
+// (retry.IsRetryable) with Options.UploadRetry's backoff, and Flush and
+// Fsync return the final error. A new file appears in its directory at
 // Create, before the backend has it.
 //
-// Crash recovery and a block cache are not here yet. The write path is
-// built so they fit: every write file is a named file in the cache dir,
-// created by newWriteFile and uploaded only by writeFile.upload, so a
-// journal is a small record written beside the temporary file when it
-// becomes dirty (remote path, mtime, base object ID) and removed after
-// upload succeeds, and a new VFS replays the records it finds. A block
-// cache goes under reader.fill and Handle.ReadAt's ranged path, keyed by
-// node identity and offset.
+// # The journal
+//
+// The cache dir holds one directory per backend, named by the first 16
+// hex digits of the SHA-256 of Backend.String() (BackendCacheDir), so
+// mounts of different remotes never see each other's files. In it,
+// "lock" is flocked by the VFS that owns "journal/", the write area; a
+// second VFS of the same remote at the same time writes in a private
+// "write-*" directory (with its own lock) and replays nothing.
+//
+// A write file is NAME.data in the write area from its creation. Before
+// each upload attempt sequence the data is fsynced and NAME.json is
+// written beside it atomically (NAME.json.tmp, fsync, rename, fsync of
+// the directory):
+//
+//	{"version":1, "backend":"m:", "root":"photos", "path":"a/b.jpg",
+//	 "size":1234, "mtime":"2024-01-02T03:04:05.123456789Z",
+//	 "replaces":"<Entry.ID of the object the upload replaces; omitted for a new file>"}
+//
+// backend is Backend.String() of the remote, root the VFS's Options.Root
+// and path the file relative to root (it goes to backend path root/path).
+// The record goes once an upload succeeded, and the data at the last
+// Release after that. When the release-time upload fails after its
+// retries, both stay (logged at error level with the path): nothing
+// flushed is deleted until the backend has it. Close removes only data
+// without a record (files never flushed, so never closed).
+//
+// New scans journal/ and the write-* directories whose lock is free (VFSs
+// that ended), drops data without a record and half-written records,
+// keeps records of another backend string (logged, never replayed), and
+// replays the rest in the background with the same retries. For each
+// record it stats the destination root/path and
+//
+//   - uploads NAME.data (as it is on disk; a size unlike the record's is
+//     logged: writes after the last flush) with the record's mtime when
+//     the path is missing or is still the object "replaces" names;
+//   - otherwise skips it when the destination's mtime, at the backend's
+//     precision, is after the journalled one ("the destination is
+//     newer": another client or this mount wrote it since), or when size
+//     and mtime already match (the upload finished before the crash);
+//   - skips it when this VFS is writing the path again;
+//   - else uploads it.
+//
+// A skip is logged and drops the record and data; a failed replay keeps
+// them for the next VFS. A replayed file is seen at the next listing of
+// its directory.
+//
+// A block cache is not here yet: it goes under reader.fill and
+// Handle.ReadAt's ranged path, keyed by node identity and offset.
 package vfs

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/retry"
 )
 
 // Open flags.
@@ -72,11 +73,11 @@ func (v *VFS) attach(n *Node, empty bool) (*writeFile, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if n.w == nil {
-		f, err := os.CreateTemp(v.tmp, "file-")
+		w, err := v.newWriteFile(n)
 		if err != nil {
-			return nil, fmt.Errorf("vfs cache: %w", err)
+			return nil, err
 		}
-		n.w = &writeFile{v: v, n: n, f: f, mtime: n.entry.ModTime}
+		n.w = w
 		if !empty && !n.local && n.entry.Size > 0 {
 			n.w.base = n.entry
 			n.w.needFetch = true
@@ -198,6 +199,17 @@ func (h *Handle) Release(ctx context.Context) error {
 	return err
 }
 
+// newWriteFile makes n's write file: NAME.data in the write area, under
+// the name its journal record (NAME.json) will have. The caller holds
+// v.mu.
+func (v *VFS) newWriteFile(n *Node) (*writeFile, error) {
+	f, err := os.CreateTemp(v.area.dir, "w-*.data")
+	if err != nil {
+		return nil, fmt.Errorf("vfs cache: %w", err)
+	}
+	return &writeFile{v: v, n: n, f: f, mtime: n.entry.ModTime}, nil
+}
+
 // writeFile is the temporary copy of a file open for writing, shared by
 // its write handles.
 type writeFile struct {
@@ -205,14 +217,15 @@ type writeFile struct {
 	n *Node
 	f *os.File
 
-	mu        sync.Mutex    // guards the fields below; held across fetch and upload
-	size      int64         // +checklocks:mu
-	mtime     time.Time     // +checklocks:mu
-	base      backend.Entry // +checklocks:mu; the object to fetch
-	needFetch bool          // +checklocks:mu; f does not hold base yet
-	dirty     bool          // +checklocks:mu; the backend lacks what f holds
-	closed    bool          // +checklocks:mu; released: readers go to the backend
-	opens     int           // guarded by v.mu: handles sharing this file
+	mu         sync.Mutex    // guards the fields below; held across fetch and upload
+	size       int64         // +checklocks:mu
+	mtime      time.Time     // +checklocks:mu
+	base       backend.Entry // +checklocks:mu; the object to fetch
+	needFetch  bool          // +checklocks:mu; f does not hold base yet
+	dirty      bool          // +checklocks:mu; the backend lacks what f holds
+	closed     bool          // +checklocks:mu; released: readers go to the backend
+	journalled bool          // +checklocks:mu; f's record is on disk
+	opens      int           // guarded by v.mu: handles sharing this file
 }
 
 // attr returns the size and mtime of the file being written.
@@ -335,13 +348,35 @@ func (w *writeFile) uploadLocked(ctx context.Context) error {
 	}
 	v := w.v
 	v.mu.Lock()
-	p, gone := w.n.entry.Path, w.n.gone
+	p, gone, replaces := w.n.entry.Path, w.n.gone, w.n.entry.ID
+	if w.n.local {
+		replaces = ""
+	}
 	v.mu.Unlock()
 	if gone {
 		w.dirty = false
+		w.unjournal()
 		return nil
 	}
-	e, err := v.b.Put(ctx, p, io.NewSectionReader(w.f, 0, w.size), w.size, w.mtime)
+	if err := w.journal(p, replaces); err != nil {
+		v.log.Error("vfs: cannot journal the upload; a crash before it finishes loses the write", "path", p, "err", err)
+	}
+	if v.crashBeforePut != nil {
+		if err := v.crashBeforePut(); err != nil {
+			return err
+		}
+	}
+	pol := v.opts.UploadRetry
+	pol.Op = "upload"
+	pol.OnRetry = func(attempt int, err error, d time.Duration) {
+		v.log.Warn("vfs: upload failed; retrying", "path", p, "attempt", attempt, "in", d, "err", err)
+	}
+	var e backend.Entry
+	err := retry.Do(ctx, pol, func(ctx context.Context) error {
+		var err error
+		e, err = v.b.Put(ctx, p, io.NewSectionReader(w.f, 0, w.size), w.size, w.mtime)
+		return err
+	})
 	if w.n.parent != nil {
 		v.mu.Lock()
 		w.n.parent.mut++ // a List during the upload may show both the old and the new object
@@ -351,6 +386,7 @@ func (w *writeFile) uploadLocked(ctx context.Context) error {
 		return err
 	}
 	w.dirty = false
+	w.unjournal()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if w.n.parent != nil {
@@ -369,7 +405,9 @@ func (w *writeFile) uploadLocked(ctx context.Context) error {
 }
 
 // release counts one handle less; the last one uploads what is left and
-// drops the temporary file.
+// drops the temporary file. When that upload fails, after retries, the
+// file and its journal record stay in the cache dir and the next VFS
+// over it uploads them.
 func (w *writeFile) release(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -378,23 +416,24 @@ func (w *writeFile) release(ctx context.Context) error {
 	v.mu.Lock()
 	w.opens--
 	last := w.opens == 0
-	if last && err == nil {
+	if last {
 		w.n.w = nil
 	}
 	v.mu.Unlock()
 	if !last {
 		return err
 	}
-	if err != nil {
-		// Kept in the cache dir until the VFS closes; the journal (a later
-		// step) will retry it on the next mount.
-		v.log.Error("vfs: upload failed; the file's new content is not stored", "path", w.n.Path(), "err", err)
-		v.mu.Lock()
-		w.n.w = nil
-		v.mu.Unlock()
-	}
 	w.closed = true
 	w.f.Close()
+	if err != nil {
+		if w.journalled {
+			v.log.Error("vfs: upload failed; the new content is kept in the journal and uploaded by the next mount", "path", w.n.Path(), "journal", w.f.Name(), "err", err)
+		} else {
+			v.log.Error("vfs: upload failed and the journal could not be written; the new content is lost when this mount ends", "path", w.n.Path(), "data", w.f.Name(), "err", err)
+		}
+		return err
+	}
+	w.unjournal()
 	os.Remove(w.f.Name())
-	return err
+	return nil
 }

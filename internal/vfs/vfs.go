@@ -3,7 +3,6 @@ package vfs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/retry"
 )
 
 // DefaultDirCacheTime is how long a listing is used when Options leaves
@@ -26,9 +26,14 @@ type Options struct {
 	// Root is the backend directory served as the VFS's root ("" is the
 	// backend's root); Node paths are backend paths below it.
 	Root string
-	// CacheDir holds temporary files of files open for writing. Empty
-	// means DefaultCacheDir().
+	// CacheDir holds the files being written and the journal of uploads
+	// not finished yet, per backend (see doc.go). Empty means
+	// DefaultCacheDir().
 	CacheDir string
+	// UploadRetry is the backoff of uploads at flush, fsync and release
+	// and of journal replays; the zero value is retry.Policy's defaults
+	// (10 attempts, 50 ms doubling to 5 s).
+	UploadRetry retry.Policy
 	// DirCacheTime is how long a directory listing is trusted; zero
 	// means DefaultDirCacheTime.
 	DirCacheTime time.Duration
@@ -61,13 +66,18 @@ type VFS struct {
 	b    backend.Backend
 	opts Options
 	log  *slog.Logger
-	tmp  string // the private directory of this VFS's write files
+	area area // where write files and journal records go
+	// rootPath is Options.Root, cleaned.
+	rootPath string
 
 	mu       sync.Mutex       // guards the fields below and every Node's tree fields
 	root     *Node            // +checklocks:mu
 	byKey    map[string]*Node // +checklocks:mu; identity -> node, never shrinks
 	nextIno  uint64           // +checklocks:mu
 	onChange func(Change)     // +checklocks:mu
+
+	crashBeforePut func() error  // tests: fails an upload after its journal record is written
+	replayed       chan struct{} // closed when the journal replay has ended
 
 	stop    context.CancelFunc
 	wg      sync.WaitGroup // the watcher and refresher goroutines
@@ -98,14 +108,11 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 	if !root.IsDir {
 		return nil, &backend.PathError{Op: "mount", Backend: b.String(), Err: backend.ErrNotDir}
 	}
-	if err := os.MkdirAll(o.CacheDir, 0o700); err != nil {
-		return nil, fmt.Errorf("vfs cache dir: %w", err)
-	}
-	tmp, err := os.MkdirTemp(o.CacheDir, "write-")
+	v := &VFS{b: b, opts: o, log: log, rootPath: rootPath, byKey: map[string]*Node{}, nextIno: 1, refresh: make(chan struct{}, 1)}
+	jobs, err := v.openArea()
 	if err != nil {
-		return nil, fmt.Errorf("vfs cache dir: %w", err)
+		return nil, err
 	}
-	v := &VFS{b: b, opts: o, log: log, tmp: tmp, byKey: map[string]*Node{}, nextIno: 1, refresh: make(chan struct{}, 1)}
 	root.Path = rootPath
 	v.root = v.nodeFor(root, nil, "")
 	wctx, stop := context.WithCancel(context.Background())
@@ -114,6 +121,14 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 		v.wg.Add(2)
 		go v.watch(wctx, cn)
 		go v.refresher(wctx)
+	}
+	v.replayed = make(chan struct{})
+	if len(jobs) > 0 {
+		log.Info("vfs: replaying journalled uploads in the background", "count", len(jobs))
+		v.wg.Add(1)
+		go v.replay(wctx, jobs)
+	} else {
+		close(v.replayed)
 	}
 	return v, nil
 }
@@ -139,12 +154,13 @@ func (v *VFS) OnChange(fn func(Change)) {
 	v.onChange = fn
 }
 
-// Close stops watching the backend and removes the VFS's temporary
-// files. Handles still open fail afterwards.
+// Close stops watching the backend and replaying the journal, and
+// removes the data of files never flushed; journalled uploads stay for
+// the next VFS. Handles still open fail afterwards.
 func (v *VFS) Close() error {
 	v.stop()
 	v.wg.Wait()
-	return os.RemoveAll(v.tmp)
+	return v.closeArea()
 }
 
 // watch runs the backend's ChangeNotify until ctx ends, restarting it
