@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,13 +40,22 @@ type mounted struct {
 	dir string
 	v   *vfs.VFS
 	ctx context.Context // ends at the test's deadline
+	// unmount unmounts and closes the VFS (once; the test's end does it
+	// otherwise).
+	unmount func()
 }
 
 // mountT mounts b for the test, with a watchdog.
 func mountT(t *testing.T, b backend.Backend) *mounted {
 	t.Helper()
+	return mountOpts(t, b, vfs.Options{CacheDir: t.TempDir()})
+}
+
+// mountOpts is mountT with the VFS options o.
+func mountOpts(t *testing.T, b backend.Backend, o vfs.Options) *mounted {
+	t.Helper()
 	skipWithoutFUSE(t)
-	v, err := vfs.New(t.Context(), b, vfs.Options{CacheDir: t.TempDir()})
+	v, err := vfs.New(t.Context(), b, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,18 +81,22 @@ func mountT(t *testing.T, b backend.Backend) *mounted {
 			t.Errorf("mount test still running after %v: FUSE connection %s aborted", testDeadline, conn)
 		}
 	}()
-	t.Cleanup(func() {
-		close(done)
-		<-exited
-		cancel()
-		if err := m.Unmount(); err != nil {
-			t.Errorf("unmount: %v", err)
-			os.WriteFile(filepath.Join("/sys/fs/fuse/connections", conn, "abort"), []byte("1"), 0)
-			exec.Command("fusermount3", "-u", "-z", dir).Run()
-		}
-		v.Close()
-	})
-	return &mounted{dir: dir, v: v, ctx: ctx}
+	var once sync.Once
+	unmount := func() {
+		once.Do(func() {
+			close(done)
+			<-exited
+			cancel()
+			if err := m.Unmount(); err != nil {
+				t.Errorf("unmount: %v", err)
+				os.WriteFile(filepath.Join("/sys/fs/fuse/connections", conn, "abort"), []byte("1"), 0)
+				exec.Command("fusermount3", "-u", "-z", dir).Run()
+			}
+			v.Close()
+		})
+	}
+	t.Cleanup(unmount)
+	return &mounted{dir: dir, v: v, ctx: ctx, unmount: unmount}
 }
 
 // sh runs script with sh -c after cd into the mount (never exec.Cmd.Dir
