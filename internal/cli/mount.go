@@ -32,9 +32,10 @@ unmounted with "ferry umount mountpoint" or "fusermount3 -u mountpoint".
 The remote's resumed session is used: no new login. Reads fetch only the
 byte ranges asked for; a file read whole is verified (MEGA's MAC), and a
 mismatch is EIO. Files written are uploaded when they are closed, with
-their mtime; an upload error is returned by close and fsync. Temporary
-files of open writes live under --cache-dir/vfs. A public link mounts
-read-only.`,
+their mtime, retried with backoff; an upload error is returned by close
+and fsync. Written data is journalled under --cache-dir/vfs until its
+upload succeeds, and a later mount of the same remote finishes uploads a
+crash or an outage left. A public link mounts read-only.`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runMount(cmd.Context(), g, o, args[0], args[1])
