@@ -2,7 +2,6 @@ package mega
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -211,23 +210,7 @@ func (b *LinkBackend) pathErr(op, p string, err error) error {
 }
 
 // lookup returns every node at contract path p.
-func (b *LinkBackend) lookup(p string) ([]*megaclient.Node, error) {
-	var names []string
-	if p != "" {
-		for el := range strings.SplitSeq(p, "/") {
-			m, err := nameCodec.Encode(el)
-			if err != nil {
-				return nil, err
-			}
-			names = append(names, m)
-		}
-	}
-	ns, err := b.tree.LookupNames(names...)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fs.ErrNotExist
-	}
-	return ns, err
-}
+func (b *LinkBackend) lookup(p string) ([]*megaclient.Node, error) { return lookupNodes(b.tree, p) }
 
 // pick is Backend.pick for the link: the newest node at p that keep
 // accepts, fs.ErrNotExist or kindErr.
@@ -255,21 +238,9 @@ func (b *LinkBackend) List(ctx context.Context, dir string) ([]backend.Entry, er
 	if err != nil {
 		return nil, b.pathErr("list", dir, err)
 	}
-	var out []backend.Entry
-	dirs := 0
-	for _, d := range ns {
-		if !d.IsDir() {
-			continue
-		}
-		dirs++
-		for _, k := range b.tree.Children(d) {
-			if name, ok := contractName(k); ok {
-				out = append(out, entry(backend.Join(dir, name), k))
-			}
-		}
-	}
-	if dirs == 0 {
-		return nil, b.pathErr("list", dir, backend.ErrNotDir)
+	out, err := listNodes(b.tree, dir, ns, nil)
+	if err != nil {
+		return nil, b.pathErr("list", dir, err)
 	}
 	return out, nil
 }
@@ -287,11 +258,7 @@ func (b *LinkBackend) Stat(ctx context.Context, p string) (backend.Entry, error)
 	if err != nil {
 		return backend.Entry{}, b.pathErr("stat", p, err)
 	}
-	e := entry(p, n)
-	if p == "" {
-		e.IsDir, e.Size = true, 0
-	}
-	return e, nil
+	return statEntry(p, n), nil
 }
 
 // Open reads length bytes of file p from offset; a whole read is

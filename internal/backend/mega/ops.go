@@ -31,25 +31,12 @@ func (b *Backend) List(ctx context.Context, dir string) ([]backend.Entry, error)
 	if err != nil {
 		return nil, b.pathErr("list", dir, err)
 	}
-	var out []backend.Entry
-	dirs := 0
-	for _, d := range ns {
-		if !d.IsDir() {
-			continue
-		}
-		dirs++
-		for _, k := range b.c.Children(d) {
-			name, ok := contractName(k)
-			if !ok {
-				b.log.Debug("mega: skipping a node without a usable name",
-					slog.String(logKeyHandle, k.Handle), slog.Any(logKeyErr, k.Err))
-				continue
-			}
-			out = append(out, entry(backend.Join(dir, name), k))
-		}
-	}
-	if dirs == 0 {
-		return nil, b.pathErr("list", dir, backend.ErrNotDir)
+	out, err := listNodes(b.c, dir, ns, func(k *megaclient.Node) {
+		b.log.Debug("mega: skipping a node without a usable name",
+			slog.String(logKeyHandle, k.Handle), slog.Any(logKeyErr, k.Err))
+	})
+	if err != nil {
+		return nil, b.pathErr("list", dir, err)
 	}
 	return out, nil
 }
@@ -164,11 +151,7 @@ func (b *Backend) Stat(ctx context.Context, p string) (backend.Entry, error) {
 	if err != nil {
 		return backend.Entry{}, b.pathErr("stat", p, err)
 	}
-	e := entry(p, n)
-	if p == "" {
-		e.IsDir, e.Size = true, 0
-	}
-	return e, nil
+	return statEntry(p, n), nil
 }
 
 // Open reads length bytes of file p from offset (length < 0: to the end).

@@ -49,13 +49,15 @@ var nameCodec = encoding.New(encoding.Slash, encoding.NUL)
 // megaNames returns the node names of the elements of contract path p
 // below the Cloud Drive root (the backend root included). A name that is
 // not a contract name (with NUL) is fs.ErrInvalid.
-func (b *Backend) megaNames(p string) ([]string, error) {
-	full := b.full(p)
-	if full == "" {
+func (b *Backend) megaNames(p string) ([]string, error) { return encodeNames(b.full(p)) }
+
+// encodeNames returns the node names of the elements of contract path p.
+func encodeNames(p string) ([]string, error) {
+	if p == "" {
 		return nil, nil
 	}
-	out := make([]string, 0, strings.Count(full, "/")+1)
-	for el := range strings.SplitSeq(full, "/") {
+	out := make([]string, 0, strings.Count(p, "/")+1)
+	for el := range strings.SplitSeq(p, "/") {
 		m, err := nameCodec.Encode(el)
 		if err != nil {
 			return nil, err
@@ -65,21 +67,73 @@ func (b *Backend) megaNames(p string) ([]string, error) {
 	return out, nil
 }
 
+// nodeTree is what the read side needs of a MEGA tree: the account's
+// client, or a link's tree.
+type nodeTree interface {
+	LookupNames(names ...string) ([]*megaclient.Node, error)
+	Children(n *megaclient.Node) []*megaclient.Node
+}
+
+// lookupNodes returns every node at contract path p of t (MEGA allows
+// duplicate names). A missing path is fs.ErrNotExist.
+func lookupNodes(t nodeTree, p string) ([]*megaclient.Node, error) {
+	ms, err := encodeNames(p)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := t.LookupNames(ms...)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fs.ErrNotExist
+	}
+	return ns, err
+}
+
+// listNodes returns the entries inside the folders among ns, which are
+// at contract path dir, merged (one folder name may stand for several
+// nodes). skipped, if set, hears of children without a usable name.
+// None of ns a folder is backend.ErrNotDir.
+func listNodes(t nodeTree, dir string, ns []*megaclient.Node, skipped func(*megaclient.Node)) ([]backend.Entry, error) {
+	var out []backend.Entry
+	dirs := 0
+	for _, d := range ns {
+		if !d.IsDir() {
+			continue
+		}
+		dirs++
+		for _, k := range t.Children(d) {
+			name, ok := contractName(k)
+			if !ok {
+				if skipped != nil {
+					skipped(k)
+				}
+				continue
+			}
+			out = append(out, entry(backend.Join(dir, name), k))
+		}
+	}
+	if dirs == 0 {
+		return nil, backend.ErrNotDir
+	}
+	return out, nil
+}
+
+// statEntry is Stat's entry for node n at contract path p: the root "" is
+// always a directory.
+func statEntry(p string, n *megaclient.Node) backend.Entry {
+	e := entry(p, n)
+	if p == "" {
+		e.IsDir, e.Size = true, 0
+	}
+	return e
+}
+
 // megaName returns the node name for the last element of contract path p.
 func megaName(p string) (string, error) { return nameCodec.Encode(path.Base(p)) }
 
 // lookup returns every node at p (MEGA allows duplicate names). A missing
 // path is fs.ErrNotExist.
 func (b *Backend) lookup(p string) ([]*megaclient.Node, error) {
-	ms, err := b.megaNames(p)
-	if err != nil {
-		return nil, err
-	}
-	ns, err := b.c.LookupNames(ms...)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fs.ErrNotExist
-	}
-	return ns, err
+	return lookupNodes(b.c, b.full(p))
 }
 
 func isDir(n *megaclient.Node) bool  { return n.IsDir() }
