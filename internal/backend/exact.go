@@ -25,26 +25,7 @@ var (
 // is an error wrapping ErrSizeMismatch; an error of r is returned as is.
 // It returns the bytes written.
 func CopyExact(w io.Writer, r io.Reader, size int64) (int64, error) {
-	n, err := io.Copy(w, io.LimitReader(r, size))
-	if err != nil {
-		return n, err
-	}
-	if n < size {
-		return n, fmt.Errorf("source ended after %d of %d bytes: %w", n, size, ErrSizeMismatch)
-	}
-	var one [1]byte
-	for {
-		m, err := r.Read(one[:])
-		switch {
-		case m > 0:
-			return n, fmt.Errorf("source has more than the %d bytes announced: %w", size, ErrSizeMismatch)
-		case err == io.EOF:
-			return n, nil
-		case err != nil:
-			return n, err
-		}
-		// 0, nil: io.Reader allows it; ask again.
-	}
+	return io.Copy(w, ExactReader(r, size))
 }
 
 // ExactReader returns a reader of r that yields exactly size bytes and
