@@ -31,6 +31,7 @@ type Node struct {
 	stale    bool             // an outside change may have changed the listing
 	mut      uint64           // directories: counts the VFS's own changes to the listing
 	w        *writeFile       // files open for writing (or being uploaded)
+	dirTime  time.Time        // directories: the mtime set through the VFS, which listings do not carry
 }
 
 // Attr is what the VFS knows of a node.
@@ -77,6 +78,9 @@ func (n *Node) Entry() backend.Entry {
 func (n *Node) Attr() Attr {
 	n.v.mu.Lock()
 	a := Attr{Ino: n.ino, Size: n.entry.Size, ModTime: n.entry.ModTime, IsDir: n.entry.IsDir}
+	if a.IsDir && !n.dirTime.IsZero() {
+		a.ModTime = n.dirTime
+	}
 	w := n.w
 	n.v.mu.Unlock()
 	if w != nil {

@@ -284,6 +284,9 @@ func (n *Node) SetModTime(ctx context.Context, t time.Time) error {
 	}
 	v.mu.Lock()
 	n.entry.ModTime = t
+	if e.IsDir {
+		n.dirTime = t // the next listing of the parent brings the backend's time
+	}
 	v.mu.Unlock()
 	return nil
 }
