@@ -29,6 +29,10 @@ type Handle struct {
 	mu     sync.Mutex // guards the fields below
 	r      *reader    // +checklocks:mu; reads from the backend
 	closed bool       // +checklocks:mu
+	// bad is the fatal error a read met (a MAC mismatch): every later
+	// read returns it, so no read at another offset serves unverified
+	// bytes of a file known to be corrupt. +checklocks:mu
+	bad error
 }
 
 // Node returns the file the handle is open on.
@@ -143,10 +147,17 @@ func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 			return n, err
 		}
 	}
+	if h.bad != nil {
+		return 0, h.bad
+	}
 	if h.r == nil {
 		h.r = newReader(h.n.v.b, h.n.Entry())
 	}
-	return h.r.readAt(ctx, p, off)
+	n, err := h.r.readAt(ctx, p, off)
+	if backend.IsFatal(err) {
+		h.bad = err
+	}
+	return n, err
 }
 
 // WriteAt writes p at off into the file's temporary copy.
