@@ -63,7 +63,6 @@ func TestGoMegaInterop(t *testing.T) {
 		t.Fatalf("go-mega UploadFile: %v", err)
 	}
 	uploaded := time.Now()
-	g.WaitEvents(g.WaitEventsStart(), 5*time.Second) // go-mega's own event goroutine races its tree otherwise
 	const within = 5 * time.Second
 	for {
 		if _, err := m.sh(t, "cmp shared/theirs.bin '"+src+"'"); err == nil {
