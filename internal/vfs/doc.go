@@ -48,8 +48,9 @@
 // the bytes asked for with a ranged Open (backend.ReaderAt). A file read
 // from offset 0 to its end therefore goes through one full-length
 // stream, which a verifying backend (MEGA's MAC) checks: a corrupt file
-// fails the read that would deliver its last bytes, and the FUSE layer
-// turns that fatal error into EIO.
+// fails the read that would deliver its last bytes, and every later read
+// of that handle at any offset, and the FUSE layer turns that fatal
+// error into EIO.
 //
 // # Writes
 //
