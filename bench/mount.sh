@@ -94,7 +94,7 @@ function human(b) { return (b >= 1073741824 && b % 1073741824 == 0) ? sprintf("%
   lost[k] += kv(line, "lost")
   if (m == "seq") seqbytes = kv(line, "bytes")
   if (m == "small") { sfiles = kv(line, "files"); sbytes = kv(line, "bytes") }
-  if (m == "untar") { ufiles = kv(line, "files"); tree = kv(line, "tree"); gsub(/"/, "", tree) }
+  if (m == "untar") { ufiles = kv(line, "files"); tree = kv(line, "tree"); gsub(/,/, ", ", tree) }
   if (m == "rand" && t == "mount") { reads = kv(line, "reads"); direct = kv(line, "direct") }
   details[++nd] = line
 }
@@ -127,7 +127,7 @@ END {
   }
   if (runs["untar/mount"] > 0) {
     a = med("untar/mount", "seconds"); b = med("untar/local", "seconds")
-    printf "| (d) untarring %d files (GOROOT/src: %s): `tar -x` into the mount until unmounted vs into a local folder + `sync -f`, s | %.2f | %.2f | %s | (none) | %s |\n", ufiles, tree, a, b, pct(b / a), (lost["untar/mount"] > 0 ? sprintf("**%d files lost**", lost["untar/mount"]) : "")
+    printf "| (d) untarring %d files (GOROOT/src: %s): `tar -x` into the mount until unmounted vs into a local folder + `sync -f`, s | %.2f | %.2f | %s | (none) | %s |\n", ufiles, tree, a, b, pct(b / a), (lost["untar/mount"] > 0 ? sprintf("**no: %d files lost**", lost["untar/mount"]) : "")
   }
   printf "\nRatios are the mount'"'"'s speed as a share of the baseline'"'"'s (for (b), bytes: mount / MegaFS). Bytes fetched are the bodies of the server'"'"'s download replies, counted in a proxy between the clients and the server.\n\n"
   printf "<details><summary>every run</summary>\n\n"

@@ -44,7 +44,7 @@ const (
 )
 
 // defaultMountTree is the part of $(go env GOROOT)/src untarred by measure
-// (d): 4,909 files and 767 folders, 68 MB, with Go 1.26.
+// (d): 4,909 files and 767 folders, 57 MB, with Go 1.26.
 const defaultMountTree = "cmd go"
 
 // TestBenchMount compares the ferry binary's mount (a real `ferry mount`
@@ -295,7 +295,8 @@ func (b *mountBench) untar(run int) {
 	m.unmount(t)
 	d := time.Since(start)
 	lost := b.f.missingFiles(t, "m:"+dst, b.tarFiles, -1)
-	b.report("measure=untar tool=mount run=%d files=%d tree=%q lost=%d seconds=%.4f", run, len(b.tarFiles), b.tree, lost, d.Seconds())
+	tree := strings.Join(strings.Fields(b.tree), ",")
+	b.report("measure=untar tool=mount run=%d files=%d tree=%s lost=%d seconds=%.4f", run, len(b.tarFiles), tree, lost, d.Seconds())
 
 	local := filepath.Join(b.dir, dst)
 	defer os.RemoveAll(local)
@@ -305,7 +306,7 @@ func (b *mountBench) untar(run int) {
 		t.Fatalf("tar -x into %s: %v\n%s", local, err, out)
 	}
 	d = time.Since(start)
-	b.report("measure=untar tool=local run=%d files=%d tree=%q dir=%s seconds=%.4f", run, len(b.tarFiles), b.tree, b.dir, d.Seconds())
+	b.report("measure=untar tool=local run=%d files=%d tree=%s dir=%s seconds=%.4f", run, len(b.tarFiles), tree, b.dir, d.Seconds())
 }
 
 // dlCounter counts the bytes of download replies (/dl/) a Proxy passes on:
