@@ -1,6 +1,9 @@
 package vfs
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // ErrCrash is the error of uploads after CrashBeforeUploads.
 var ErrCrash = errors.New("simulated crash before the upload")
@@ -22,3 +25,14 @@ func (v *VFS) Abandon() {
 
 // WaitReplay waits until the journal replay New started has ended.
 func (v *VFS) WaitReplay() { <-v.replayed }
+
+// AfterCreate runs fn as soon as each later Create made its file visible
+// in directory d, before Create returns.
+func (v *VFS) AfterCreate(fn func(d *Node)) { v.afterCreate = fn }
+
+// ListNow lists directory d from the backend and applies the listing, as
+// the refresher does after an outside change.
+func (v *VFS) ListNow(d *Node) error {
+	_, err := v.list(context.Background(), d)
+	return err
+}

@@ -76,6 +76,11 @@ func (v *VFS) Open(ctx context.Context, n *Node, flags int) (*Handle, error) {
 func (v *VFS) attach(n *Node, empty bool) (*writeFile, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.attachLocked(n, empty)
+}
+
+// attachLocked is attach for a caller holding v.mu.
+func (v *VFS) attachLocked(n *Node, empty bool) (*writeFile, error) {
 	if n.w == nil {
 		w, err := v.newWriteFile(n)
 		if err != nil {
@@ -111,18 +116,25 @@ func (d *Node) Create(ctx context.Context, name string) (*Node, *Handle, error) 
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, err
 	}
+	// The node gets its write file in the same critical section that
+	// makes it visible: a listing applied in between would take a local
+	// node without one for a vanished file and drop its data at upload.
 	v.mu.Lock()
 	n := &Node{v: v, ino: v.nextIno, entry: backend.Entry{Path: p, ModTime: time.Now()}, parent: d, name: name, local: true}
+	if _, err := v.attachLocked(n, true); err != nil {
+		v.mu.Unlock()
+		return nil, nil, err
+	}
 	v.nextIno++
 	v.byKey[fmt.Sprintf("new:%d", n.ino)] = n
 	d.mut++
 	if d.children != nil {
 		d.children[name] = n
 	}
+	hook := v.afterCreate
 	v.mu.Unlock()
-	if _, err := v.attach(n, true); err != nil {
-		v.detach(d, name, n)
-		return nil, nil, err
+	if hook != nil {
+		hook(d)
 	}
 	return n, &Handle{n: n, write: true}, nil
 }

@@ -77,6 +77,7 @@ type VFS struct {
 	onChange func(Change)     // +checklocks:mu
 
 	crashBeforePut func() error  // tests: fails an upload after its journal record is written
+	afterCreate    func(d *Node) // tests: runs as soon as Create made a file visible in d
 	replayed       chan struct{} // closed when the journal replay has ended
 
 	stop    context.CancelFunc
