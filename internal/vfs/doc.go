@@ -91,6 +91,24 @@
 // flushed is deleted until the backend has it. Close removes only data
 // without a record (files never flushed, so never closed).
 //
+// A file whose release-time upload failed stays in the tree as written
+// (listings, reads and a new open see its data) and the VFS tries it
+// again in the background: Options.RetryFailed (30 s) after the failure,
+// the wait doubling after each round with a failure up to 8 times that,
+// and at once when any upload succeeds (the backend works again). Sync
+// makes one more attempt at once; a mount calls it before Close. What
+// still fails stays journalled for the next VFS.
+//
+// Unlink and rename keep the journal true to the tree. Removing a file
+// drops its record (and the upload it waited for), so a deleted file
+// never comes back; renaming one rewrites its record with the new path,
+// so its upload lands under the new name, and a file replaced by a
+// rename loses its record. Both wait for an upload of the file that is
+// running. The same holds for records of an earlier VFS not replayed yet
+// (a rename of a folder retargets those inside it; removing a folder
+// drops them), and a folder holding a file whose upload is still to
+// come is not empty for rmdir.
+//
 // New scans journal/ and the write-* directories whose lock is free (VFSs
 // that ended), drops data without a record and half-written records,
 // keeps records of another backend string (logged, never replayed), and
@@ -108,8 +126,9 @@
 //   - else uploads it.
 //
 // A skip is logged and drops the record and data; a failed replay keeps
-// them for the next VFS. A replayed file is seen at the next listing of
-// its directory.
+// them, and the background retries above try it again (the next VFS
+// does, if this one ends first). A replayed file is seen at the next
+// listing of its directory.
 //
 // A block cache is not here yet: it goes under reader.fill and
 // Handle.ReadAt's ranged path, keyed by node identity and offset.

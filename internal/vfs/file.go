@@ -95,6 +95,7 @@ func (v *VFS) attachLocked(n *Node, empty bool) (*writeFile, error) {
 			n.w.dirty = true
 		}
 	}
+	delete(v.failed, n.w) // reopened: its handles upload it now
 	n.w.opens++
 	return n.w, nil
 }
@@ -362,10 +363,12 @@ func (w *writeFile) setModTime(t time.Time) bool {
 func (w *writeFile) upload(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.uploadLocked(ctx)
+	return w.uploadLocked(ctx, w.v.opts.UploadRetry)
 }
 
-func (w *writeFile) uploadLocked(ctx context.Context) error {
+// uploadLocked uploads f with backend Put, retried by pol, if it is
+// dirty. The caller holds w.mu.
+func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 	if !w.dirty {
 		return nil
 	}
@@ -389,7 +392,6 @@ func (w *writeFile) uploadLocked(ctx context.Context) error {
 			return err
 		}
 	}
-	pol := v.opts.UploadRetry
 	pol.Op = "upload"
 	pol.OnRetry = func(attempt int, err error, d time.Duration) {
 		v.log.Warn("vfs: upload failed; retrying", "path", p, "attempt", attempt, "in", d, "err", err)
@@ -410,6 +412,7 @@ func (w *writeFile) uploadLocked(ctx context.Context) error {
 	}
 	w.dirty = false
 	w.unjournal()
+	v.uploaded()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if w.n.parent != nil {
@@ -428,35 +431,65 @@ func (w *writeFile) uploadLocked(ctx context.Context) error {
 }
 
 // release counts one handle less; the last one uploads what is left and
-// drops the temporary file. When that upload fails, after retries, the
-// file and its journal record stay in the cache dir and the next VFS
-// over it uploads them.
+// drops the temporary file. When that upload fails, after retries, and
+// its journal record is on disk, the write file stays on the node (its
+// content is what reads and the next open see) and the retrier uploads
+// it in the background; if the VFS ends first, the next VFS over the
+// cache dir replays the record.
 func (w *writeFile) release(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err := w.uploadLocked(ctx)
+	err := w.uploadLocked(ctx, w.v.opts.UploadRetry)
 	v := w.v
 	v.mu.Lock()
 	w.opens--
 	last := w.opens == 0
-	if last {
+	keep := last && err != nil && w.journalled
+	switch {
+	case keep:
+		v.failed[w] = true
+	case last:
 		w.n.w = nil
 	}
 	v.mu.Unlock()
-	if !last {
+	switch {
+	case !last:
+		return err
+	case keep:
+		v.log.Error("vfs: upload failed; the new content is kept in the journal and retried in the background (or by the next mount)", "path", w.n.Path(), "journal", w.f.Name(), "err", err)
 		return err
 	}
 	w.closed = true
 	w.f.Close()
 	if err != nil {
-		if w.journalled {
-			v.log.Error("vfs: upload failed; the new content is kept in the journal and uploaded by the next mount", "path", w.n.Path(), "journal", w.f.Name(), "err", err)
-		} else {
-			v.log.Error("vfs: upload failed and the journal could not be written; the new content is lost when this mount ends", "path", w.n.Path(), "data", w.f.Name(), "err", err)
-		}
+		v.log.Error("vfs: upload failed and the journal could not be written; the new content is lost when this mount ends", "path", w.n.Path(), "data", w.f.Name(), "err", err)
 		return err
 	}
 	w.unjournal()
 	os.Remove(w.f.Name())
 	return nil
+}
+
+// finishLocked ends a write file no handle uses any more whose content
+// the backend has (or that was removed): it leaves its node, and its
+// record and data go. The caller holds w.mu.
+func (w *writeFile) finishLocked() {
+	v := w.v
+	v.mu.Lock()
+	if w.opens > 0 {
+		v.mu.Unlock()
+		return
+	}
+	delete(v.failed, w)
+	if w.n.w == w {
+		w.n.w = nil
+	}
+	v.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	w.f.Close()
+	w.unjournal()
+	os.Remove(w.f.Name())
 }

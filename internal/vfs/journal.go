@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"ferry/internal/backend"
@@ -52,7 +54,7 @@ type area struct {
 // openArea picks v's write area under o.CacheDir: the backend's journal
 // dir when its lock is free, else a private write-* dir beside it. It
 // returns the records to replay (none for a private area).
-func (v *VFS) openArea() ([]replayJob, error) {
+func (v *VFS) openArea() ([]*replayJob, error) {
 	bdir := BackendCacheDir(v.opts.CacheDir, v.b)
 	if err := os.MkdirAll(bdir, 0o700); err != nil {
 		return nil, fmt.Errorf("vfs cache dir: %w", err)
@@ -96,16 +98,21 @@ func (v *VFS) openArea() ([]replayJob, error) {
 	return jobs, nil
 }
 
-// replayJob is one journal record to replay.
+// replayJob is one journal record of an earlier VFS to replay.
 type replayJob struct {
 	dir, name string // NAME.json and NAME.data in dir
 	rec       journalRecord
+
+	mu    sync.Mutex // held across each replay attempt, and by unlink and rename of its path
+	path  string     // the backend path it goes to (rename retargets it); written with mu and VFS.mu held
+	tried bool       // +checklocks:mu; a replay failed: the retrier takes it
+	done  bool       // +checklocks:mu; replayed, skipped or dropped: record and data are gone
 }
 
 // scan reads the journal records of dir and removes what a crash left
 // that is no journal: data without a record (a file never flushed) and
 // half-written records.
-func (v *VFS) scan(dir string) []replayJob {
+func (v *VFS) scan(dir string) []*replayJob {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		v.log.Error("vfs: reading the journal", "dir", dir, "err", err)
@@ -115,7 +122,7 @@ func (v *VFS) scan(dir string) []replayJob {
 	for _, de := range des {
 		have[de.Name()] = true
 	}
-	var jobs []replayJob
+	var jobs []*replayJob
 	for _, de := range des {
 		fn := de.Name()
 		switch {
@@ -141,60 +148,63 @@ func (v *VFS) scan(dir string) []replayJob {
 				v.log.Warn("vfs: journal record of another remote kept, not replayed", "file", filepath.Join(dir, fn), "remote", rec.Backend, "path", rec.Path)
 				continue
 			}
-			jobs = append(jobs, replayJob{dir: dir, name: name, rec: rec})
+			p, err := backend.Clean(backend.Join(rec.Root, rec.Path))
+			if err != nil {
+				v.log.Error("vfs: journal record with a bad path kept, not replayed", "file", filepath.Join(dir, fn), "err", err)
+				continue
+			}
+			jobs = append(jobs, &replayJob{dir: dir, name: name, rec: rec, path: p})
 		}
 	}
 	return jobs
 }
 
-// replay finishes the journalled uploads, then drops private areas it
-// emptied. It runs in the background from New.
-func (v *VFS) replay(ctx context.Context, jobs []replayJob) {
+// addPending records jobs as pending replays, for unlink and rename.
+func (v *VFS) addPending(jobs []*replayJob) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, j := range jobs {
+		v.pending[j] = true
+	}
+}
+
+// replay finishes the journalled uploads of earlier VFSs with the
+// upload retries; what still fails goes to the retrier. It runs in the
+// background from New.
+func (v *VFS) replay(ctx context.Context, jobs []*replayJob) {
 	defer v.wg.Done()
 	defer close(v.replayed)
 	for _, j := range jobs {
 		if ctx.Err() != nil {
 			return
 		}
-		v.replayOne(ctx, j)
-	}
-	if ctx.Err() != nil {
-		return
-	}
-	dirs := map[string]bool{}
-	for _, j := range jobs {
-		dirs[j.dir] = true
-	}
-	for d := range dirs {
-		if d == v.area.dir {
-			continue
-		}
-		if left, _ := filepath.Glob(filepath.Join(d, "*.json")); len(left) == 0 {
-			os.RemoveAll(d)
-		}
+		v.replayOne(ctx, j, v.opts.UploadRetry)
 	}
 }
 
 // replayOne uploads one journalled file unless what is at its path now
-// is newer (the rule in doc.go).
-func (v *VFS) replayOne(ctx context.Context, j replayJob) {
-	rec := j.rec
-	p, err := backend.Clean(backend.Join(rec.Root, rec.Path))
-	if err != nil {
-		v.log.Error("vfs: journal record with a bad path kept, not replayed", "file", filepath.Join(j.dir, j.name+".json"), "err", err)
-		return
+// is newer (the rule in doc.go), retried by pol. It reports whether the
+// job is done (uploaded, skipped or dropped); a job not done stays
+// journalled and is marked for the retrier.
+func (v *VFS) replayOne(ctx context.Context, j *replayJob, pol retry.Policy) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.done {
+		return true
 	}
+	rec, p := j.rec, j.path
 	f, err := os.Open(filepath.Join(j.dir, j.name+".data"))
 	if err != nil {
 		v.log.Error("vfs: journal record without its data; nothing to upload", "path", p, "err", err)
-		os.Remove(filepath.Join(j.dir, j.name+".json"))
-		return
+		v.dropJob(j)
+		return true
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		v.log.Error("vfs: journalled data unreadable; kept", "path", p, "err", err)
-		return
+		j.tried = true
+		return false
 	}
 	size := st.Size()
 	if size != rec.Size {
@@ -202,12 +212,11 @@ func (v *VFS) replayOne(ctx context.Context, j replayJob) {
 	}
 	if v.writing(p) {
 		v.log.Info("vfs: journalled upload skipped: the file is being written again through this mount", "path", p)
-		v.dropJournal(j)
-		return
+		v.dropJob(j)
+		return true
 	}
 	prec := backend.Precision(v.b)
 	var skip string
-	pol := v.opts.UploadRetry
 	pol.Op = "replay"
 	pol.OnRetry = func(attempt int, err error, d time.Duration) {
 		v.log.Warn("vfs: journal replay failed; retrying", "path", p, "attempt", attempt, "in", d, "err", err)
@@ -235,23 +244,245 @@ func (v *VFS) replayOne(ctx context.Context, j replayJob) {
 	})
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return // the VFS is closing: replayed on the next mount
+		return false // the VFS is closing: replayed on the next mount
 	case err != nil:
-		v.log.Error("vfs: journalled upload failed; kept for the next mount", "path", p, "file", f.Name(), "err", err)
-		return
+		v.log.Error("vfs: journalled upload failed; kept, retried in the background (or by the next mount)", "path", p, "file", f.Name(), "err", err)
+		j.tried = true
+		return false
 	case skip != "":
 		v.log.Warn("vfs: journalled upload not replayed: "+skip, "path", p, "mtime", rec.ModTime)
 	default:
 		v.log.Info("vfs: journalled upload finished", "path", p, "size", size)
+		v.uploaded()
 	}
-	v.dropJournal(j)
+	v.dropJob(j)
 	v.changed([]string{backend.Dir(p)})
+	return true
 }
 
-// dropJournal removes j's record, then its data.
-func (v *VFS) dropJournal(j replayJob) {
+// dropJob removes j's record, then its data, and a private area left
+// without records. The caller holds j.mu.
+func (v *VFS) dropJob(j *replayJob) {
 	os.Remove(filepath.Join(j.dir, j.name+".json"))
 	os.Remove(filepath.Join(j.dir, j.name+".data"))
+	j.done = true
+	v.mu.Lock()
+	delete(v.pending, j)
+	v.mu.Unlock()
+	if j.dir != v.area.dir {
+		if left, _ := filepath.Glob(filepath.Join(j.dir, "*.json")); len(left) == 0 {
+			os.RemoveAll(j.dir)
+		}
+	}
+}
+
+// lockPending locks and returns the pending replays whose path match
+// accepts, in name order (the order every caller locks them in).
+func (v *VFS) lockPending(match func(p string) bool) []*replayJob {
+	v.mu.Lock()
+	var js []*replayJob
+	for j := range v.pending {
+		if match(j.path) {
+			js = append(js, j)
+		}
+	}
+	v.mu.Unlock()
+	slices.SortFunc(js, func(a, b *replayJob) int { return strings.Compare(a.dir+"/"+a.name, b.dir+"/"+b.name) })
+	out := js[:0]
+	for _, j := range js {
+		j.mu.Lock()
+		if !j.done && match(j.path) {
+			out = append(out, j)
+			continue
+		}
+		j.mu.Unlock()
+	}
+	return out
+}
+
+// isUnder reports whether backend path p is inside directory dir.
+func isUnder(p, dir string) bool {
+	return dir == "" && p != "" || strings.HasPrefix(p, dir+"/")
+}
+
+func unlockJobs(js []*replayJob) {
+	for _, j := range js {
+		j.mu.Unlock()
+	}
+}
+
+// dropJobs drops pending replays whose file was removed through this
+// VFS, so it does not come back. The caller holds their mu.
+func (v *VFS) dropJobs(js []*replayJob, why string) {
+	for _, j := range js {
+		v.log.Info("vfs: journalled upload dropped: "+why, "path", j.path)
+		v.dropJob(j)
+	}
+}
+
+// retargetJobs gives the pending replays of a file or directory moved
+// from src to dst their new path, in memory and in their records. The
+// caller holds their mu.
+func (v *VFS) retargetJobs(js []*replayJob, src, dst string) {
+	for _, j := range js {
+		np := dst + strings.TrimPrefix(j.path, src)
+		rec := j.rec
+		rec.Root, rec.Path = v.rootPath, strings.TrimPrefix(strings.TrimPrefix(np, v.rootPath), "/")
+		if err := writeRecord(filepath.Join(j.dir, j.name), rec); err != nil {
+			v.log.Error("vfs: cannot retarget a journal record; the next mount uploads it under its old name", "path", j.path, "to", np, "err", err)
+		}
+		v.log.Info("vfs: journalled upload follows a rename", "path", j.path, "to", np)
+		v.mu.Lock()
+		j.rec, j.path = rec, np
+		v.mu.Unlock()
+	}
+}
+
+// uploaded tells the retrier that an upload succeeded: the backend works,
+// so the failed uploads are tried again now.
+func (v *VFS) uploaded() {
+	select {
+	case v.wake <- struct{}{}:
+	default:
+	}
+}
+
+// retrier tries the failed uploads again in the background: released
+// write files whose upload failed (v.failed) and replays that failed,
+// one attempt each per round. Rounds come Options.RetryFailed apart,
+// doubling after a round with a failure up to 8 times that, and at once
+// when an upload succeeded elsewhere.
+func (v *VFS) retrier(ctx context.Context) {
+	defer v.wg.Done()
+	wait := v.opts.RetryFailed
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-v.wake:
+			t.Stop()
+		}
+		ws, js := v.retryWork()
+		if len(ws)+len(js) == 0 {
+			wait = v.opts.RetryFailed
+			continue
+		}
+		v.log.Info("vfs: retrying failed uploads in the background", "count", len(ws)+len(js))
+		failed := v.retryOnce(ctx, ws, js)
+		if ctx.Err() != nil {
+			return
+		}
+		select { // this round's own successes need no second round
+		case <-v.wake:
+		default:
+		}
+		if len(failed) == 0 {
+			wait = v.opts.RetryFailed
+			continue
+		}
+		wait = min(2*wait, maxRetryFailedFactor*v.opts.RetryFailed)
+		v.log.Warn("vfs: uploads still failing; retrying in the background", "count", len(failed), "in", wait, "err", errors.Join(failed...))
+	}
+}
+
+// retryWork returns what the retrier has to do.
+func (v *VFS) retryWork() ([]*writeFile, []*replayJob) {
+	v.mu.Lock()
+	ws := make([]*writeFile, 0, len(v.failed))
+	for w := range v.failed {
+		ws = append(ws, w)
+	}
+	var js []*replayJob
+	for j := range v.pending {
+		js = append(js, j)
+	}
+	v.mu.Unlock()
+	return ws, js
+}
+
+// retryOnce makes one attempt at each of ws and at each of js that a
+// replay already failed, and returns the errors of those that failed.
+func (v *VFS) retryOnce(ctx context.Context, ws []*writeFile, js []*replayJob) []error {
+	once := retry.Policy{MaxAttempts: -1}
+	var failed []error
+	for _, w := range ws {
+		if err := w.retry(ctx, once); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	for _, j := range js {
+		j.mu.Lock()
+		tried, p := j.tried && !j.done, j.path
+		j.mu.Unlock()
+		if tried && !v.replayOne(ctx, j, once) {
+			failed = append(failed, v.perr("replay", p, errors.New("journalled upload failed")))
+		}
+	}
+	return failed
+}
+
+// Sync tries once more, now, the uploads kept for a retry (failed at
+// release, or replays that failed) and returns the errors of those that
+// still fail; they stay journalled for the next VFS. A mount calls it
+// before Close.
+func (v *VFS) Sync(ctx context.Context) error {
+	ws, js := v.retryWork()
+	if len(ws)+len(js) == 0 {
+		return nil
+	}
+	return errors.Join(v.retryOnce(ctx, ws, js)...)
+}
+
+// retry makes one upload of a released write file whose upload failed,
+// with pol, and ends it when that worked. The error is nil when it is
+// done.
+func (w *writeFile) retry(ctx context.Context, pol retry.Policy) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v := w.v
+	v.mu.Lock()
+	queued, p := v.failed[w], w.n.entry.Path
+	v.mu.Unlock()
+	if !queued || w.closed {
+		return nil
+	}
+	if err := w.uploadLocked(ctx, pol); err != nil {
+		return v.perr("upload", p, err)
+	}
+	v.log.Info("vfs: upload finished in the background", "path", p, "size", w.size)
+	w.finishLocked()
+	return nil
+}
+
+// dropLocked forgets what w has not uploaded: the file it is for was
+// removed or replaced, so the upload must never happen, also not after
+// a crash. The caller holds w.mu.
+func (w *writeFile) dropLocked() {
+	w.dirty = false
+	w.unjournal()
+	w.finishLocked()
+}
+
+// closeFailed closes the write files kept for a retry; their records and
+// data stay for the next VFS.
+func (v *VFS) closeFailed() {
+	v.mu.Lock()
+	ws := make([]*writeFile, 0, len(v.failed))
+	for w := range v.failed {
+		ws = append(ws, w)
+	}
+	v.mu.Unlock()
+	for _, w := range ws {
+		w.mu.Lock()
+		if !w.closed {
+			w.closed = true
+			w.f.Close()
+		}
+		w.mu.Unlock()
+	}
 }
 
 // writing reports whether a node at backend path p has a write file.
@@ -266,22 +497,30 @@ func (v *VFS) writing(p string) bool {
 	return false
 }
 
-// journal writes w's record atomically (temporary file, fsync, rename,
-// fsync of the directory) after syncing the data, so a crash leaves
-// either the previous record or this one, each with its data on disk.
-// The caller holds w.mu.
+// journal writes w's record atomically (see writeRecord) after syncing
+// the data, so a crash leaves either the previous record or this one,
+// each with its data on disk. The caller holds w.mu.
 func (w *writeFile) journal(p, replaces string) error {
 	v := w.v
 	rel := strings.TrimPrefix(strings.TrimPrefix(p, v.rootPath), "/")
 	rec := journalRecord{Version: journalVersion, Backend: v.b.String(), Root: v.rootPath, Path: rel, Size: w.size, ModTime: w.mtime, Replaces: replaces}
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	if err := writeRecord(strings.TrimSuffix(w.f.Name(), ".data"), rec); err != nil {
+		return err
+	}
+	w.journalled = true
+	return nil
+}
+
+// writeRecord writes rec to base+".json" atomically: a temporary file,
+// fsync, rename, fsync of the directory.
+func writeRecord(base string, rec journalRecord) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	if err := w.f.Sync(); err != nil {
-		return err
-	}
-	base := strings.TrimSuffix(w.f.Name(), ".data")
 	tmp := base + ".json.tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -301,7 +540,6 @@ func (w *writeFile) journal(p, replaces string) error {
 		os.Remove(tmp)
 		return err
 	}
-	w.journalled = true
 	if d, err := os.Open(filepath.Dir(base)); err == nil {
 		d.Sync()
 		d.Close()

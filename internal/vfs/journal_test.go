@@ -6,11 +6,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"ferry/internal/backend"
@@ -398,4 +400,291 @@ func newMegaAt(t *testing.T, url string) backend.Backend {
 	}
 	t.Cleanup(func() { b.(backend.Closer).Close() })
 	return b
+}
+
+// failUpload creates name with data in v over the failing fb and
+// releases it: the upload fails and stays journalled.
+func failUpload(t *testing.T, v *vfs.VFS, name, data string) *vfs.Node {
+	t.Helper()
+	n, h := create(t, v, name, data)
+	if err := h.Release(t.Context()); err == nil {
+		t.Fatalf("release of %s over a failing backend succeeded", name)
+	}
+	return n
+}
+
+// records returns the journal records of b under cacheDir, by path.
+func records(t *testing.T, cacheDir string, b backend.Backend) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	dir := filepath.Join(vfs.BackendCacheDir(cacheDir, b), "journal")
+	for _, fn := range journalFiles(t, cacheDir, b) {
+		if !strings.HasSuffix(fn, ".json") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, fn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct {
+			Path string `json:"path"`
+			Size int64  `json:"size"`
+		}
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			t.Fatal(err)
+		}
+		out[rec.Path] = rec.Size
+	}
+	return out
+}
+
+// TestFailedUploadRemovedStaysRemoved: a file whose upload failed and
+// that is then removed, or replaced by a rename, is not uploaded by the
+// next VFS (the journal record goes with the file); a renamed one is
+// uploaded under its new name only.
+func TestFailedUploadRemovedStaysRemoved(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.New()
+	if _, err := mem.Put(ctx, "old.txt", strings.NewReader("old"), 3, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	fb := &faulty{Backend: mem, fails: -1}
+	cache := t.TempDir()
+	v := newVFSIn(t, fb, cache)
+	failUpload(t, v, "gone.txt", "removed after its upload failed")
+	failUpload(t, v, "moved.txt", "renamed after its upload failed")
+	failUpload(t, v, "over.txt", "replaced by a rename")
+	failUpload(t, v, "winner.txt", "renamed over over.txt")
+	// A rewrite of a file the backend has, failed, then removed.
+	old, err := v.Root().Lookup(ctx, "old.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := v.Open(ctx, old, vfs.OpenWrite|vfs.OpenTrunc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WriteAt(ctx, []byte("rewritten"), 0)
+	if err := h.Release(ctx); err == nil {
+		t.Fatal("release of a rewrite over a failing backend succeeded")
+	}
+	if got := records(t, cache, fb); len(got) != 5 {
+		t.Fatalf("records before the removals: %v, want 5", got)
+	}
+	// A failed upload is still in the tree, with its content.
+	if a := mustLookup(t, v, "gone.txt").Attr(); a.Size != int64(len("removed after its upload failed")) {
+		t.Errorf("size of a file whose upload failed: %d", a.Size)
+	}
+
+	root := v.Root()
+	for _, name := range []string{"gone.txt", "old.txt"} {
+		if err := root.Remove(ctx, name); err != nil {
+			t.Fatalf("remove %s: %v", name, err)
+		}
+	}
+	if err := root.Rename(ctx, "moved.txt", root, "renamed.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Rename(ctx, "winner.txt", root, "over.txt"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"renamed.txt": int64(len("renamed after its upload failed")), "over.txt": int64(len("renamed over over.txt"))}
+	if got := records(t, cache, fb); !maps.Equal(got, want) {
+		t.Errorf("records after remove and rename: %v, want %v", got, want)
+	}
+	v.Abandon() // a crash: nothing more is tried
+
+	fb.setFails(0)
+	v2 := newVFSIn(t, fb, cache)
+	v2.WaitReplay()
+	for _, p := range []string{"gone.txt", "old.txt", "moved.txt", "winner.txt"} {
+		if _, err := mem.Stat(ctx, p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is on the backend after the replay: %v", p, err)
+		}
+	}
+	for p, data := range map[string]string{"renamed.txt": "renamed after its upload failed", "over.txt": "renamed over over.txt"} {
+		if got, _ := content(t, mem, p); got != data {
+			t.Errorf("%s after the replay: %q, want %q", p, got, data)
+		}
+	}
+}
+
+// faultyMover is faulty with the backend's server-side Move.
+type faultyMover struct{ *faulty }
+
+func (f faultyMover) Move(ctx context.Context, src, dst string) (backend.Entry, error) {
+	return f.Backend.(backend.Mover).Move(ctx, src, dst)
+}
+
+// TestPendingReplayRemovedOrRenamed: a journal record of an earlier VFS
+// whose replay failed is dropped when its file is removed and follows
+// its file when it is renamed (also with its folder).
+func TestPendingReplayRemovedOrRenamed(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.New()
+	cache := t.TempDir()
+	for _, p := range []string{"del.txt", "mv.txt", "dir/in.txt"} {
+		e, err := mem.Put(ctx, p, strings.NewReader("old"), 3, time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeHand(t, cache, mem, "w-"+strings.ReplaceAll(p, "/", "-"), map[string]any{"version": 1, "backend": mem.String(), "root": "", "path": p, "size": 7, "mtime": time.Now().Add(-time.Minute), "replaces": e.ID}, "journal")
+	}
+	fb := &faultyMover{&faulty{Backend: mem, fails: -1}}
+	v := newVFSIn(t, fb, cache)
+	v.WaitReplay() // fails: the records stay
+	if got := records(t, cache, fb); len(got) != 3 {
+		t.Fatalf("records after a failed replay: %v", got)
+	}
+	root := v.Root()
+	if err := root.Remove(ctx, "del.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Rename(ctx, "mv.txt", root, "mv2.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Rename(ctx, "dir", root, "dir2"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"mv2.txt": 7, "dir2/in.txt": 7}
+	if got := records(t, cache, fb); !maps.Equal(got, want) {
+		t.Errorf("records after remove and renames: %v, want %v", got, want)
+	}
+	v.Close()
+
+	fb.setFails(0)
+	v2 := newVFSIn(t, fb, cache)
+	v2.WaitReplay()
+	if _, err := mem.Stat(ctx, "del.txt"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a removed file came back: %v", err)
+	}
+	for _, p := range []string{"mv2.txt", "dir2/in.txt"} {
+		if got, _ := content(t, mem, p); got != "journal" {
+			t.Errorf("%s: %q, want the journalled content", p, got)
+		}
+	}
+	for _, p := range []string{"mv.txt", "dir/in.txt"} {
+		if _, err := mem.Stat(ctx, p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is back at its old name: %v", p, err)
+		}
+	}
+}
+
+// TestRmdirWithFailedUpload: a folder holding a file whose upload failed
+// is not empty.
+func TestRmdirWithFailedUpload(t *testing.T) {
+	ctx := t.Context()
+	fb := &faulty{Backend: memory.New()}
+	v := newVFSIn(t, fb, t.TempDir())
+	d, err := v.Root().Mkdir(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb.setFails(-1)
+	_, h, err := d.Create(ctx, "f.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WriteAt(ctx, []byte("x"), 0)
+	if err := h.Release(ctx); err == nil {
+		t.Fatal("release succeeded")
+	}
+	if err := v.Root().Rmdir(ctx, "d"); !errors.Is(err, backend.ErrNotEmpty) {
+		t.Errorf("rmdir of a folder with a pending upload: %v, want ErrNotEmpty", err)
+	}
+}
+
+func mustLookup(t *testing.T, v *vfs.VFS, name string) *vfs.Node {
+	t.Helper()
+	n, err := v.Root().Lookup(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestFailedUploadRetriedInBackground: an upload that failed at release
+// is tried again by the running VFS, Options.RetryFailed later and
+// again with a doubled wait, and at once when another upload succeeds;
+// a replay of an earlier VFS's record that failed is retried the same
+// way. Time is synctest's.
+func TestFailedUploadRetriedInBackground(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		mem := memory.New()
+		cache := t.TempDir()
+		writeHand(t, cache, mem, "w-replayed", map[string]any{"version": 1, "backend": mem.String(), "root": "", "path": "replayed.txt", "size": 8, "mtime": time.Now()}, "replayed")
+		fb := &faulty{Backend: mem, fails: -1}
+		v, err := vfs.New(ctx, fb, vfs.Options{CacheDir: cache, UploadRetry: fastRetry, RetryFailed: 30 * time.Second,
+			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		v.WaitReplay()
+		failUpload(t, v, "a.txt", "retried later")
+		puts := func() int {
+			fb.mu.Lock()
+			defer fb.mu.Unlock()
+			return fb.puts
+		}
+		before := puts()
+		time.Sleep(31 * time.Second) // the first round: still failing
+		synctest.Wait()
+		if got := puts() - before; got != 2 {
+			t.Fatalf("%d Puts in the first background round, want 2 (a.txt and the replay)", got)
+		}
+		time.Sleep(31 * time.Second) // the wait doubled: nothing yet
+		synctest.Wait()
+		if got := puts() - before; got != 2 {
+			t.Fatalf("%d Puts 62 s after the failure, want still 2 (the wait doubles)", got)
+		}
+		fb.setFails(0)
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		for p, want := range map[string]string{"a.txt": "retried later", "replayed.txt": "replayed"} {
+			if got, _ := content(t, mem, p); got != want {
+				t.Errorf("%s after the outage: %q, want %q", p, got, want)
+			}
+		}
+		if j := journalFiles(t, cache, fb); len(j) != 0 {
+			t.Errorf("journal after the background uploads: %v", j)
+		}
+
+		// The backend is seen working: retry at once.
+		fb.setFails(-1)
+		failUpload(t, v, "b.txt", "retried at once")
+		fb.setFails(0)
+		_, h := create(t, v, "c.txt", "works")
+		if err := h.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got, _ := content(t, mem, "b.txt"); got != "retried at once" {
+			t.Errorf("b.txt right after another upload succeeded: %q", got)
+		}
+	})
+}
+
+// TestSyncUploadsFailed: Sync tries the kept uploads once more at once
+// (what a mount does before it ends).
+func TestSyncUploadsFailed(t *testing.T) {
+	ctx := t.Context()
+	fb := &faulty{Backend: memory.New(), fails: -1}
+	cache := t.TempDir()
+	v := newVFSRetry(t, fb, cache, fastRetry)
+	failUpload(t, v, "s.txt", "synced")
+	if err := v.Sync(ctx); err == nil {
+		t.Error("Sync over a failing backend succeeded")
+	}
+	fb.setFails(0)
+	if err := v.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := content(t, fb, "s.txt"); got != "synced" {
+		t.Errorf("after Sync: %q", got)
+	}
+	if j := journalFiles(t, cache, fb); len(j) != 0 {
+		t.Errorf("journal after Sync: %v", j)
+	}
 }

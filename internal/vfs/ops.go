@@ -1,9 +1,11 @@
 package vfs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
+	"slices"
 	"time"
 
 	"ferry/internal/backend"
@@ -73,15 +75,38 @@ func (d *Node) Rmdir(ctx context.Context, name string) error {
 	if dup {
 		return v.perr("rmdir", e.Path, errors.Join(errors.New("one of several folders with this name"), errors.ErrUnsupported))
 	}
+	if c.hasWrites() {
+		// A file whose upload is still to come: the backend's folder may
+		// be empty, the VFS's is not.
+		return v.perr("rmdir", e.Path, backend.ErrNotEmpty)
+	}
+	js := v.lockPending(func(p string) bool { return isUnder(p, e.Path) })
+	defer unlockJobs(js)
 	if err := v.b.Rmdir(ctx, e.Path); err != nil {
 		return err
 	}
+	v.dropJobs(js, "its folder was removed")
 	v.detach(d, name, c)
 	return nil
 }
 
+// hasWrites reports whether directory d has a cached child with a write
+// file (being written, or waiting for a retry of its upload).
+func (d *Node) hasWrites() bool {
+	d.v.mu.Lock()
+	defer d.v.mu.Unlock()
+	for _, c := range d.children {
+		if c.w != nil && !c.gone {
+			return true
+		}
+	}
+	return false
+}
+
 // Remove removes the file name of d. Handles open on it keep working on
-// their data; nothing is uploaded for it any more.
+// their data; nothing is uploaded for it any more, and its journal
+// records (of this VFS's writes and of earlier VFSs' not yet replayed)
+// go, so the file never comes back.
 func (d *Node) Remove(ctx context.Context, name string) error {
 	v := d.v
 	c, err := d.child(ctx, name)
@@ -89,7 +114,7 @@ func (d *Node) Remove(ctx context.Context, name string) error {
 		return err
 	}
 	v.mu.Lock()
-	e, dup, local := c.entry, c.dup, c.local
+	e, dup, local, w := c.entry, c.dup, c.local, c.w
 	v.mu.Unlock()
 	if err := v.readOnly("remove", e.Path); err != nil {
 		return err
@@ -97,6 +122,17 @@ func (d *Node) Remove(ctx context.Context, name string) error {
 	if e.IsDir {
 		return v.perr("remove", e.Path, backend.ErrIsDir)
 	}
+	// No upload of the file runs while it goes (one running is waited
+	// for), and none starts after.
+	if w != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		v.mu.Lock()
+		e, dup, local = c.entry, c.dup, c.local // an upload that ended meanwhile made it a new object
+		v.mu.Unlock()
+	}
+	js := v.lockPending(func(p string) bool { return p == e.Path })
+	defer unlockJobs(js)
 	switch {
 	case local: // never uploaded
 	case dup:
@@ -108,6 +144,10 @@ func (d *Node) Remove(ctx context.Context, name string) error {
 		return err
 	}
 	v.detach(d, name, c)
+	if w != nil {
+		w.dropLocked()
+	}
+	v.dropJobs(js, "the file was removed")
 	return nil
 }
 
@@ -145,7 +185,7 @@ func (d *Node) Rename(ctx context.Context, name string, nd *Node, newName string
 	old, err := nd.child(ctx, newName)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		old = nil
+		old, err = nil, nil
 	case err != nil:
 		return err
 	case old == c:
@@ -165,6 +205,26 @@ func (d *Node) Rename(ctx context.Context, name string, nd *Node, newName string
 			if err := nd.Remove(ctx, newName); err != nil {
 				return err
 			}
+			old = nil
+		}
+	}
+	// No upload of the file moved or of the file replaced runs during
+	// the move; their journal records follow it or go.
+	for _, w := range v.writesOf(c, old) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
+	v.mu.Lock()
+	e, dup, local = c.entry, c.dup, c.local // an upload that ended meanwhile made it a new object
+	v.mu.Unlock()
+	all := v.lockPending(func(p string) bool { return p == e.Path || e.IsDir && isUnder(p, e.Path) || !e.IsDir && p == dst })
+	defer unlockJobs(all)
+	var js, jd []*replayJob // the moved file's (or folder's), the replaced file's
+	for _, j := range all {
+		if j.path == dst {
+			jd = append(jd, j)
+		} else {
+			js = append(js, j)
 		}
 	}
 	var ne backend.Entry
@@ -185,6 +245,53 @@ func (d *Node) Rename(ctx context.Context, name string, nd *Node, newName string
 	if err != nil {
 		return err
 	}
+	v.moved(d, name, c, nd, newName, dst, old, ne, local)
+	v.dropJobs(jd, "the file was replaced by a rename")
+	v.retargetJobs(js, e.Path, dst)
+	if old != nil && old != c {
+		if ow := old.writer(); ow != nil {
+			ow.dropLocked()
+		}
+	}
+	if w := c.writer(); w != nil && w.journalled {
+		v.mu.Lock()
+		replaces := c.entry.ID
+		if c.local {
+			replaces = ""
+		}
+		v.mu.Unlock()
+		if err := w.journal(dst, replaces); err != nil {
+			v.log.Error("vfs: cannot retarget the journal record of a renamed file; after a crash it is uploaded under its old name", "path", dst, "err", err)
+		}
+	}
+	return nil
+}
+
+// writesOf returns the write files of the nodes ns (nil ones skipped),
+// ordered by inode number, the order they are locked in.
+func (v *VFS) writesOf(ns ...*Node) []*writeFile {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var ws []*writeFile
+	for _, n := range ns {
+		if n != nil && n.w != nil && !slices.Contains(ws, n.w) {
+			ws = append(ws, n.w)
+		}
+	}
+	slices.SortFunc(ws, func(a, b *writeFile) int { return cmp.Compare(a.n.ino, b.n.ino) })
+	return ws
+}
+
+// writer returns n's write file, or nil.
+func (n *Node) writer() *writeFile {
+	n.v.mu.Lock()
+	defer n.v.mu.Unlock()
+	return n.w
+}
+
+// moved updates the tree after child c (shown as name) of d moved to
+// newName in nd as entry ne, replacing old.
+func (v *VFS) moved(d *Node, name string, c, nd *Node, newName, dst string, old *Node, ne backend.Entry, local bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if d.children[name] == c {
@@ -213,7 +320,6 @@ func (d *Node) Rename(ctx context.Context, name string, nd *Node, newName string
 	if c.entry.IsDir {
 		v.repath(c)
 	}
-	return nil
 }
 
 // isDup reports whether n is one of several objects with its name.

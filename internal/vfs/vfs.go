@@ -18,6 +18,14 @@ import (
 // DirCacheTime zero (rclone's --dir-cache-time default).
 const DefaultDirCacheTime = 5 * time.Minute
 
+// DefaultRetryFailed is the first wait before a failed upload is retried
+// in the background when Options leaves RetryFailed zero.
+const DefaultRetryFailed = 30 * time.Second
+
+// maxRetryFailedFactor bounds the background retry's wait: it doubles
+// after each round with a failure, up to this many times RetryFailed.
+const maxRetryFailedFactor = 8
+
 // ErrReadOnly is returned for mutations of a read-only VFS.
 var ErrReadOnly = errors.New("read-only file system")
 
@@ -34,6 +42,13 @@ type Options struct {
 	// and of journal replays; the zero value is retry.Policy's defaults
 	// (10 attempts, 50 ms doubling to 5 s).
 	UploadRetry retry.Policy
+	// RetryFailed is how long the VFS waits before it tries again, in the
+	// background, the uploads whose retries at release failed and the
+	// journal replays that failed. The wait doubles after each round with
+	// a failure, up to 8 times RetryFailed, and a round starts at once
+	// when an upload succeeds (the backend works again). Zero means
+	// DefaultRetryFailed (30 s).
+	RetryFailed time.Duration
 	// DirCacheTime is how long a directory listing is trusted; zero
 	// means DefaultDirCacheTime.
 	DirCacheTime time.Duration
@@ -75,6 +90,12 @@ type VFS struct {
 	byKey    map[string]*Node // +checklocks:mu; identity -> node, never shrinks
 	nextIno  uint64           // +checklocks:mu
 	onChange func(Change)     // +checklocks:mu
+	// failed holds the released write files whose upload failed: they
+	// stay on their nodes (n.w) and the retrier uploads them.
+	failed map[*writeFile]bool // +checklocks:mu
+	// pending holds the journal records of earlier VFSs not replayed yet,
+	// so unlink and rename can drop or retarget them.
+	pending map[*replayJob]bool // +checklocks:mu
 
 	crashBeforePut func() error  // tests: fails an upload after its journal record is written
 	afterCreate    func(d *Node) // tests: runs as soon as Create made a file visible in d
@@ -83,6 +104,7 @@ type VFS struct {
 	stop    context.CancelFunc
 	wg      sync.WaitGroup // the watcher and refresher goroutines
 	refresh chan struct{}  // a token: listings went stale
+	wake    chan struct{}  // a token: an upload succeeded, retry the failed ones now
 }
 
 // New returns a VFS over b. When b is a backend.ChangeNotifier, it
@@ -93,6 +115,9 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 	}
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir()
+	}
+	if o.RetryFailed <= 0 {
+		o.RetryFailed = DefaultRetryFailed
 	}
 	log := o.Logger
 	if log == nil {
@@ -109,7 +134,8 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 	if !root.IsDir {
 		return nil, &backend.PathError{Op: "mount", Backend: b.String(), Err: backend.ErrNotDir}
 	}
-	v := &VFS{b: b, opts: o, log: log, rootPath: rootPath, byKey: map[string]*Node{}, nextIno: 1, refresh: make(chan struct{}, 1)}
+	v := &VFS{b: b, opts: o, log: log, rootPath: rootPath, byKey: map[string]*Node{}, nextIno: 1,
+		failed: map[*writeFile]bool{}, pending: map[*replayJob]bool{}, refresh: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 	jobs, err := v.openArea()
 	if err != nil {
 		return nil, err
@@ -124,8 +150,11 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 		go v.refresher(wctx)
 	}
 	v.replayed = make(chan struct{})
+	v.wg.Add(1)
+	go v.retrier(wctx)
 	if len(jobs) > 0 {
 		log.Info("vfs: replaying journalled uploads in the background", "count", len(jobs))
+		v.addPending(jobs)
 		v.wg.Add(1)
 		go v.replay(wctx, jobs)
 	} else {
@@ -155,12 +184,14 @@ func (v *VFS) OnChange(fn func(Change)) {
 	v.onChange = fn
 }
 
-// Close stops watching the backend and replaying the journal, and
-// removes the data of files never flushed; journalled uploads stay for
-// the next VFS. Handles still open fail afterwards.
+// Close stops watching the backend, replaying the journal and retrying
+// failed uploads, and removes the data of files never flushed;
+// journalled uploads stay for the next VFS (Sync first tries them once
+// more). Handles still open fail afterwards.
 func (v *VFS) Close() error {
 	v.stop()
 	v.wg.Wait()
+	v.closeFailed()
 	return v.closeArea()
 }
 
