@@ -20,6 +20,7 @@ type Stdio struct {
 
 // globals are the flags every command shares.
 type globals struct {
+	args        []string // the command line, without the program name (mount --daemon runs it again)
 	verbose     int
 	cpuprofile  string // --cpuprofile: write a CPU profile of the command
 	stopProfile func() // set while profiling
@@ -43,7 +44,7 @@ func (g *globals) logger() *slog.Logger {
 // Run runs ferry with args (without the program name) and returns the exit
 // code. It is the whole program: cmd/ferry only adds signals and os.Exit.
 func Run(ctx context.Context, args []string, stdio Stdio) int {
-	g := &globals{stdio: stdio}
+	g := &globals{args: args, stdio: stdio}
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
