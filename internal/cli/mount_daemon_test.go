@@ -44,6 +44,46 @@ func TestMountSignals(t *testing.T) {
 			}
 		})
 	}
+
+	// SIGTERM while a file is open for writing: the mount cannot go at
+	// once, so it is detached; the writer goes on, and its close uploads
+	// the file before the process exits 0.
+	t.Run("SIGTERM with a file open", func(t *testing.T) {
+		dir := t.TempDir()
+		p := startMountProc(t, bin, dir, append([]string{"mount", ":mega:box", dir}, remote...)...)
+		gate := filepath.Join(t.TempDir(), "gate")
+		writer := exec.Command("sh", "-c", fmt.Sprintf("exec 3> %q/open.txt; echo first >&3; while [ ! -e %q ]; do sleep 0.05; done; echo second >&3; exec 3>&-", dir, gate))
+		if err := writer.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(time.Minute); !strings.Contains(shell(t, fmt.Sprintf("ls %q", dir)), "open.txt"); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the writer did not open its file")
+			}
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		for deadline := time.Now().Add(time.Minute); !strings.Contains(p.out.String(), "unmounting lazily"); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no lazy unmount after SIGTERM with a file open:\n%s", p.out)
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("ferry mount exited while a file was open for writing:\n%s", p.out)
+		default:
+		}
+		os.WriteFile(gate, nil, 0o600)
+		if err := writer.Wait(); err != nil {
+			t.Errorf("the writer failed after the lazy unmount: %v", err)
+		}
+		if code := p.wait(t, time.Minute); code != 0 {
+			t.Errorf("exit %d, want 0:\n%s", code, p.out)
+		}
+		code, out, errOut := runCLI(t, t.Context(), "", append([]string{"cat", ":mega:box/open.txt"}, remote...)...)
+		if code != 0 || out != "first\nsecond\n" {
+			t.Errorf("file closed after SIGTERM: exit %d %q %s", code, out, errOut)
+		}
+	})
 }
 
 // TestMountDaemon: "ferry mount --daemon" returns 0 once the mount
