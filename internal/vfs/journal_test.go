@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -686,5 +688,66 @@ func TestSyncUploadsFailed(t *testing.T) {
 	}
 	if j := journalFiles(t, cache, fb); len(j) != 0 {
 		t.Errorf("journal after Sync: %v", j)
+	}
+}
+
+// TestMegaOutageRetriedWhileMounted: on the MEGA backend, an upload that
+// fails at release during an outage of the upload endpoint (a proxy
+// answers 500 to every chunk POST) is uploaded by the same VFS once the
+// outage ends, with its bytes and mtime, and its journal record goes.
+func TestMegaOutageRetriedWhileMounted(t *testing.T) {
+	ctx := t.Context()
+	ts := megaservertest.Start(t)
+	var outage atomic.Bool
+	proxy := megaservertest.StartProxy(t, ts.URL, megaservertest.ProxyConfig{
+		Reply: func(w http.ResponseWriter, r *http.Request, resp *http.Response) {
+			if outage.Load() && strings.HasPrefix(r.URL.Path, "/ul/") {
+				http.Error(w, "outage", http.StatusInternalServerError)
+				return
+			}
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			io.Copy(w, resp.Body)
+		},
+	})
+	b := newMegaAt(t, proxy.URL)
+	cache := t.TempDir()
+	v, err := vfs.New(ctx, b, vfs.Options{CacheDir: cache, UploadRetry: retry.Policy{MaxAttempts: -1}, RetryFailed: 200 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	outage.Store(true)
+	data := strings.Repeat("outage ends ", 20000)
+	n, h := create(t, v, "later.txt", data)
+	mtime := time.Date(2021, 2, 3, 4, 5, 6, 0, time.UTC)
+	n.SetModTime(ctx, mtime)
+	if err := h.Release(ctx); err == nil {
+		t.Fatal("release during an upload outage succeeded")
+	}
+	time.Sleep(time.Second) // background rounds fail meanwhile
+	if _, err := b.Stat(ctx, "later.txt"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stored during the outage: %v", err)
+	}
+	outage.Store(false)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := b.Stat(ctx, "later.txt"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not uploaded a minute after the outage ended")
+		}
+	}
+	got, e := content(t, b, "later.txt")
+	if got != data || !e.ModTime.Equal(mtime) {
+		t.Errorf("uploaded after the outage: %d bytes mtime %v, want %d bytes mtime %v", len(got), e.ModTime, len(data), mtime)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(journalFiles(t, cache, b)) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("journal after the background upload: %v", journalFiles(t, cache, b))
+		}
 	}
 }
