@@ -751,3 +751,48 @@ func TestMegaOutageRetriedWhileMounted(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedUploadFolderRenamed: the journal record of a file whose
+// upload failed follows a rename of its folder, so the next VFS uploads
+// it into the renamed folder and does not bring the old one back.
+func TestFailedUploadFolderRenamed(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.New()
+	fb := &faultyMover{&faulty{Backend: mem}}
+	cache := t.TempDir()
+	v := newVFSIn(t, fb, cache)
+	d, err := v.Root().Mkdir(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := d.Mkdir(ctx, "sub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb.setFails(-1)
+	_, h, err := sub.Create(ctx, "f.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WriteAt(ctx, []byte("in a moved folder"), 0)
+	if err := h.Release(ctx); err == nil {
+		t.Fatal("release over a failing backend succeeded")
+	}
+	if err := v.Root().Rename(ctx, "d", v.Root(), "e"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := records(t, cache, fb), map[string]int64{"e/sub/f.txt": 17}; !maps.Equal(got, want) {
+		t.Errorf("records after the folder's rename: %v, want %v", got, want)
+	}
+	v.Abandon()
+
+	fb.setFails(0)
+	v2 := newVFSIn(t, fb, cache)
+	v2.WaitReplay()
+	if got, _ := content(t, mem, "e/sub/f.txt"); got != "in a moved folder" {
+		t.Errorf("e/sub/f.txt after the replay: %q", got)
+	}
+	if _, err := mem.Stat(ctx, "d"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old folder came back: %v", err)
+	}
+}

@@ -208,9 +208,11 @@ func (d *Node) Rename(ctx context.Context, name string, nd *Node, newName string
 			old = nil
 		}
 	}
-	// No upload of the file moved or of the file replaced runs during
-	// the move; their journal records follow it or go.
-	for _, w := range v.writesOf(c, old) {
+	// No upload of the file moved (or of the files in the folder moved)
+	// or of the file replaced runs during the move; their journal
+	// records follow them or go.
+	ws := v.writesOf(c, old)
+	for _, w := range ws {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 	}
@@ -253,29 +255,52 @@ func (d *Node) Rename(ctx context.Context, name string, nd *Node, newName string
 			ow.dropLocked()
 		}
 	}
-	if w := c.writer(); w != nil && w.journalled {
+	for _, w := range ws {
 		v.mu.Lock()
-		replaces := c.entry.ID
-		if c.local {
+		n := w.n
+		p, replaces, live := n.entry.Path, n.entry.ID, n.w == w && !n.gone
+		if n.local {
 			replaces = ""
 		}
 		v.mu.Unlock()
-		if err := w.journal(dst, replaces); err != nil {
-			v.log.Error("vfs: cannot retarget the journal record of a renamed file; after a crash it is uploaded under its old name", "path", dst, "err", err)
+		if !live || !w.journalled {
+			continue
+		}
+		if err := w.journal(p, replaces); err != nil {
+			v.log.Error("vfs: cannot retarget the journal record of a renamed file; after a crash it is uploaded under its old name", "path", p, "err", err)
 		}
 	}
 	return nil
 }
 
-// writesOf returns the write files of the nodes ns (nil ones skipped),
-// ordered by inode number, the order they are locked in.
+// writesOf returns the write files of the nodes ns (nil ones skipped)
+// and, for a directory, of the cached nodes inside it, ordered by inode
+// number, the order they are locked in.
 func (v *VFS) writesOf(ns ...*Node) []*writeFile {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var ws []*writeFile
-	for _, n := range ns {
-		if n != nil && n.w != nil && !slices.Contains(ws, n.w) {
+	add := func(n *Node) {
+		if n.w != nil && !slices.Contains(ws, n.w) {
 			ws = append(ws, n.w)
+		}
+	}
+	var walk func(d *Node)
+	walk = func(d *Node) {
+		for _, c := range d.children {
+			add(c)
+			if c.entry.IsDir {
+				walk(c)
+			}
+		}
+	}
+	for _, n := range ns {
+		if n == nil {
+			continue
+		}
+		add(n)
+		if n.entry.IsDir {
+			walk(n)
 		}
 	}
 	slices.SortFunc(ws, func(a, b *writeFile) int { return cmp.Compare(a.n.ino, b.n.ino) })
