@@ -368,10 +368,18 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	return uint32(n), 0
 }
 
-func (h *handle) Flush(ctx context.Context) syscall.Errno { return Errno(h.h.Flush(ctx)) }
+// Flush uploads the file. The upload is not cancelled when the kernel
+// interrupts the request: any signal the caller catches does that (a Go
+// program gets them all the time), and close(2) would fail with EINTR
+// and the upload start again at release. A caller killed by a signal
+// does not wait; the upload goes on, journalled.
+func (h *handle) Flush(ctx context.Context) syscall.Errno {
+	return Errno(h.h.Flush(context.WithoutCancel(ctx)))
+}
 
+// Fsync uploads the file, not cancelled by interrupts either (see Flush).
 func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	return Errno(h.h.Fsync(ctx))
+	return Errno(h.h.Fsync(context.WithoutCancel(ctx)))
 }
 
 func (h *handle) Release(ctx context.Context) syscall.Errno {
