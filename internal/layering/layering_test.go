@@ -111,6 +111,15 @@ var rules = []rule{
 		},
 	},
 	{
+		name: "the MediaFire server never imports the client or anything above the protocol",
+		applies: func(p string) bool {
+			return p == "ferry/mediafireserver" || strings.HasPrefix(p, "ferry/mediafireserver/")
+		},
+		allowed: func(d string) bool {
+			return d != "ferry/mediafire" && !strings.HasPrefix(d, "ferry/mediafire/") && protocol(d)
+		},
+	},
+	{
 		name:    "the client never imports the server or anything above the protocol",
 		applies: func(p string) bool { return p == "ferry/mega" },
 		allowed: func(d string) bool {
@@ -189,10 +198,11 @@ func TestRulesCatch(t *testing.T) {
 		rules[0].name: {ImportPath: "ferry/mega/megaapi", Deps: []string{"ferry/internal/retry"}},
 		rules[1].name: {ImportPath: "ferry/mega/megacrypto", Deps: []string{"golang.org/x/sys/unix"}},
 		rules[2].name: {ImportPath: "ferry/megaserver", Deps: []string{"ferry/mega"}},
-		rules[3].name: {ImportPath: "ferry/mega", Deps: []string{"ferry/megaserver"}},
-		rules[4].name: {ImportPath: "ferry/internal/retry", Deps: []string{"ferry/mega/megaapi"}},
-		rules[5].name: {ImportPath: "ferry/internal/backend", Deps: []string{"ferry/internal/backend/local"}},
-		rules[6].name: {ImportPath: "ferry/internal/transfer", Deps: []string{"ferry/internal/backend/mega"}},
+		rules[3].name: {ImportPath: "ferry/mediafireserver", Deps: []string{"ferry/mediafire"}},
+		rules[4].name: {ImportPath: "ferry/mega", Deps: []string{"ferry/megaserver"}},
+		rules[5].name: {ImportPath: "ferry/internal/retry", Deps: []string{"ferry/mega/megaapi"}},
+		rules[6].name: {ImportPath: "ferry/internal/backend", Deps: []string{"ferry/internal/backend/local"}},
+		rules[7].name: {ImportPath: "ferry/internal/transfer", Deps: []string{"ferry/internal/backend/mega"}},
 	}
 	if len(bad) != len(rules) {
 		t.Fatalf("%d rules, %d examples of breaking them", len(rules), len(bad))
