@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"ferry/mediafireserver"
 	"ferry/mega/megacrypto"
 	"ferry/megaserver"
 )
@@ -29,6 +31,7 @@ func newServeCommand(g *globals) *cobra.Command {
 		Annotations: map[string]string{annotationDaemon: "true"},
 	}
 	cmd.AddCommand(newServeMegaCommand(g))
+	cmd.AddCommand(newServeMediaFireCommand(g))
 	return cmd
 }
 
@@ -45,16 +48,20 @@ type serveMegaOptions struct {
 
 // defaultServerDir is where "serve mega" keeps its data without --data:
 // $XDG_DATA_HOME/ferry/megaserver or ~/.local/share/ferry/megaserver.
-func defaultServerDir() string {
+func defaultServerDir() string { return serverDataDir("megaserver") }
+
+// serverDataDir is $XDG_DATA_HOME/ferry/<name>, or
+// ~/.local/share/ferry/<name>.
+func serverDataDir(name string) string {
 	base := os.Getenv("XDG_DATA_HOME")
 	if base == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return "ferry-megaserver"
+			return "ferry-" + name
 		}
 		base = filepath.Join(home, ".local", "share")
 	}
-	return filepath.Join(base, "ferry", "megaserver")
+	return filepath.Join(base, "ferry", name)
 }
 
 func newServeMegaCommand(g *globals) *cobra.Command {
@@ -298,4 +305,183 @@ func readNewPassword(g *globals) (string, error) {
 		return "", errors.New("empty password")
 	}
 	return line, nil
+}
+
+// serveMediaFireOptions are the flags of "ferry serve mediafire".
+type serveMediaFireOptions struct {
+	listen string
+	data   string
+	faults string
+	tls    bool
+	apps   []string
+}
+
+func newServeMediaFireCommand(g *globals) *cobra.Command {
+	var o serveMediaFireOptions
+	cmd := &cobra.Command{
+		Use:   "mediafire",
+		Short: "Run a MediaFire Core API stand-in on a local data directory",
+		Long: `Run a persistent, multi-user stand-in for MediaFire's Core API (1.3-1.5).
+
+Clients that can be pointed at another base URL work against it: ferry's
+mediafire backend, MediaFire's npm SDK (v1 tokens), the Python SDK under
+duplicity (with --tls: it rewrites download links to https). Create
+accounts with "ferry serve mediafire adduser". Sessions live in memory, so
+after a restart clients log in again (105).
+
+--tls serves HTTPS with a test CA made once in the data directory; its
+path is printed so that clients can trust it (REQUESTS_CA_BUNDLE for
+Python). Plain HTTP is the default.
+
+Faults (off by default) make it misbehave for client tests, in the syntax
+of "ferry serve mega --faults" with API methods (and dl for downloads) as
+prefixes and counts ("1x": the next request) as well as probabilities:
+  --faults 'http500=0.02,lost=0.01,upload/poll_upload.status17=1x,dl.truncate=1x'
+Faults: lost (run the call, rotate the key, answer an HTML 502), drop,
+http500, error100, expire (105), ratelimit (163), slow (slowdelay=D),
+truncate and corrupt (downloads), status17 (upload/poll_upload),
+fileerror7 (upload/simple, upload/resumable); seed=N repeats a run.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServeMediaFire(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:4431", "address to listen on")
+	f.StringVar(&o.data, "data", serverDataDir("mediafireserver"), "data directory (metadata, blobs and the test CA)")
+	f.StringVar(&o.faults, "faults", "", "inject faults: KIND=P or KIND=Nx, each optionally prefixed METHOD. (e.g. upload/poll_upload.status17=1x), slowdelay=D, seed=N")
+	f.BoolVar(&o.tls, "tls", false, "serve HTTPS with a test CA kept in the data directory")
+	f.StringArrayVar(&o.apps, "app", nil, "application id logins may use, as ID or ID:APIKEY (repeatable; default 45593, duplicity's, without a key)")
+	cmd.AddCommand(newMediaFireAddUserCommand(g))
+	return cmd
+}
+
+// parseApps turns --app values into Options.Apps; none means the
+// server's default.
+func parseApps(values []string) (map[string]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	apps := make(map[string]string, len(values))
+	for _, v := range values {
+		id, key, _ := strings.Cut(v, ":")
+		if id == "" || strings.Trim(id, "0123456789") != "" {
+			return nil, fmt.Errorf("--app %q: want a numeric application id, optionally :APIKEY", v)
+		}
+		apps[id] = key
+	}
+	return apps, nil
+}
+
+func runServeMediaFire(ctx context.Context, g *globals, o serveMediaFireOptions) error {
+	faults, err := mediafireserver.ParseFaults(o.faults)
+	if err != nil {
+		return usagef("--faults: %w", err)
+	}
+	apps, err := parseApps(o.apps)
+	if err != nil {
+		return usagef("%w", err)
+	}
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	log := g.logger()
+	srv, err := mediafireserver.Open(mediafireserver.Options{Dir: o.data, Logger: log, Faults: faults, Apps: apps})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if o.tls {
+		ca, err := mediafireserver.LoadOrCreateTestCA(o.data)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		host, _, _ := net.SplitHostPort(o.listen)
+		cfg, err := ca.ServerConfig(host)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, cfg)
+		scheme = "https"
+		fmt.Fprintf(g.stdio.Out, "ferry: test CA certificate %s (trust it: REQUESTS_CA_BUNDLE=%s)\n", ca.CertPath, ca.CertPath)
+	}
+	fmt.Fprintf(g.stdio.Out, "ferry: MediaFire API on %s://%s (data %s)\n", scheme, ln.Addr(), o.data)
+	if o.faults != "" {
+		fmt.Fprintf(g.stdio.Out, "ferry: injecting faults: %v\n", faults)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown: closing the connections still busy after 5s")
+		err = nil
+	}
+	srv.Close()
+	<-errc
+	return err
+}
+
+// mediaFireAddUserOptions are the flags of "ferry serve mediafire adduser".
+type mediaFireAddUserOptions struct {
+	data string
+	name string
+}
+
+func newMediaFireAddUserCommand(g *globals) *cobra.Command {
+	var o mediaFireAddUserOptions
+	cmd := &cobra.Command{
+		Use:   "adduser EMAIL",
+		Short: "Create an account on the local MediaFire stand-in's data directory",
+		Long: `Create an account. The password comes from $FERRY_PASSWORD or a prompt and
+must be ASCII (clients sign logins over its bytes). The stand-in keeps it
+in its data directory: MediaFire's login signature is a hash over the
+password, so the server must know it. Run it while the server is stopped
+(the data directory is locked while it runs).`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMediaFireAddUser(cmd.Context(), g, o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.data, "data", serverDataDir("mediafireserver"), "data directory of the server")
+	f.StringVar(&o.name, "name", "", "display name")
+	return cmd
+}
+
+func runMediaFireAddUser(ctx context.Context, g *globals, o mediaFireAddUserOptions, email string) error {
+	if !strings.Contains(email, "@") {
+		return usagef("adduser: %q is not an e-mail address", email)
+	}
+	password, err := readNewPassword(g)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	srv, err := mediafireserver.Open(mediafireserver.Options{Dir: o.data, Logger: g.logger()})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	id, err := srv.AddUser(ctx, email, password, mediafireserver.UserOptions{Name: o.name})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdio.Out, "created account %s (user id %s) in %s\n", email, id, o.data)
+	return nil
 }
