@@ -174,3 +174,6 @@ func names(t *testing.T, s *mfst.Session, folder, kind string, chunkSize int) []
 		}
 	}
 }
+
+// nextKey is the key after one rotation.
+func nextKey(k uint64) uint64 { return k * 16807 % 2147483647 }

@@ -65,7 +65,7 @@ func (r *Reply) Code() int {
 
 // Session is a logged-in session: a token and, for v2, the key state.
 type Session struct {
-	ts      *TestServer
+	URL     string // the server's URL; change it to talk to a restarted server
 	Token   string
 	V2      bool
 	Key     uint64
@@ -86,7 +86,7 @@ func (ts *TestServer) Login(t testing.TB, email, password string, v1 bool) *Sess
 		"application_id": {AppID}, "email": {email}, "password": {password}, "token_version": {tv},
 		"response_format": {"json"}, "signature": {mediafireserver.LoginSignature(email, password, AppID, "")},
 	}
-	s := &Session{ts: ts, Version: "1.3", Client: ts.Client()}
+	s := &Session{URL: ts.URL, Version: "1.3", Client: ts.Client()}
 	rep := s.Post(t, "/api/1.3/user/get_session_token.php", q.Encode())
 	if rep.Code() != 0 {
 		t.Fatalf("mediafireservertest: login %s: %s", email, rep.Body)
@@ -143,7 +143,7 @@ func (s *Session) Follow(rep *Reply) {
 // Post posts body (urlencoded) to path and decodes the reply.
 func (s *Session) Post(t testing.TB, path, body string) *Reply {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.ts.URL+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func (s *Session) Post(t testing.TB, path, body string) *Reply {
 // to be), headers and the body data.
 func (s *Session) Upload(t testing.TB, method, query string, headers map[string]string, data io.Reader) *Reply {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.ts.URL+s.Path(method)+"?"+query, data)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+s.Path(method)+"?"+query, data)
 	if err != nil {
 		t.Fatal(err)
 	}
