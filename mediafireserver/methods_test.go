@@ -441,3 +441,35 @@ func TestDownloadLinkScheme(t *testing.T) {
 		t.Errorf("download over TLS: %q", b)
 	}
 }
+
+// TestResumableName: a resumable upload takes its name from the latest
+// upload/check (PYSDK sends no X-Filename), or from X-Filename when a
+// unit carries one.
+func TestResumableName(t *testing.T) {
+	ts := mfst.Start(t)
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	for _, c := range []struct{ xName, want string }{{"", "second.bin"}, {"header.bin", "header.bin"}} {
+		data := randomData(5<<20, uint64(len(c.xName))+50)
+		check := func(name string) {
+			wantOK(t, "check", s.Call(t, "upload/check", "filename", name, "hash", sha(data), "size", strconv.Itoa(len(data)), "resumable", "yes"))
+		}
+		check("first.bin")
+		send := func(u int) *mfst.Reply {
+			h, unit := unitHeaders(c.xName, data, 1<<20, u)
+			rep := s.Upload(t, "upload/resumable", s.Query("upload/resumable"), h, bytes.NewReader(unit))
+			s.Follow(rep)
+			wantOK(t, "unit", rep)
+			return rep
+		}
+		send(0)
+		check("second.bin")
+		var rep *mfst.Reply
+		for u := 1; u < 5; u++ {
+			rep = send(u)
+		}
+		_, qk := poll(t, s, rep.Str("doupload.key"))
+		if got := s.Call(t, "file/get_info", "quick_key", qk).Str("file_info.filename"); got != c.want {
+			t.Errorf("X-Filename %q: file named %q, want %q", c.xName, got, c.want)
+		}
+	}
+}
