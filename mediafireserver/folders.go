@@ -74,10 +74,12 @@ func (c *call) folderGetContent() (fields, error) {
 	if kind != "files" && kind != "folders" {
 		return nil, apiErrf(codeInvalidParam, "content_type %q: want files or folders", kind)
 	}
-	chunk, err := intParam(c.get("chunk"), 1, 1, 1<<30, "chunk")
+	chunk, err := intParam(c.get("chunk"), 1, 0, 1<<30, "chunk")
 	if err != nil {
 		return nil, err
 	}
+	chunk = max(chunk, 1) // NPMSDK's default chunk is 0
+
 	size, err := intParam(c.get("chunk_size"), defaultChunkSize, 1, maxChunkSize, "chunk_size")
 	if err != nil {
 		return nil, err

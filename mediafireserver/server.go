@@ -88,6 +88,10 @@ type Server struct {
 
 	inflight sync.WaitGroup
 
+	// unitLocks serialise the units of one resumable upload from the
+	// bitmap update to the assembly: upload key -> *sync.Mutex.
+	unitLocks sync.Map
+
 	// writeMu serialises the store's write transactions with the blob
 	// files they add and remove, so a blob is never removed while a
 	// transaction that references it is under way.

@@ -301,7 +301,11 @@ func children(tx *bolt.Tx, user, parent string, kind byte) []string {
 // trashed folders are returned when withTrash is set.
 func getFolder(tx *bolt.Tx, user, key string, withTrash bool) (*folderRec, error) {
 	if key == "" || key == rootKey {
-		return &folderRec{Key: rootKey, Owner: user, Name: "My files", Privacy: "private"}, nil
+		root := &folderRec{Key: rootKey, Owner: user, Name: "My files", Privacy: "private"}
+		if u, err := getUser(tx, user); err == nil {
+			root.Created, root.Revision = u.Created, u.Revision
+		}
+		return root, nil
 	}
 	var f folderRec
 	ok, err := getJSON(tx, bucketFolders, key, &f)

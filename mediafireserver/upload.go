@@ -95,7 +95,13 @@ func (c *call) uploadCheck() (fields, error) {
 	}
 	resumable := c.get("resumable") == "yes"
 	out := fields{}
-	err = c.s.update(func(tx *bolt.Tx, _ func(string)) error {
+	run := c.s.view
+	if resumable { // opens or renames the resumable session
+		run = func(fn func(tx *bolt.Tx) error) error {
+			return c.s.update(func(tx *bolt.Tx, _ func(string)) error { return fn(tx) })
+		}
+	}
+	err = run(func(tx *bolt.Tx) error {
 		folder, err := getFolder(tx, c.user, c.get("folder_key"), false)
 		if err != nil {
 			return err
@@ -347,15 +353,31 @@ func uploadBody(r *http.Request) (io.Reader, string, error) {
 	}
 }
 
+// errBodyCut marks a request body that ended in an error (the client
+// went away), as opposed to a failure of the server's own disk.
+var errBodyCut = errors.New("request body cut")
+
+// bodyReader marks the read errors of r with errBodyCut.
+type bodyReader struct{ r io.Reader }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF { //nolint:errorlint // io.EOF is returned unwrapped by Read
+		err = fmt.Errorf("%w: %w", errBodyCut, err)
+	}
+	return n, err
+}
+
 // receive streams up to limit+1 bytes of body into a new temporary file,
-// synced, and returns its path, length and SHA-256.
+// synced, and returns its path, length and SHA-256. A body that breaks
+// off is an error wrapping errBodyCut; nothing is kept.
 func (s *Server) receive(body io.Reader, limit int64) (string, int64, string, error) {
 	f, err := os.CreateTemp(s.tmpDir, "up-")
 	if err != nil {
 		return "", 0, "", err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(body, limit+1))
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(bodyReader{body}, limit+1))
 	if err == nil {
 		err = f.Sync()
 	}
@@ -427,6 +449,10 @@ func (c *call) uploadSimple() (fields, error) {
 		return nil, err
 	}
 	tmp, n, hash, err := c.s.receive(body, size)
+	if errors.Is(err, errBodyCut) {
+		c.s.log.Info("upload body cut", logKeyUser, c.user, logKeyErr, err)
+		return nil, apiErr(codeUploadFailed) // an error: the key does not rotate for a reply nobody reads
+	}
 	if err != nil {
 		return nil, fmt.Errorf("receive upload: %w", err)
 	}
@@ -477,9 +503,6 @@ func (s *Server) commitUpload(tx *bolt.Tx, up *uploadRec, folder, tmp, action st
 	return putUser(tx, u)
 }
 
-// unitLocks serialise the completion of one resumable upload.
-var unitLocks sync.Map // upload key -> *sync.Mutex
-
 // uploadResumable is upload/resumable (§6.4): one unit of a file.
 func (c *call) uploadResumable() (fields, error) {
 	r := c.r
@@ -494,17 +517,31 @@ func (c *call) uploadResumable() (fields, error) {
 	}
 	var folder string
 	var sess *resumableRec
-	err = c.s.update(func(tx *bolt.Tx, _ func(string)) error {
+	name := h.Get("X-Filename")
+	err = c.s.view(func(tx *bolt.Tx) error { // the common case: a session to add a unit to
 		f, err := getFolder(tx, c.user, c.get("folder_key"), false)
 		if err != nil {
 			return err
 		}
 		folder = f.Key
-		sess, err = c.s.openResumable(tx, c.user, folder, hash, size, h.Get("X-Filename"))
+		var r resumableRec
+		ok, err := getJSON(tx, bucketResumable, string(resumableKey(c.user, folder, hash, size)), &r)
+		if ok && !r.Done && (name == "" || name == r.Filename) {
+			sess = &r
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if sess == nil {
+		err = c.s.update(func(tx *bolt.Tx, _ func(string)) (err error) {
+			sess, err = c.s.openResumable(tx, c.user, folder, hash, size, name)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if sess == nil {
 		return doupload(uploadNoName, ""), nil
@@ -530,6 +567,10 @@ func (c *call) uploadResumable() (fields, error) {
 		return reply("-32", sess), nil
 	}
 	tmp, n, unitHash, err := c.s.receive(body, want)
+	if errors.Is(err, errBodyCut) {
+		c.s.log.Info("unit body cut", logKeyUser, c.user, logKeyErr, err)
+		return nil, apiErr(codeUploadFailed)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("receive unit: %w", err)
 	}
@@ -542,7 +583,7 @@ func (c *call) uploadResumable() (fields, error) {
 		return reply(uploadBadHash, sess), nil
 	}
 
-	mv, _ := unitLocks.LoadOrStore(sess.UploadKey, new(sync.Mutex))
+	mv, _ := c.s.unitLocks.LoadOrStore(sess.UploadKey, new(sync.Mutex))
 	mu := mv.(*sync.Mutex)
 	mu.Lock()
 	defer mu.Unlock()
@@ -638,7 +679,7 @@ func (c *call) assemble(r *resumableRec, rkey, folder, hash string, size int64) 
 	if err != nil {
 		return err
 	}
-	unitLocks.Delete(r.UploadKey)
+	c.s.unitLocks.Delete(r.UploadKey)
 	return os.RemoveAll(dir)
 }
 

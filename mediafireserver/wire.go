@@ -35,6 +35,7 @@ const (
 	codeFolderExists   = 144
 	codeStorageLimit   = 162
 	codeRateLimit      = 163
+	codeUploadFailed   = 169
 	codeUploadKey      = 175
 	codeNoSignature    = 215
 	codeUnknownMethod  = 253
@@ -60,6 +61,7 @@ var messages = map[int]string{
 	codeFolderExists:   "A folder with the same name already exists",
 	codeStorageLimit:   "The file(s)/folder(s) you upload/copy exceed your total storage limit",
 	codeRateLimit:      "You have reached the limit accessing the API. Please try again later",
+	codeUploadFailed:   "Upload failed",
 	codeUploadKey:      "Invalid upload key",
 	codeNoSignature:    "Signature is missing",
 	codeUnknownMethod:  "Unknown or invalid API method",
