@@ -138,10 +138,7 @@ func (c *call) removeFiles(purge bool) (fields, error) {
 
 // purgeFile removes f and releases its blob; the caller stores u.
 func purgeFile(tx *bolt.Tx, u *userRec, f *fileRec, release func(string)) error {
-	if err := tx.Bucket(bucketChildren).Delete(childKey(u.ID, f.Folder, 'f', f.Key)); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketFiles).Delete([]byte(f.Key)); err != nil {
+	if err := deleteFile(tx, f); err != nil {
 		return err
 	}
 	if _, err := addBlobRef(tx, f.Hash, -1); err != nil {

@@ -1,6 +1,7 @@
 package mediafireserver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,7 +17,7 @@ func folderFields(tx *bolt.Tx, f *folderRec) fields {
 		"folderkey": f.Key, "name": f.Name, "description": f.Description,
 		"created": formatTime(f.Created), "privacy": f.Privacy, "revision": itoa(f.Revision),
 		"flag": "2", "dropbox_enabled": "no", "permissions": permissions,
-		"file_count":   strconv.Itoa(len(liveOnly(tx, f.Owner, f.Key, 'f'))),
+		"file_count":   strconv.Itoa(countFiles(tx, f.Owner, f.Key)),
 		"folder_count": strconv.Itoa(len(liveOnly(tx, f.Owner, f.Key, 'd'))),
 	}
 	if f.Key != rootKey && f.Parent != rootKey {
@@ -25,17 +26,10 @@ func folderFields(tx *bolt.Tx, f *folderRec) fields {
 	return out
 }
 
-// liveOnly returns the keys of folder's live children of kind.
+// liveOnly returns the keys of folder's child folders out of the trash.
 func liveOnly(tx *bolt.Tx, user, folder string, kind byte) []string {
 	var out []string
 	for _, k := range children(tx, user, folder, kind) {
-		if kind == 'f' {
-			var f fileRec
-			if ok, _ := getJSON(tx, bucketFiles, k, &f); ok && !f.Trashed {
-				out = append(out, k)
-			}
-			continue
-		}
 		var f folderRec
 		if ok, _ := getJSON(tx, bucketFolders, k, &f); ok && !f.Trashed {
 			out = append(out, k)
@@ -91,38 +85,47 @@ func (c *call) folderGetContent() (fields, error) {
 		if err != nil {
 			return err
 		}
-		var items []any
+		page := []any{}
+		var more bool
 		if kind == "folders" {
 			list, err := liveFolders(tx, c.user, f.Key)
 			if err != nil {
 				return err
 			}
-			for _, d := range list {
-				items = append(items, folderFields(tx, d))
+			if desc {
+				slices.Reverse(list)
 			}
+			start := min((chunk-1)*size, len(list))
+			end := min(start+size, len(list))
+			for _, d := range list[start:end] {
+				page = append(page, folderFields(tx, d))
+			}
+			more = end < len(list)
 		} else {
-			list, err := liveFiles(tx, c.user, f.Key)
+			// Files page through the name index: only the chunk's
+			// records are read.
+			total := countFiles(tx, c.user, f.Key)
+			start := min((chunk-1)*size, total)
+			end := min(start+size, total)
+			skip := start
+			if desc {
+				skip = total - end
+			}
+			list, err := filesPage(tx, c.user, f.Key, skip, end-start)
 			if err != nil {
 				return err
 			}
+			if desc {
+				slices.Reverse(list)
+			}
 			for _, fr := range list {
-				items = append(items, c.fileFields(fr))
+				page = append(page, c.fileFields(fr))
 			}
-		}
-		if desc {
-			for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
-				items[i], items[j] = items[j], items[i]
-			}
-		}
-		start := min((chunk-1)*size, len(items))
-		end := min(start+size, len(items))
-		page := items[start:end]
-		if page == nil {
-			page = []any{}
+			more = end < total
 		}
 		out = fields{"folder_content": fields{
 			"chunk_size": strconv.Itoa(size), "content_type": kind, "chunk_number": strconv.Itoa(chunk),
-			kind: page, "more_chunks": yesNo(end < len(items)),
+			kind: page, "more_chunks": yesNo(more),
 		}}
 		return nil
 	})

@@ -473,3 +473,39 @@ func TestResumableName(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateNames: a rename or move may give two files one name (as
+// MediaFire allows); both are listed, in a stable order, and each stays
+// reachable. The listing reverses with order_direction=desc.
+func TestDuplicateNames(t *testing.T) {
+	ts := mfst.Start(t)
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	a := put(t, s, "", "a", []byte("first"))
+	b := put(t, s, "", "b", []byte("second"))
+	put(t, s, "", "c", []byte("third"))
+	wantOK(t, "rename", s.Call(t, "file/update", "quick_key", b, "filename", "a"))
+	if got := names(t, s, "", "files", 0); !slices.Equal(got, []string{"a", "a", "c"}) {
+		t.Fatalf("files: %v", got)
+	}
+	rep := s.Call(t, "folder/get_content", "content_type", "files", "order_direction", "desc", "chunk_size", "2")
+	items := rep.Get("folder_content.files").([]any)
+	if len(items) != 2 || items[0].(map[string]any)["filename"] != "c" || rep.Str("folder_content.more_chunks") != "yes" {
+		t.Errorf("desc listing: %v", rep)
+	}
+	for _, qk := range []string{a, b} {
+		if rep := s.Call(t, "file/get_info", "quick_key", qk); rep.Str("file_info.filename") != "a" {
+			t.Errorf("%s: %v", qk, rep)
+		}
+	}
+	rep = s.Call(t, "upload/check", "filename", "a", "hash", sha([]byte("x")), "size", "1")
+	if dup := rep.Str("duplicate_quickkey"); rep.Str("file_exists") != "yes" || (dup != a && dup != b) {
+		t.Errorf("check of a duplicated name: %v", rep)
+	}
+	wantOK(t, "delete one", s.Call(t, "file/delete", "quick_key", a))
+	if got := names(t, s, "", "files", 0); !slices.Equal(got, []string{"a", "c"}) {
+		t.Errorf("after deleting one: %v", got)
+	}
+	if rep := s.Call(t, "folder/get_info"); rep.Str("folder_info.file_count") != "2" {
+		t.Errorf("file_count: %v", rep)
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"ferry/mediafireserver"
 	mfst "ferry/mediafireserver/mediafireservertest"
 )
@@ -177,5 +179,30 @@ func TestPersistKill9(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "blobs")); len(entries) != 1 {
 		t.Errorf("blobs: %d, want 1", len(entries))
+	}
+}
+
+// TestNameIndexRebuilt: a store without the file name index (as written
+// before it existed) gets it rebuilt at Open.
+func TestNameIndexRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	ts := mfst.Start(t, mfst.WithDir(dir))
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	put(t, s, "", "kept.txt", []byte("kept"))
+	gone := put(t, s, "", "trashed.txt", []byte("trashed"))
+	wantOK(t, "delete", s.Call(t, "file/delete", "quick_key", gone))
+	ts.Close()
+	db, err := bolt.Open(filepath.Join(dir, "meta.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("names")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ts = mfst.Start(t, mfst.WithDir(dir))
+	s = ts.Login(t, mfst.User, mfst.Password, false)
+	if got := names(t, s, "", "files", 0); len(got) != 1 || got[0] != "kept.txt" {
+		t.Errorf("files after the rebuild: %v", got)
 	}
 }

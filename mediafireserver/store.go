@@ -28,11 +28,12 @@ var (
 	bucketBlobs     = []byte("blobs")     // SHA-256 hex -> BE64 reference count
 	bucketUploads   = []byte("uploads")   // upload key -> uploadRec JSON
 	bucketResumable = []byte("resumable") // user/folder/hash/size -> resumableRec JSON
+	bucketNames     = []byte("names")     // user/folder/name NUL quickkey -> empty, for files not trashed
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketUsers, bucketEmails, bucketEKeys, bucketFolders, bucketFiles,
-	bucketChildren, bucketBlobs, bucketUploads, bucketResumable,
+	bucketChildren, bucketBlobs, bucketUploads, bucketResumable, bucketNames,
 }
 
 // Identifier lengths (§1.4): PYSDK tells folders from files by length.
@@ -133,9 +134,25 @@ func resumableKey(user, folder, hash string, size int64) []byte {
 
 func (s *Server) initStore() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		rebuild := tx.Bucket(bucketNames) == nil && tx.Bucket(bucketFiles) != nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("mediafireserver: create bucket %s: %w", b, err)
+			}
+		}
+		if rebuild { // a store from before the name index
+			err := tx.Bucket(bucketFiles).ForEach(func(_, v []byte) error {
+				var f fileRec
+				if err := json.Unmarshal(v, &f); err != nil {
+					return err
+				}
+				if f.Trashed {
+					return nil
+				}
+				return tx.Bucket(bucketNames).Put(nameKey(f.Owner, f.Folder, f.Name, f.Key), nil)
+			})
+			if err != nil {
+				return fmt.Errorf("mediafireserver: index file names: %w", err)
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
@@ -380,28 +397,93 @@ func fileLive(tx *bolt.Tx, f *fileRec) bool {
 	return folderLive(tx, &p)
 }
 
-func putFile(tx *bolt.Tx, f *fileRec) error { return putJSON(tx, bucketFiles, f.Key, f) }
+// nameKey is the name index key of a file: sorted by folder, then name,
+// then quickkey, which is the listing order. Names hold no NUL.
+func nameKey(user, folder, name, quickKey string) []byte {
+	return fmt.Appendf(nil, "%s/%s/%s\x00%s", user, folder, name, quickKey)
+}
 
-// liveFiles returns the live files of folder, sorted by name then key.
-func liveFiles(tx *bolt.Tx, user, folder string) ([]*fileRec, error) {
-	var out []*fileRec
-	for _, k := range children(tx, user, folder, 'f') {
-		var f fileRec
-		ok, err := getJSON(tx, bucketFiles, k, &f)
-		if err != nil {
-			return nil, err
-		}
-		if ok && !f.Trashed {
-			out = append(out, &f)
+// putFile stores f and keeps the name index (of files not trashed) in
+// step with it.
+func putFile(tx *bolt.Tx, f *fileRec) error {
+	names := tx.Bucket(bucketNames)
+	var old fileRec
+	if ok, err := getJSON(tx, bucketFiles, f.Key, &old); err != nil {
+		return err
+	} else if ok && !old.Trashed {
+		if err := names.Delete(nameKey(old.Owner, old.Folder, old.Name, old.Key)); err != nil {
+			return err
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
+	if !f.Trashed {
+		if err := names.Put(nameKey(f.Owner, f.Folder, f.Name, f.Key), nil); err != nil {
+			return err
 		}
-		return out[i].Key < out[j].Key
+	}
+	return putJSON(tx, bucketFiles, f.Key, f)
+}
+
+// deleteFile removes f's record and index entries.
+func deleteFile(tx *bolt.Tx, f *fileRec) error {
+	if err := tx.Bucket(bucketNames).Delete(nameKey(f.Owner, f.Folder, f.Name, f.Key)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketChildren).Delete(childKey(f.Owner, f.Folder, 'f', f.Key)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketFiles).Delete([]byte(f.Key))
+}
+
+// eachName calls fn with the quickkey of every file of folder not in the
+// trash whose index key continues with prefix (a name and NUL, or
+// nothing), in listing order, until fn returns false.
+func eachName(tx *bolt.Tx, user, folder, prefix string, fn func(quickKey string) bool) {
+	p := fmt.Appendf(nil, "%s/%s/%s", user, folder, prefix)
+	c := tx.Bucket(bucketNames).Cursor()
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		i := bytes.LastIndexByte(k, 0)
+		if i < 0 || !fn(string(k[i+1:])) {
+			return
+		}
+	}
+}
+
+// countFiles is the number of files of folder not in the trash.
+func countFiles(tx *bolt.Tx, user, folder string) int {
+	n := 0
+	eachName(tx, user, folder, "", func(string) bool { n++; return true })
+	return n
+}
+
+// liveFiles returns the files of folder not in the trash, in listing
+// order (name, then quickkey), from the skip-th on, at most limit of them
+// (limit < 0: all).
+func liveFiles(tx *bolt.Tx, user, folder string) ([]*fileRec, error) {
+	return filesPage(tx, user, folder, 0, -1)
+}
+
+func filesPage(tx *bolt.Tx, user, folder string, skip, limit int) ([]*fileRec, error) {
+	var out []*fileRec
+	var err error
+	eachName(tx, user, folder, "", func(qk string) bool {
+		if skip > 0 {
+			skip--
+			return true
+		}
+		if limit >= 0 && len(out) >= limit {
+			return false
+		}
+		var f fileRec
+		var ok bool
+		if ok, err = getJSON(tx, bucketFiles, qk, &f); err != nil {
+			return false
+		}
+		if ok {
+			out = append(out, &f)
+		}
+		return true
 	})
-	return out, nil
+	return out, err
 }
 
 // liveFolders returns the live child folders of folder, sorted by name.
@@ -426,41 +508,43 @@ func liveFolders(tx *bolt.Tx, user, folder string) ([]*folderRec, error) {
 	return out, nil
 }
 
-// fileNamed returns the live file called name in folder, or nil.
+// fileNamed returns the file called name in folder (not in the trash),
+// the first in listing order if there are several, or nil.
 func fileNamed(tx *bolt.Tx, user, folder, name string) (*fileRec, error) {
-	files, err := liveFiles(tx, user, folder)
-	if err != nil {
+	var qk string
+	eachName(tx, user, folder, name+"\x00", func(k string) bool { qk = k; return false })
+	if qk == "" {
+		return nil, nil
+	}
+	var f fileRec
+	ok, err := getJSON(tx, bucketFiles, qk, &f)
+	if err != nil || !ok {
 		return nil, err
 	}
-	for _, f := range files {
-		if f.Name == name {
-			return f, nil
-		}
-	}
-	return nil, nil
+	return &f, nil
 }
 
-// freeName returns name, or name with " (n)" before its extension, so
-// that no live file of folder has it (the "keep" duplicate action).
-func freeName(tx *bolt.Tx, user, folder, name string) (string, error) {
-	files, err := liveFiles(tx, user, folder)
-	if err != nil {
-		return "", err
-	}
-	taken := map[string]bool{}
-	for _, f := range files {
-		taken[f.Name] = true
-	}
-	if !taken[name] {
-		return name, nil
+// nameTaken reports whether a file of folder not in the trash is called
+// name.
+func nameTaken(tx *bolt.Tx, user, folder, name string) bool {
+	taken := false
+	eachName(tx, user, folder, name+"\x00", func(string) bool { taken = true; return false })
+	return taken
+}
+
+// freeName returns name, or name with "(n)" before its extension, so
+// that no file of folder (out of the trash) has it: the "keep" action.
+func freeName(tx *bolt.Tx, user, folder, name string) string {
+	if !nameTaken(tx, user, folder, name) {
+		return name
 	}
 	base, ext := name, ""
 	if i := strings.LastIndexByte(name, '.'); i > 0 {
 		base, ext = name[:i], name[i:]
 	}
 	for n := 1; ; n++ {
-		if c := fmt.Sprintf("%s(%d)%s", base, n, ext); !taken[c] {
-			return c, nil
+		if c := fmt.Sprintf("%s(%d)%s", base, n, ext); !nameTaken(tx, user, folder, c) {
+			return c
 		}
 	}
 }

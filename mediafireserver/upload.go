@@ -115,11 +115,11 @@ func (c *call) uploadCheck() (fields, error) {
 		}
 		exists := blobRefs(tx, hash) > 0
 		out["hash_exists"] = yesNo(exists)
-		files, err := liveFiles(tx, c.user, folder.Key)
-		if err != nil {
-			return err
-		}
 		if exists {
+			files, err := liveFiles(tx, c.user, folder.Key)
+			if err != nil {
+				return err
+			}
 			inFolder := false
 			for _, f := range files {
 				inFolder = inFolder || f.Hash == hash
@@ -128,13 +128,14 @@ func (c *call) uploadCheck() (fields, error) {
 			out["in_account"] = yesNo(inFolder || ownsHash(tx, c.user, hash))
 		}
 		out["file_exists"] = "no"
-		for _, f := range files {
-			if f.Name == name {
-				out["file_exists"] = "yes"
-				out["different_hash"] = yesNo(f.Hash != hash)
-				out["duplicate_quickkey"] = f.Key
-				break
-			}
+		same, err := fileNamed(tx, c.user, folder.Key, name)
+		if err != nil {
+			return err
+		}
+		if same != nil {
+			out["file_exists"] = "yes"
+			out["different_hash"] = yesNo(same.Hash != hash)
+			out["duplicate_quickkey"] = same.Key
 		}
 		out["storage_limit"] = itoa(u.Limit)
 		out["used_storage_size"] = itoa(u.Used)
@@ -311,9 +312,7 @@ func (s *Server) placeFile(tx *bolt.Tx, u *userRec, folder, name, hash string, s
 			existing.Hash, existing.Size, existing.Revision = hash, size, bump(u)
 			return existing, "", putFile(tx, existing)
 		case "keep":
-			if name, err = freeName(tx, u.ID, folder, name); err != nil {
-				return nil, "", err
-			}
+			name = freeName(tx, u.ID, folder, name)
 		default:
 			return existing, fileErrorExists, nil
 		}
