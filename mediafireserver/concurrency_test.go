@@ -21,13 +21,20 @@ import (
 func TestOneKeyOneCall(t *testing.T) {
 	ts := mfst.Start(t)
 	s := ts.Login(t, mfst.User, mfst.Password, false)
+	// A listing of a few hundred files takes long enough that unserialised
+	// calls would overlap between the signature check and the rotation.
+	data := []byte("listed")
+	put(t, s, "", "seed", data)
+	for i := range 300 {
+		wantOK(t, "instant", s.Call(t, "upload/instant", "filename", "f"+strconv.Itoa(i), "hash", sha(data), "size", strconv.Itoa(len(data))))
+	}
 	const n = 8
-	q := s.Query("folder/get_info")
+	q := s.Query("folder/get_content", "content_type", "files", "chunk_size", "1000")
 	var wg sync.WaitGroup
 	codes := make([]int, n)
 	for i := range n {
 		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.URL+s.Path("folder/get_info"), strings.NewReader(q))
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.URL+s.Path("folder/get_content"), strings.NewReader(q))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			rep, err := s.TryDo(req)
 			if err != nil {

@@ -77,6 +77,10 @@ func TestFolders(t *testing.T) {
 	if items, ok := rep.Get("folder_content.files").([]any); !ok || len(items) != 0 {
 		t.Errorf("chunk past the end: %v", rep)
 	}
+	rep = s.Call(t, "folder/get_content", "folder_key", a, "content_type", "files", "chunk", "0", "chunk_size", "3")
+	if rep.Str("folder_content.chunk_number") != "1" || len(rep.Get("folder_content.files").([]any)) != 3 {
+		t.Errorf("chunk 0 (NPMSDK's default) is not the first chunk: %v", rep)
+	}
 	wantError(t, "chunk_size over 1000", s.Call(t, "folder/get_content", "content_type", "files", "chunk_size", "1001"), 129, 400)
 
 	// Delete hides a folder and what it holds; purge removes it.
