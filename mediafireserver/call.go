@@ -89,11 +89,12 @@ func (c *call) get(k string) string { return c.params.Get(k) }
 
 func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, path, action string) {
 	m, ok := methods[action]
-	s.stats.count(action)
 	if !ok {
+		s.stats.count("unknown") // not by name: a client could grow the map without end
 		writeJSON(w, httpStatus(codeUnknownMethod), envelope(action, nil, apiErr(codeUnknownMethod), false))
 		return
 	}
+	s.stats.count(action)
 	params, raw, err := readParams(r, m.auth == authUpload)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, envelope(action, nil, apiErrf(codeInvalidParam, "Invalid parameters: %v", err), false))

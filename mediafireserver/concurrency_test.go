@@ -137,3 +137,71 @@ func TestUnitCutMidBody(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 }
+
+// TestResume64MiB is the server half of "a resumable upload of a 64 MiB
+// file interrupted halfway resumes and sends only the missing units": 16
+// units of 4 MiB, the connection dropped in the 9th, the bitmap then
+// shows the 8 received, and the server receives exactly the 8 missing
+// ones (and the cut one) before the file is complete and intact.
+func TestResume64MiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MiB")
+	}
+	ts := mfst.Start(t)
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	data := randomData(64<<20, 80)
+	const unit = 4 << 20
+	check := func() *mfst.Reply {
+		t.Helper()
+		rep := s.Call(t, "upload/check", "filename", "big.bin", "hash", sha(data), "size", strconv.Itoa(len(data)), "resumable", "yes")
+		wantOK(t, "check", rep)
+		return rep
+	}
+	if rep := check(); rep.Str("resumable_upload.number_of_units") != "16" || rep.Str("resumable_upload.unit_size") != strconv.Itoa(unit) {
+		t.Fatalf("check: %v", rep)
+	}
+	for u := range 8 {
+		h, b := unitHeaders("", data, unit, u)
+		rep := s.Upload(t, "upload/resumable", s.Query("upload/resumable"), h, bytes.NewReader(b))
+		s.Follow(rep)
+		wantOK(t, "unit", rep)
+	}
+	// Unit 8 dies halfway.
+	h, b := unitHeaders("", data, unit, 8)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST %s?%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n", s.Path("upload/resumable"), s.Query("upload/resumable"), len(b))
+	for k, v := range h {
+		fmt.Fprintf(conn, "%s: %s\r\n", k, v)
+	}
+	fmt.Fprint(conn, "\r\n")
+	conn.Write(b[:len(b)/2])
+	conn.Close()
+
+	ts.Server.ResetStats()
+	words := check().Get("resumable_upload.bitmap.words").([]any)
+	if len(words) != 1 || words[0] != "255" {
+		t.Fatalf("bitmap after 8 units and a cut one: %v", words)
+	}
+	have, _ := strconv.Atoi(words[0].(string))
+	var key string
+	for u := range 16 {
+		if have&(1<<u) != 0 {
+			continue
+		}
+		h, b := unitHeaders("", data, unit, u)
+		rep := s.Upload(t, "upload/resumable", s.Query("upload/resumable"), h, bytes.NewReader(b))
+		s.Follow(rep)
+		wantOK(t, "unit", rep)
+		key = rep.Str("doupload.key")
+	}
+	if st := ts.Server.Stats(); st.Units != 8 || st.UnitBytes != 8*unit {
+		t.Errorf("resume: the server received %d units (%d bytes), want the 8 missing", st.Units, st.UnitBytes)
+	}
+	_, qk := poll(t, s, key)
+	if _, got := fetch(t, ts.Client(), link(t, s, qk)); sha(got) != sha(data) {
+		t.Error("the resumed file differs")
+	}
+}

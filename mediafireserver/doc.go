@@ -93,8 +93,9 @@
 //
 // meta.db is a bbolt file holding users (with their passwords in the
 // clear: the login signature is a hash over the password, so the server
-// must know it), folders, files, blob reference counts, upload results
-// and resumable sessions; each change is one fsynced transaction. blobs/
+// must know it), folders, files with an index by folder and name (the
+// listing order), blob reference counts, upload results and resumable
+// sessions; each change is one fsynced transaction. blobs/
 // holds the contents by SHA-256, units/<upload key>/ the units of
 // unfinished resumable uploads, tmp/ files being received. A blob is
 // written and synced before the transaction that references it commits,

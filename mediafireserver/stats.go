@@ -14,7 +14,7 @@ type stats struct {
 // Stats are counts of the requests a server has answered since Open.
 type Stats struct {
 	// Calls counts requests by action ("folder/get_info"); "dl" counts
-	// direct downloads.
+	// direct downloads, "unknown" calls of methods the server lacks.
 	Calls map[string]int64
 	// Units and UnitBytes count the upload/resumable bodies received;
 	// SimpleBytes the upload/simple bodies.
