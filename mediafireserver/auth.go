@@ -110,7 +110,8 @@ func (c *call) getSessionToken() (fields, error) {
 	if u == nil || !sigOK || subtle.ConstantTimeCompare([]byte(password), []byte(u.Password)) != 1 {
 		return nil, apiErr(codeCredentials)
 	}
-	sess := &session{token: randomKey(tokenLen), user: u.ID, lastUsed: c.s.now()}
+	sess := &session{token: randomKey(tokenLen), user: u.ID}
+	sess.touch(c.s.now())
 	f := fields{"session_token": sess.token, "ekey": u.EKey, "pkey": randomKey(10)}
 	if v := c.get("token_version"); v == "2" {
 		n, err := rand.Int(rand.Reader, big.NewInt(2147483646))
@@ -126,9 +127,7 @@ func (c *call) getSessionToken() (fields, error) {
 	} else if v != "" && v != "1" {
 		return nil, apiErrf(codeInvalidParam, "token_version %q: want 1 or 2", v)
 	}
-	c.s.mu.Lock()
-	c.s.sessions[sess.token] = sess
-	c.s.mu.Unlock()
+	c.s.addSession(sess)
 	c.user = u.ID
 	c.s.log.Info("login", logKeyUser, u.ID, "token_version", map[bool]string{true: "2", false: "1"}[sess.v2])
 	return f, nil
@@ -156,7 +155,13 @@ func (c *call) getActionToken() (fields, error) {
 	}
 	tok := randomKey(160)
 	c.s.mu.Lock()
-	c.s.actions[tok] = &actionToken{user: c.user, kind: kind, expires: c.s.now().Add(lifespan)}
+	now := c.s.now()
+	for k, at := range c.s.actions { // drop the expired ones as new ones come
+		if now.After(at.expires) {
+			delete(c.s.actions, k)
+		}
+	}
+	c.s.actions[tok] = &actionToken{user: c.user, kind: kind, expires: now.Add(lifespan)}
 	c.s.mu.Unlock()
 	return fields{"action_token": tok}, nil
 }
@@ -196,4 +201,32 @@ func (c *call) userGetInfo() (fields, error) {
 // formatTime is the API's date form, "YYYY-MM-DD HH:MM:SS" in UTC.
 func formatTime(unix int64) string {
 	return time.Unix(unix, 0).UTC().Format(time.DateTime)
+}
+
+// addSession registers sess, first dropping the user's expired sessions
+// and, at Options.MaxSessionsPerUser, the least recently used one.
+func (s *Server) addSession(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var oldest *session
+	n := 0
+	for tok, o := range s.sessions {
+		if o.user != sess.user {
+			continue
+		}
+		if now.Sub(o.lastUsedAt()) > s.opts.SessionTTL {
+			delete(s.sessions, tok)
+			continue
+		}
+		n++
+		if oldest == nil || o.lastUsedAt().Before(oldest.lastUsedAt()) {
+			oldest = o
+		}
+	}
+	if n >= s.opts.MaxSessionsPerUser && oldest != nil {
+		delete(s.sessions, oldest.token)
+		s.log.Info("session limit reached; ended the least recently used session", logKeyUser, sess.user)
+	}
+	s.sessions[sess.token] = sess
 }

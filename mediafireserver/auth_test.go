@@ -221,3 +221,21 @@ func TestUserCalls(t *testing.T) {
 		t.Errorf("renew: %v", rep)
 	}
 }
+
+// TestSessionLimit: at the limit of live tokens per account a login ends
+// the least recently used one; other accounts are not affected.
+func TestSessionLimit(t *testing.T) {
+	ts := mfst.Start(t, mfst.WithMaxSessions(3))
+	bob := ts.Login(t, mfst.User2, mfst.Password2, false)
+	var s []*mfst.Session
+	for range 3 {
+		s = append(s, ts.Login(t, mfst.User, mfst.Password, false))
+	}
+	wantOK(t, "use the first", s[0].Call(t, "user/get_info")) // now s[1] is the least recently used
+	s = append(s, ts.Login(t, mfst.User, mfst.Password, true))
+	wantError(t, "evicted session", s[1].Call(t, "user/get_info"), 105, 403)
+	for _, i := range []int{0, 2, 3} {
+		wantOK(t, "kept session", s[i].Call(t, "user/get_info"))
+	}
+	wantOK(t, "another account", bob.Call(t, "user/get_info"))
+}

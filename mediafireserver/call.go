@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -64,8 +65,14 @@ type session struct {
 	v2       bool
 	key      uint64 // secret key (v2)
 	time     string // the login's time string (v2)
-	lastUsed time.Time
+	// lastUsed is when a call last succeeded (Unix nanoseconds); it is
+	// read under Server.mu, written under mu, so atomic.
+	lastUsed atomic.Int64
 }
+
+func (s *session) lastUsedAt() time.Time { return time.Unix(0, s.lastUsed.Load()) }
+
+func (s *session) touch(t time.Time) { s.lastUsed.Store(t.UnixNano()) }
 
 // actionToken is a token from user/get_action_token.
 type actionToken struct {
@@ -177,7 +184,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, path, action 
 		c.sess.key = NextSecretKey(c.sess.key)
 	}
 	if c.sess != nil {
-		c.sess.lastUsed = s.now()
+		c.sess.touch(s.now())
 	}
 	switch {
 	case s.faultHit(action, FaultLost):
@@ -215,7 +222,7 @@ func (s *Server) session(token string) *session {
 	if sess == nil {
 		return nil
 	}
-	if s.now().Sub(sess.lastUsed) > s.opts.SessionTTL {
+	if s.now().Sub(sess.lastUsedAt()) > s.opts.SessionTTL {
 		delete(s.sessions, token)
 		return nil
 	}

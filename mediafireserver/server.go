@@ -46,6 +46,10 @@ type Options struct {
 	// StorageLimit is each account's storage limit in bytes; 0 means
 	// 50 GiB.
 	StorageLimit int64
+	// MaxSessionsPerUser bounds an account's live session tokens: a login
+	// beyond it ends the least recently used one (which then answers 105),
+	// as MediaFire caps tokens per account. 0 means 32.
+	MaxSessionsPerUser int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -69,6 +73,7 @@ const (
 const (
 	defaultSessionTTL   = 24 * time.Hour
 	defaultStorageLimit = 50 << 30
+	defaultMaxSessions  = 32
 	maxParamBytes       = 1 << 20
 )
 
@@ -124,6 +129,9 @@ func Open(opts Options) (*Server, error) {
 	}
 	if opts.StorageLimit <= 0 {
 		opts.StorageLimit = defaultStorageLimit
+	}
+	if opts.MaxSessionsPerUser <= 0 {
+		opts.MaxSessionsPerUser = defaultMaxSessions
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

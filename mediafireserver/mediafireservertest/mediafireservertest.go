@@ -55,12 +55,13 @@ type TestServer struct {
 }
 
 type config struct {
-	dir    string
-	faults string
-	logger *slog.Logger
-	apps   map[string]string
-	noSeed bool
-	tls    bool
+	maxSessions int
+	dir         string
+	faults      string
+	logger      *slog.Logger
+	apps        map[string]string
+	noSeed      bool
+	tls         bool
 }
 
 // Option configures Start.
@@ -82,6 +83,9 @@ func WithApps(apps map[string]string) Option { return func(c *config) { c.apps =
 
 // WithTLS serves HTTPS with a test CA made in the data directory.
 func WithTLS() Option { return func(c *config) { c.tls = true } }
+
+// WithMaxSessions sets Options.MaxSessionsPerUser.
+func WithMaxSessions(n int) Option { return func(c *config) { c.maxSessions = n } }
 
 // WithoutSeedUsers skips creating User and User2.
 func WithoutSeedUsers() Option { return func(c *config) { c.noSeed = true } }
@@ -107,7 +111,9 @@ func Start(t testing.TB, opts ...Option) *TestServer {
 	for k, v := range cfg.apps {
 		apps[k] = v
 	}
-	srv, err := mediafireserver.Open(mediafireserver.Options{Dir: cfg.dir, Logger: cfg.logger, Faults: faults, Apps: apps})
+	srv, err := mediafireserver.Open(mediafireserver.Options{
+		Dir: cfg.dir, Logger: cfg.logger, Faults: faults, Apps: apps, MaxSessionsPerUser: cfg.maxSessions,
+	})
 	if err != nil {
 		t.Fatalf("mediafireservertest: %v", err)
 	}
