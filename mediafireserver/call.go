@@ -59,12 +59,12 @@ func init() {
 // session is a login session. Its mutex serialises the calls made with
 // it: a v2 key is checked, the call runs and the key rotates as one step.
 type session struct {
-	mu       sync.Mutex
-	token    string
-	user     string // user id
-	v2       bool
-	key      uint64 // secret key (v2)
-	time     string // the login's time string (v2)
+	mu    sync.Mutex
+	token string
+	user  string // user id
+	v2    bool
+	key   uint64 // secret key (v2)
+	time  string // the login's time string (v2)
 	// lastUsed is when a call last succeeded (Unix nanoseconds); it is
 	// read under Server.mu, written under mu, so atomic.
 	lastUsed atomic.Int64
