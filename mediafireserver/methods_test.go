@@ -513,3 +513,33 @@ func TestDuplicateNames(t *testing.T) {
 		t.Errorf("file_count: %v", rep)
 	}
 }
+
+// TestHTTPMethods: API calls are GET or POST; downloads GET or HEAD.
+func TestHTTPMethods(t *testing.T) {
+	ts := mfst.Start(t)
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	l := link(t, s, put(t, s, "", "h.txt", []byte("head me")))
+	c := ts.Client()
+	for _, m := range []struct {
+		method, url string
+		want        int
+	}{
+		{http.MethodHead, l, 200},
+		{http.MethodPut, l, 405},
+		{http.MethodHead, ts.URL + s.Path("user/get_info"), 405},
+		{http.MethodDelete, ts.URL + s.Path("file/delete"), 405},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), m.method, m.url, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != m.want {
+			t.Errorf("%s %s: %d, want %d", m.method, m.url, resp.StatusCode, m.want)
+		}
+		if m.method == http.MethodHead && m.want == 200 && resp.ContentLength != 7 {
+			t.Errorf("HEAD of the link: Content-Length %d", resp.ContentLength)
+		}
+	}
+}

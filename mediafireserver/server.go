@@ -254,7 +254,8 @@ func (s *Server) now() time.Time { return s.opts.Now() }
 var versionRE = regexp.MustCompile(`^\d+\.\d+$`)
 
 // ServeHTTP routes /api/[<version>/]<category>/<method>.php (GET or POST)
-// and the direct download links /download/<token>/<quickkey>/<name>.
+// and the direct download links /download/<token>/<quickkey>/<name> (GET
+// or HEAD).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.enter() {
 		http.Error(w, "server closed", http.StatusServiceUnavailable)
@@ -271,12 +272,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	p := collapseSlashes(r.URL.Path)
-	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if rest, ok := strings.CutPrefix(p, "/download/"); ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		s.serveDownload(w, r, rest)
 		return
 	}
-	if rest, ok := strings.CutPrefix(p, "/download/"); ok {
-		s.serveDownload(w, r, rest)
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	rest, ok := strings.CutPrefix(p, "/api/")
