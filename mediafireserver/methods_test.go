@@ -543,3 +543,40 @@ func TestHTTPMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyFile: a zero-byte file uploads simply and as one empty
+// resumable unit, and downloads as nothing.
+func TestEmptyFile(t *testing.T) {
+	ts := mfst.Start(t)
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	qk := put(t, s, "", "empty", nil)
+	if st, b := fetch(t, ts.Client(), link(t, s, qk)); st != 200 || len(b) != 0 {
+		t.Errorf("empty download: %d %q", st, b)
+	}
+	if rep := s.Call(t, "file/get_info", "quick_key", qk); rep.Str("file_info.size") != "0" || rep.Str("file_info.hash") != sha(nil) {
+		t.Errorf("empty file: %v", rep)
+	}
+	h, unit := unitHeaders("empty2", nil, 4<<20, 0)
+	rep := s.Upload(t, "upload/resumable", s.Query("upload/resumable"), h, bytes.NewReader(unit))
+	s.Follow(rep)
+	if rep.Str("resumable_upload.all_units_ready") != "yes" || rep.Str("resumable_upload.number_of_units") != "1" {
+		t.Fatalf("empty resumable: %v", rep)
+	}
+	if fe, qk := poll(t, s, rep.Str("doupload.key")); fe != "" || qk == "" {
+		t.Errorf("empty resumable poll: %q %q", fe, qk)
+	}
+}
+
+// TestUTF8FileName: PYSDK sends X-Filename as raw UTF-8 bytes.
+func TestUTF8FileName(t *testing.T) {
+	ts := mfst.Start(t)
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	const name = "тест ü ✓.bin"
+	qk := put(t, s, "", name, []byte("utf-8"))
+	if got := s.Call(t, "file/get_info", "quick_key", qk).Str("file_info.filename"); got != name {
+		t.Errorf("name %q, want %q", got, name)
+	}
+	if _, b := fetch(t, ts.Client(), link(t, s, qk)); string(b) != "utf-8" {
+		t.Errorf("download: %q", b)
+	}
+}
