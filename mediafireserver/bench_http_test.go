@@ -70,3 +70,35 @@ func BenchmarkDownload(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUploadResumable uploads 64 MiB as 16 units of 4 MiB, in
+// order, then polls: the server's cost of the resumable path.
+func BenchmarkUploadResumable(b *testing.B) {
+	ts := quietServer(b)
+	s := ts.Login(b, mfst.User, mfst.Password, false)
+	data := randomData(64<<20, 3)
+	const unit = 4 << 20
+	b.SetBytes(int64(len(data)))
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		data[0] = byte(i) // new content each time
+		i++
+		hs := make([]map[string]string, 16)
+		for u := range hs {
+			hs[u], _ = unitHeaders("", data, unit, u)
+		}
+		b.StartTimer()
+		rep := s.Call(b, "upload/check", "filename", "big.bin", "hash", sha(data), "size", strconv.Itoa(len(data)), "resumable", "yes")
+		for u := range 16 {
+			rep = s.Upload(b, "upload/resumable", s.Query("upload/resumable", "action_on_duplicate", "replace"), hs[u], bytes.NewReader(data[u*unit:(u+1)*unit]))
+			s.Follow(rep)
+		}
+		if rep.Str("resumable_upload.all_units_ready") != "yes" {
+			b.Fatal(rep)
+		}
+		if rep := s.Call(b, "upload/poll_upload", "key", rep.Str("doupload.key")); rep.Str("doupload.quickkey") == "" {
+			b.Fatal(rep)
+		}
+	}
+}

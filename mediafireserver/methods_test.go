@@ -3,6 +3,7 @@ package mediafireserver_test
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -578,5 +579,46 @@ func TestUTF8FileName(t *testing.T) {
 	}
 	if _, b := fetch(t, ts.Client(), link(t, s, qk)); string(b) != "utf-8" {
 		t.Errorf("download: %q", b)
+	}
+}
+
+// TestUnitStoredOnce: units are written in place; once a unit is stored
+// another copy of it (even a self-consistent different one) does not
+// overwrite it, and a body longer than X-Unit-Size is refused.
+func TestUnitStoredOnce(t *testing.T) {
+	ts := mfst.Start(t)
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	data := randomData(5<<20, 90)
+	send := func(u int, body []byte, h map[string]string) *mfst.Reply {
+		t.Helper()
+		rep := s.Upload(t, "upload/resumable", s.Query("upload/resumable"), h, bytes.NewReader(body))
+		s.Follow(rep)
+		wantOK(t, "unit", rep)
+		return rep
+	}
+	h, unit := unitHeaders("once.bin", data, 1<<20, 0)
+	send(0, unit, h)
+	other := bytes.Clone(unit)
+	other[10] ^= 1
+	h2 := maps.Clone(h)
+	h2["X-Unit-Hash"] = sha(other)
+	if rep := send(0, other, h2); rep.Str("doupload.result") != "0" {
+		t.Errorf("second copy of a stored unit: %v", rep)
+	}
+	h, unit = unitHeaders("", data, 1<<20, 1)
+	if rep := send(1, append(bytes.Clone(unit), 'x'), h); rep.Str("doupload.result") != "-43" {
+		t.Errorf("a unit longer than X-Unit-Size: %v", rep)
+	}
+	var last *mfst.Reply
+	for u := 1; u < 5; u++ {
+		h, unit := unitHeaders("", data, 1<<20, u)
+		last = send(u, unit, h)
+	}
+	fe, qk := poll(t, s, last.Str("doupload.key"))
+	if fe != "" {
+		t.Fatalf("fileerror %q", fe)
+	}
+	if _, b := fetch(t, ts.Client(), link(t, s, qk)); sha(b) != sha(data) {
+		t.Error("the file is not the first copies of its units")
 	}
 }

@@ -565,7 +565,8 @@ func (c *call) uploadResumable() (fields, error) {
 	if err != nil {
 		return reply("-32", sess), nil
 	}
-	tmp, n, unitHash, err := c.s.receive(body, want)
+	rkey := string(resumableKey(c.user, folder, hash, size))
+	n, ok, err := c.s.writeUnit(sess.UploadKey, rkey, unit, int64(unit)*sess.UnitSize, want, strings.ToLower(h.Get("X-Unit-Hash")), body)
 	if errors.Is(err, errBodyCut) {
 		c.s.log.Info("unit body cut", logKeyUser, c.user, logKeyErr, err)
 		return nil, apiErr(codeUploadFailed)
@@ -573,12 +574,11 @@ func (c *call) uploadResumable() (fields, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receive unit: %w", err)
 	}
-	defer removeFile(tmp)
 	c.s.stats.addUnit(n)
-	if n != want {
+	switch {
+	case n != want:
 		return reply(uploadIncomplete, sess), nil
-	}
-	if unitHash != strings.ToLower(h.Get("X-Unit-Hash")) {
+	case !ok:
 		return reply(uploadBadHash, sess), nil
 	}
 
@@ -586,14 +586,6 @@ func (c *call) uploadResumable() (fields, error) {
 	mu := mv.(*sync.Mutex)
 	mu.Lock()
 	defer mu.Unlock()
-	dir := filepath.Join(c.s.unitDir, sess.UploadKey)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, strconv.Itoa(unit))); err != nil {
-		return nil, err
-	}
-	rkey := string(resumableKey(c.user, folder, hash, size))
 	var cur resumableRec
 	err = c.s.update(func(tx *bolt.Tx, _ func(string)) error {
 		ok, err := getJSON(tx, bucketResumable, rkey, &cur)
@@ -621,33 +613,77 @@ func (c *call) uploadResumable() (fields, error) {
 	return reply(uploadOK, &cur), nil
 }
 
-// assemble joins the units of a complete resumable upload, checks the
-// file's size and hash and creates the file; a mismatch is fileerror 7
-// and ends the session.
-func (c *call) assemble(r *resumableRec, rkey, folder, hash string, size int64) error {
-	dir := filepath.Join(c.s.unitDir, r.UploadKey)
-	pr, pw := io.Pipe()
-	go func() {
-		var err error
-		for u := range r.Units {
-			var f *os.File
-			if f, err = os.Open(filepath.Join(dir, strconv.Itoa(u))); err != nil {
-				break
-			}
-			_, err = io.Copy(pw, f)
-			f.Close()
-			if err != nil {
-				break
-			}
+// unitData is the file the units of a resumable upload are written into,
+// each at its offset: when the last arrives it is the file, and becomes
+// the blob by a rename.
+func (s *Server) unitData(uploadKey string) string {
+	return filepath.Join(s.unitDir, uploadKey, "data")
+}
+
+// writeUnit streams up to want+1 bytes of body into the unit's place in
+// the upload's data file, synced, and reports how many bytes came and
+// whether they have SHA-256 wantHash. A unit already stored is not
+// written again (its bytes are read and hashed only): a bad copy must not
+// overwrite a good one. Writers of one unit are serialised, so a failed
+// write can only spoil a region no bitmap bit vouches for.
+func (s *Server) writeUnit(uploadKey, rkey string, unit int, off, want int64, wantHash string, body io.Reader) (int64, bool, error) {
+	lv, _ := s.unitLocks.LoadOrStore(uploadKey+"/"+strconv.Itoa(unit), new(sync.Mutex))
+	lock := lv.(*sync.Mutex)
+	lock.Lock()
+	defer lock.Unlock()
+	var cur resumableRec
+	if err := s.view(func(tx *bolt.Tx) error {
+		_, err := getJSON(tx, bucketResumable, rkey, &cur)
+		return err
+	}); err != nil {
+		return 0, false, err
+	}
+	h := sha256.New()
+	src := io.LimitReader(bodyReader{body}, want+1)
+	if cur.UploadKey == uploadKey && (cur.Done || cur.has(unit)) {
+		n, err := io.Copy(h, src)
+		return n, hex.EncodeToString(h.Sum(nil)) == wantHash, err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.unitData(uploadKey)), 0o700); err != nil {
+		return 0, false, err
+	}
+	f, err := os.OpenFile(s.unitData(uploadKey), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	n, err := io.Copy(io.MultiWriter(io.NewOffsetWriter(f, off), h), io.LimitReader(src, want)) // never past the unit
+	if err == nil && n == want {
+		var extra [1]byte
+		if m, _ := src.Read(extra[:]); m > 0 {
+			n++ // a longer body than X-Unit-Size: refused, the region is rewritten by a good copy
 		}
-		pw.CloseWithError(err)
-	}()
-	tmp, n, got, err := c.s.receive(pr, size)
-	pr.Close()
+	}
+	if err != nil {
+		return n, false, err
+	}
+	if err := f.Sync(); err != nil {
+		return n, false, err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)) == wantHash, nil
+}
+
+// assemble checks the size and hash of a complete resumable upload's data
+// file and creates the file from it; a mismatch is fileerror 7 and ends
+// the session.
+func (c *call) assemble(r *resumableRec, rkey, folder, hash string, size int64) error {
+	data := c.s.unitData(r.UploadKey)
+	f, err := os.Open(data)
 	if err != nil {
 		return fmt.Errorf("assemble upload: %w", err)
 	}
-	defer removeFile(tmp)
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("assemble upload: %w", err)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
 	var up uploadRec
 	err = c.s.update(func(tx *bolt.Tx, release func(string)) error {
 		if _, err := getJSON(tx, bucketUploads, r.UploadKey, &up); err != nil {
@@ -661,7 +697,7 @@ func (c *call) assemble(r *resumableRec, rkey, folder, hash string, size int64) 
 				return err
 			}
 		} else {
-			if err := c.s.commitUpload(tx, &up, folder, tmp, c.get("action_on_duplicate"), release); err != nil {
+			if err := c.s.commitUpload(tx, &up, folder, data, c.get("action_on_duplicate"), release); err != nil {
 				return err
 			}
 			if up.FileError == "" {
@@ -679,7 +715,10 @@ func (c *call) assemble(r *resumableRec, rkey, folder, hash string, size int64) 
 		return err
 	}
 	c.s.unitLocks.Delete(r.UploadKey)
-	return os.RemoveAll(dir)
+	for u := range r.Units {
+		c.s.unitLocks.Delete(r.UploadKey + "/" + strconv.Itoa(u))
+	}
+	return os.RemoveAll(filepath.Dir(data))
 }
 
 // pollUpload is upload/poll_upload (§6.6): finished uploads answer
