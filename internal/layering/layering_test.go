@@ -127,6 +127,16 @@ var rules = []rule{
 		},
 	},
 	{
+		name:    "mfapi imports only the standard library",
+		applies: func(p string) bool { return p == "ferry/mediafire/mfapi" },
+		allowed: func(d string) bool { return d == "ferry/mediafire/mfapi" },
+	},
+	{
+		name:    "the MediaFire client imports only its wire types and retry (never the server or anything above the protocol)",
+		applies: func(p string) bool { return p == "ferry/mediafire" },
+		allowed: func(d string) bool { return d == "ferry/mediafire/mfapi" || d == "ferry/internal/retry" },
+	},
+	{
 		name: "retry, ui and filter import no ferry package",
 		applies: func(p string) bool {
 			return slices.Contains([]string{"ferry/internal/retry", "ferry/internal/ui", "ferry/internal/filter"}, p)
@@ -200,9 +210,11 @@ func TestRulesCatch(t *testing.T) {
 		rules[2].name: {ImportPath: "ferry/megaserver", Deps: []string{"ferry/mega"}},
 		rules[3].name: {ImportPath: "ferry/mediafireserver", Deps: []string{"ferry/mediafire"}},
 		rules[4].name: {ImportPath: "ferry/mega", Deps: []string{"ferry/megaserver"}},
-		rules[5].name: {ImportPath: "ferry/internal/retry", Deps: []string{"ferry/mega/megaapi"}},
-		rules[6].name: {ImportPath: "ferry/internal/backend", Deps: []string{"ferry/internal/backend/local"}},
-		rules[7].name: {ImportPath: "ferry/internal/transfer", Deps: []string{"ferry/internal/backend/mega"}},
+		rules[5].name: {ImportPath: "ferry/mediafire/mfapi", Deps: []string{"ferry/internal/retry"}},
+		rules[6].name: {ImportPath: "ferry/mediafire", Deps: []string{"ferry/mediafireserver"}},
+		rules[7].name: {ImportPath: "ferry/internal/retry", Deps: []string{"ferry/mega/megaapi"}},
+		rules[8].name: {ImportPath: "ferry/internal/backend", Deps: []string{"ferry/internal/backend/local"}},
+		rules[9].name: {ImportPath: "ferry/internal/transfer", Deps: []string{"ferry/internal/backend/mega"}},
 	}
 	if len(bad) != len(rules) {
 		t.Fatalf("%d rules, %d examples of breaking them", len(rules), len(bad))

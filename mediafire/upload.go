@@ -1,0 +1,473 @@
+package mediafire
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"ferry/internal/retry"
+	"ferry/mediafire/mfapi"
+)
+
+// UploadOptions adjust Upload.
+type UploadOptions struct {
+	// Hash is the content's SHA-256 in lower-case hex when the caller
+	// already has it; "" makes Upload read the source once to compute it.
+	Hash string
+	// ModTime, if set, is sent as the file's mtime.
+	ModTime time.Time
+	// Keep stores the file beside an existing one of the same name
+	// (action_on_duplicate=keep, which renames the new one) instead of
+	// replacing it.
+	Keep bool
+}
+
+// errRestart is the poll's status 17: the service asks for the upload to
+// be made again.
+var errRestart error = restartError{}
+
+type restartError struct{}
+
+func (restartError) Error() string {
+	return "mediafire upload/poll_upload: status 17 (upload in progress): starting the upload over"
+}
+func (restartError) Retryable() bool { return true }
+
+// Upload stores size bytes of src as file name in folder ("" is the root)
+// and returns the new file's record, checked against the content's size
+// and hash. It replaces a file of that name unless o.Keep is set.
+//
+// It asks upload/check first: content the service already has is added
+// without sending a byte (upload/instant); a file of at most
+// mfapi.SimpleLimit bytes goes in one upload/simple; a larger one in
+// units of the server's unit size (upload/resumable), sending only the
+// units the server's bitmap lacks, so an upload cut off halfway resumes
+// where it stopped. It then polls with a deadline until the file exists.
+// Retryable failures (a lost connection, a hash mismatch the server
+// found, poll status 17) start the next attempt at upload/check again.
+// src is read at most twice per attempt (the whole-file hash, unless
+// o.Hash is given, and each unit's hash before the unit is sent).
+func (c *Client) Upload(ctx context.Context, folder, name string, src io.ReaderAt, size int64, o UploadOptions) (*mfapi.FileInfo, error) {
+	if size < 0 {
+		return nil, fmt.Errorf("mediafire: upload %q: negative size", name)
+	}
+	sum := strings.ToLower(o.Hash)
+	if sum == "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(src, 0, size)); err != nil {
+			return nil, fmt.Errorf("mediafire: upload %q: read the source: %w", name, err)
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
+	}
+	u := &upload{c: c, folder: folderKey(folder), name: name, src: src, size: size, hash: sum, o: o}
+	var fi *mfapi.FileInfo
+	err := retry.Do(ctx, c.policy("upload"), func(ctx context.Context) error {
+		var err error
+		fi, err = u.attempt(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mediafire: upload %q: %w", name, err)
+	}
+	return fi, nil
+}
+
+// upload is one file's upload across attempts.
+type upload struct {
+	c      *Client
+	folder string
+	name   string
+	src    io.ReaderAt
+	size   int64
+	hash   string
+	o      UploadOptions
+}
+
+func (u *upload) duplicateAction() string {
+	if u.o.Keep {
+		return "keep"
+	}
+	return "replace"
+}
+
+// check calls upload/check.
+func (u *upload) check(ctx context.Context) (*mfapi.UploadCheck, error) {
+	var v mfapi.UploadCheck
+	p := url.Values{
+		"filename":   {u.name},
+		"hash":       {u.hash},
+		"size":       {itoa(u.size)},
+		"folder_key": {u.folder},
+		"resumable":  {mfapi.YesNo(u.size > mfapi.SimpleLimit)},
+	}
+	if err := u.c.call(ctx, "upload/check", p, &v); err != nil {
+		return nil, err
+	}
+	if v.StorageLimitExceeded {
+		return nil, &mfapi.Error{Code: mfapi.ErrStorageLimit, Method: "upload/check"}
+	}
+	return &v, nil
+}
+
+// attempt is one pass of check, transfer, poll and confirmation.
+func (u *upload) attempt(ctx context.Context) (*mfapi.FileInfo, error) {
+	ch, err := u.check(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !u.o.Keep && bool(ch.FileExists) && !bool(ch.DifferentHash) && ch.DuplicateQuickKey != "" {
+		// The same name and content are there already.
+		return u.confirm(ctx, ch.DuplicateQuickKey)
+	}
+	if ch.HashExists {
+		return u.instant(ctx)
+	}
+	var key string
+	if u.size <= mfapi.SimpleLimit {
+		key, err = u.simple(ctx, ch)
+	} else {
+		var qk string
+		key, qk, err = u.resumable(ctx, ch)
+		if err == nil && qk != "" {
+			return u.confirm(ctx, qk)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	qk, err := u.c.poll(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return u.confirm(ctx, qk)
+}
+
+// instant adds content the service already holds.
+func (u *upload) instant(ctx context.Context) (*mfapi.FileInfo, error) {
+	p := url.Values{
+		"filename":            {u.name},
+		"hash":                {u.hash},
+		"size":                {itoa(u.size)},
+		"folder_key":          {u.folder},
+		"action_on_duplicate": {u.duplicateAction()},
+	}
+	if !u.o.ModTime.IsZero() {
+		p.Set("mtime", u.o.ModTime.UTC().Format(mfapi.TimeFormat))
+	}
+	var v mfapi.InstantReply
+	if err := u.c.call(ctx, "upload/instant", p, &v); err != nil {
+		return nil, err
+	}
+	if v.QuickKey == "" {
+		return nil, errors.New("mediafire upload/instant: reply has no quickkey")
+	}
+	return u.confirm(ctx, v.QuickKey)
+}
+
+// confirm checks that file qk holds the uploaded size and hash.
+func (u *upload) confirm(ctx context.Context, qk string) (*mfapi.FileInfo, error) {
+	fi, err := u.c.FileInfo(ctx, qk)
+	if err != nil {
+		return nil, err
+	}
+	if int64(fi.Size) != u.size || !strings.EqualFold(fi.Hash, u.hash) {
+		return nil, retry.Transient(fmt.Errorf("mediafire: uploaded file %s has size %d and hash %.16s…, want %d and %.16s…",
+			qk, fi.Size, fi.Hash, u.size, u.hash))
+	}
+	return fi, nil
+}
+
+// query is the URL query of an upload request (action token, unsigned).
+func (u *upload) query(tok secret) string {
+	v := url.Values{
+		"session_token":       {string(tok)},
+		"response_format":     {"json"},
+		"folder_key":          {u.folder},
+		"action_on_duplicate": {u.duplicateAction()},
+	}
+	if !u.o.ModTime.IsZero() {
+		v.Set("mtime", u.o.ModTime.UTC().Format(mfapi.TimeFormat))
+	}
+	return v.Encode()
+}
+
+// header is the header set of an upload request.
+func (u *upload) header() http.Header {
+	h := http.Header{}
+	h.Set("X-Filename", u.name)
+	h.Set("X-Filesize", itoa(u.size))
+	h.Set("X-Filehash", u.hash)
+	return h
+}
+
+// send posts one upload request and returns its reply.
+func (u *upload) send(ctx context.Context, method, target string, body io.Reader, n int64, h http.Header) (*mfapi.UploadReply, error) {
+	tok, err := u.c.actionToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	base, uri := u.c.base, u.c.prefix+method+".php"
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		base, uri = target, ""
+	}
+	r, err := u.c.post(ctx, method, base, uri, u.query(tok), body, n, h)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Err(method, r.status); err != nil {
+		if mfapi.CodeOf(err).Resync() {
+			u.c.dropActionToken(tok)
+		}
+		return nil, err
+	}
+	var v mfapi.UploadReply
+	if err := r.Decode(&v); err != nil {
+		return nil, &TransportError{Method: method, Status: r.status, Err: err}
+	}
+	if v.DoUpload.Result != 0 {
+		if mfapi.UploadResult(v.DoUpload.Result) == mfapi.UploadSessionInvalid {
+			u.c.dropActionToken(tok)
+		}
+		return nil, &mfapi.UploadError{Method: method, Result: mfapi.UploadResult(v.DoUpload.Result)}
+	}
+	if v.DoUpload.Key == "" {
+		return nil, &TransportError{Method: method, Status: r.status, Err: errors.New("reply has no doupload.key")}
+	}
+	return &v, nil
+}
+
+// simple sends the whole file in one request and returns the upload key.
+func (u *upload) simple(ctx context.Context, ch *mfapi.UploadCheck) (string, error) {
+	var target string
+	if ch.UploadURL != nil {
+		target = ch.UploadURL.Simple
+	}
+	h := u.header()
+	h.Set("Content-Type", "application/octet-stream")
+	v, err := u.send(ctx, "upload/simple", target, io.NewSectionReader(u.src, 0, u.size), u.size, h)
+	if err != nil {
+		return "", err
+	}
+	return v.DoUpload.Key, nil
+}
+
+// maxRounds bounds the check-and-send rounds of one resumable attempt.
+const maxRounds = 3
+
+// resumable sends the units the server lacks and returns the upload key
+// to poll, or, when the file turns out to be complete already, its
+// quickkey.
+func (u *upload) resumable(ctx context.Context, ch *mfapi.UploadCheck) (key, quickKey string, err error) {
+	for round := 0; ; round++ {
+		ru := ch.ResumableUpload
+		if ru == nil {
+			return "", "", errors.New("mediafire upload/check: no resumable_upload record for a resumable upload")
+		}
+		unit := int64(ru.UnitSize)
+		if unit <= 0 || int64(mfapi.Units(u.size, unit)) != int64(ru.NumberOfUnits) {
+			return "", "", retry.Permanent(fmt.Errorf("mediafire upload/check: %d units of %d bytes cannot hold %d bytes", ru.NumberOfUnits, ru.UnitSize, u.size))
+		}
+		if key == "" {
+			key = ru.UploadKey
+		}
+		if ru.AllUnitsReady {
+			if key == "" {
+				return "", "", retry.Transient(errors.New("mediafire upload/check: all units ready but no upload key to poll"))
+			}
+			return key, "", nil
+		}
+		if round == maxRounds {
+			return "", "", retry.Transient(fmt.Errorf("mediafire upload/resumable: units still missing after %d rounds", maxRounds))
+		}
+		var missing []int
+		for i := range int(ru.NumberOfUnits) {
+			if !ru.Bitmap.HasUnit(i) {
+				missing = append(missing, i)
+			}
+		}
+		var target string
+		if ch.UploadURL != nil {
+			target = ch.UploadURL.Resumable
+		}
+		k, err := u.sendUnits(ctx, target, unit, missing)
+		if err != nil {
+			return "", "", err
+		}
+		if k != "" {
+			key = k
+		}
+		if ch, err = u.check(ctx); err != nil {
+			return "", "", err
+		}
+		if !u.o.Keep && bool(ch.FileExists) && !bool(ch.DifferentHash) && ch.DuplicateQuickKey != "" && key == "" {
+			return "", ch.DuplicateQuickKey, nil
+		}
+	}
+}
+
+// sendUnits sends the given units, UploadConcurrency at a time, and
+// returns the upload key of their replies.
+func (u *upload) sendUnits(ctx context.Context, target string, unit int64, units []int) (string, error) {
+	workers := u.c.opts.UploadConcurrency
+	if workers <= 0 {
+		workers = 2
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex // guards key and firstErr
+		key      string
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	next := make(chan int)
+	for range min(workers, len(units)) {
+		wg.Go(func() {
+			for id := range next {
+				k, err := u.sendUnit(ctx, target, unit, id)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				if k != "" && key == "" {
+					key = k
+				}
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for _, id := range units {
+		select {
+		case next <- id:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return key, firstErr
+}
+
+// sendUnit hashes unit id and sends it.
+func (u *upload) sendUnit(ctx context.Context, target string, unit int64, id int) (string, error) {
+	off := int64(id) * unit
+	n := min(unit, u.size-off)
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(u.src, off, n)); err != nil {
+		return "", retry.Permanent(fmt.Errorf("read unit %d: %w", id, err))
+	}
+	hd := u.header()
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("X-Unit-Id", strconv.Itoa(id))
+	hd.Set("X-Unit-Hash", hex.EncodeToString(h.Sum(nil)))
+	hd.Set("X-Unit-Size", itoa(n))
+	v, err := u.send(ctx, "upload/resumable", target, io.NewSectionReader(u.src, off, n), n, hd)
+	if err != nil {
+		return "", fmt.Errorf("unit %d: %w", id, err)
+	}
+	return v.DoUpload.Key, nil
+}
+
+// poll waits for upload key to become a file and returns its quickkey.
+func (c *Client) poll(ctx context.Context, key string) (string, error) {
+	deadline := c.opts.PollDeadline
+	if deadline <= 0 {
+		deadline = DefaultPollDeadline
+	}
+	wait := c.opts.PollInterval
+	if wait <= 0 {
+		wait = 250 * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, deadline, errPollDeadline)
+	defer cancel()
+	for {
+		var v mfapi.PollReply
+		if err := c.call(ctx, "upload/poll_upload", url.Values{"key": {key}}, &v); err != nil {
+			if errors.Is(context.Cause(ctx), errPollDeadline) {
+				return "", errPollDeadline
+			}
+			return "", err
+		}
+		d := v.DoUpload
+		switch {
+		case d.Result != 0:
+			return "", &mfapi.UploadError{Method: "upload/poll_upload", Result: mfapi.UploadResult(d.Result)}
+		case d.FileError != 0:
+			return "", &mfapi.UploadError{Method: "upload/poll_upload", FileError: int(d.FileError)}
+		case d.Status == mfapi.PollDone || d.Status == mfapi.PollDone98:
+			if d.QuickKey == "" {
+				return "", retry.Transient(errors.New("mediafire upload/poll_upload: finished without a quickkey"))
+			}
+			return d.QuickKey, nil
+		case d.Status == mfapi.PollInProgress17:
+			return "", errRestart
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(context.Cause(ctx), errPollDeadline) {
+				return "", errPollDeadline
+			}
+			return "", ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// errPollDeadline ends a poll that took longer than Options.PollDeadline.
+var errPollDeadline error = pollDeadlineError{}
+
+type pollDeadlineError struct{}
+
+func (pollDeadlineError) Error() string {
+	return "mediafire upload/poll_upload: the upload was not processed before the poll deadline"
+}
+func (pollDeadlineError) Retryable() bool { return true }
+
+// actionTokenLife is how long a cached upload action token is used; the
+// token is asked for with a lifespan of a day.
+const actionTokenLife = 12 * time.Hour
+
+// actionToken returns the cached upload action token or gets a new one.
+func (c *Client) actionToken(ctx context.Context) (secret, error) {
+	c.actMu.Lock()
+	defer c.actMu.Unlock()
+	if c.act.token != "" && time.Now().Before(c.act.expires) {
+		return c.act.token, nil
+	}
+	var v mfapi.ActionToken
+	if err := c.call(ctx, "user/get_action_token", url.Values{"type": {"upload"}, "lifespan": {"1440"}}, &v); err != nil {
+		return "", err
+	}
+	if v.ActionToken == "" {
+		return "", errors.New("mediafire user/get_action_token: reply has no action_token")
+	}
+	c.act = actionToken{token: secret(v.ActionToken), expires: time.Now().Add(actionTokenLife)}
+	return c.act.token, nil
+}
+
+// dropActionToken forgets tok if it is the cached one (the server refused
+// it).
+func (c *Client) dropActionToken(tok secret) {
+	c.actMu.Lock()
+	if c.act.token == tok {
+		c.act = actionToken{}
+	}
+	c.actMu.Unlock()
+}
