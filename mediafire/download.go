@@ -5,10 +5,10 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -47,14 +47,18 @@ func newHash(hexHash string) (hash.Hash, []byte) {
 	return nil, nil
 }
 
+// maxResumes bounds how often one download reconnects after its stream
+// broke off.
+const maxResumes = 5
+
 // Open reads length bytes of file f from offset (length < 0: to the end).
 // A read of the whole file is verified against f.Hash: the reader
 // confirms the stream's end and the hash before it returns the last
-// bytes, and fails with ErrHashMismatch (or an error wrapping
-// io.ErrUnexpectedEOF for a short stream) instead. A ranged read is
-// verified the same way when the server sends the whole file and the
-// range reaches its end; a partial range the server cuts (206) cannot be
-// verified. Close releases the connection.
+// bytes, and fails with ErrHashMismatch instead, so no consumer can take
+// unverified content for the file. A ranged read is not verified (the
+// hash covers the whole file only). A stream that breaks off is resumed
+// from where it stopped with a Range request, up to maxResumes times.
+// Close releases the connection.
 func (c *Client) Open(ctx context.Context, f *mfapi.FileInfo, offset, length int64) (io.ReadCloser, error) {
 	size := int64(f.Size)
 	if offset < 0 {
@@ -66,202 +70,208 @@ func (c *Client) Open(ctx context.Context, f *mfapi.FileInfo, offset, length int
 	if length < 0 || offset+length > size {
 		length = size - offset
 	}
-	if size == 0 || length == 0 {
-		if offset == 0 && length == size {
-			// Nothing to fetch, but an empty file still has a hash.
-			h, want := newHash(f.Hash)
-			if h != nil && !equal(h.Sum(nil), want) {
-				return nil, ErrHashMismatch
-			}
+	r := &dlReader{ctx: ctx, c: c, f: f, size: size, pos: offset, end: offset + length}
+	if offset == 0 && length == size {
+		if r.h, r.want = newHash(f.Hash); r.h == nil {
+			return nil, fmt.Errorf("mediafire: open %q: the file's hash %q is neither SHA-256 nor MD5, so its content cannot be verified", f.Filename, f.Hash)
 		}
-		return io.NopCloser(strings.NewReader("")), nil
 	}
-	var rc io.ReadCloser
-	err := retry.Do(ctx, c.policy("download"), func(ctx context.Context) error {
-		link, err := c.DirectLink(ctx, f.QuickKey)
-		if err != nil {
-			return err
+	if length == 0 {
+		if r.h != nil && !equal(r.h.Sum(nil), r.want) {
+			return nil, ErrHashMismatch
 		}
-		rc, err = c.get(ctx, link, f, size, offset, length)
-		return err
+		r.err = io.EOF
+		return r, nil
+	}
+	err := retry.Do(ctx, c.policy("download"), func(ctx context.Context) error {
+		return r.connect(ctx, true)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return rc, nil
+	return r, nil
 }
 
 func equal(a, b []byte) bool { return string(a) == string(b) }
 
-// get starts the GET of a direct link and wraps its body.
-func (c *Client) get(ctx context.Context, link string, f *mfapi.FileInfo, size, offset, length int64) (io.ReadCloser, error) {
+// dlReader streams bytes [pos, end) of a file from its direct link,
+// reconnecting where the stream broke off, and, when h is set (a whole
+// read), verifies the hash before it returns the last bytes. Errors are
+// sticky. ctx is the Open call's, kept for reconnections.
+type dlReader struct {
+	ctx     context.Context
+	c       *Client
+	f       *mfapi.FileInfo
+	size    int64
+	pos     int64 // file offset of the next byte
+	end     int64
+	link    string
+	body    io.ReadCloser
+	resumes int
+	h       hash.Hash
+	want    []byte
+	err     error
+}
+
+// connect opens the stream at pos, getting a direct link first if there
+// is none (or newLink is set).
+func (r *dlReader) connect(ctx context.Context, newLink bool) error {
 	const method = "download"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
-	if err != nil {
-		return nil, retry.Permanent(&TransportError{Method: method, Err: scrub(err)})
-	}
-	whole := offset == 0 && length == size
-	if !whole {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
-	}
-	c.counts.add(method)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, &TransportError{Method: method, Err: scrub(err)}
-	}
-	switch {
-	case resp.StatusCode == http.StatusPartialContent && !whole:
-		var start, end, total int64
-		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil ||
-			start != offset || end != offset+length-1 || total != size {
-			resp.Body.Close()
-			return nil, &TransportError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("unexpected Content-Range %q", resp.Header.Get("Content-Range"))}
-		}
-		return &rangeReader{body: resp.Body, left: length}, nil
-	case resp.StatusCode == http.StatusOK:
-		r := &verifyReader{body: resp.Body, size: size, skip: offset, limit: offset + length}
-		if offset+length == size {
-			if r.h, r.want = newHash(f.Hash); r.h == nil {
-				resp.Body.Close()
-				return nil, retry.Permanent(fmt.Errorf("mediafire download %q: the file's hash %q is neither SHA-256 nor MD5, so its content cannot be verified", f.Filename, f.Hash))
-			}
-		}
-		return r, nil
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		resp.Body.Close()
-		return nil, retry.Permanent(&mfapi.Error{Code: mfapi.ErrQuickKey, Method: method, Status: resp.StatusCode})
-	}
-	resp.Body.Close()
-	return nil, &TransportError{Method: method, Status: resp.StatusCode, Err: retry.NewStatusError(method, resp)}
-}
-
-// rangeReader reads exactly left bytes of a 206 body.
-type rangeReader struct {
-	body io.ReadCloser
-	left int64
-	err  error
-}
-
-func (r *rangeReader) Read(p []byte) (int, error) {
-	if r.err != nil {
-		return 0, r.err
-	}
-	if r.left == 0 {
-		r.err = io.EOF
-		return 0, io.EOF
-	}
-	if int64(len(p)) > r.left {
-		p = p[:r.left]
-	}
-	n, err := r.body.Read(p)
-	r.left -= int64(n)
-	if err == io.EOF && r.left > 0 {
-		err = fmt.Errorf("mediafire download: stream ended %d bytes early: %w", r.left, io.ErrUnexpectedEOF)
-	}
-	if err != nil {
-		r.err = err
-	}
-	return n, err
-}
-
-func (r *rangeReader) Close() error { return r.body.Close() }
-
-// verifyReader reads a whole-file body of size bytes, delivers the bytes
-// in [skip, limit) and, when h is set (limit == size), hashes everything
-// and compares with want before it delivers the last bytes: the Read that
-// would return them returns ErrHashMismatch instead. A stream shorter or
-// longer than size fails the same way. Errors are sticky.
-type verifyReader struct {
-	body        io.ReadCloser
-	size        int64
-	skip, limit int64 // deliver bytes [skip, limit)
-	pos         int64 // bytes read from body
-	h           hash.Hash
-	want        []byte
-	err         error
-}
-
-func (r *verifyReader) Read(p []byte) (int, error) {
-	if r.err != nil {
-		return 0, r.err
-	}
-	for r.pos < r.skip { // discard up to the range
-		var buf [32 << 10]byte
-		n, err := r.body.Read(buf[:min(int64(len(buf)), r.skip-r.pos)])
-		r.consume(buf[:n])
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	if r.link == "" || newLink {
+		link, err := r.c.DirectLink(ctx, r.f.QuickKey)
 		if err != nil {
-			r.err = r.fail(err)
+			return err
+		}
+		r.link = link
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.link, nil)
+	if err != nil {
+		return retry.Permanent(&TransportError{Method: method, Err: scrub(err)})
+	}
+	if r.pos > 0 || r.end < r.size {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", r.pos, r.end-1))
+	}
+	r.c.counts.add(method)
+	resp, err := r.c.hc.Do(req)
+	if err != nil {
+		return &TransportError{Method: method, Err: scrub(err)}
+	}
+	skip := int64(0)
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		var start, last, total int64
+		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &last, &total); err != nil ||
+			start != r.pos || last < start || total != r.size {
+			resp.Body.Close()
+			return &TransportError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("unexpected Content-Range %q", resp.Header.Get("Content-Range"))}
+		}
+	case http.StatusOK:
+		skip = r.pos // the server ignored the range
+	case http.StatusNotFound, http.StatusGone:
+		resp.Body.Close()
+		return retry.Permanent(&mfapi.Error{Code: mfapi.ErrQuickKey, Method: method, Status: resp.StatusCode})
+	default:
+		resp.Body.Close()
+		return &TransportError{Method: method, Status: resp.StatusCode, Err: retry.NewStatusError(method, resp)}
+	}
+	if skip > 0 {
+		if _, err := io.CopyN(io.Discard, resp.Body, skip); err != nil {
+			resp.Body.Close()
+			return &TransportError{Method: method, Status: resp.StatusCode, Err: scrub(err)}
+		}
+	}
+	r.body = resp.Body
+	return nil
+}
+
+func (r *dlReader) Read(p []byte) (int, error) {
+	for {
+		if r.err != nil {
 			return 0, r.err
 		}
-	}
-	if r.pos >= r.limit {
-		r.err = io.EOF
-		return 0, io.EOF
-	}
-	if int64(len(p)) > r.limit-r.pos {
-		p = p[:r.limit-r.pos]
-	}
-	n, err := r.body.Read(p)
-	r.consume(p[:n])
-	if r.pos == r.limit {
-		if r.limit == r.size && (err == nil || err == io.EOF) {
-			err = r.end()
+		if r.pos >= r.end {
+			r.err = io.EOF
+			return 0, io.EOF
 		}
-		if err != nil && err != io.EOF {
-			r.err = r.fail(err)
-			return 0, r.err // hold the last bytes back
+		if len(p) == 0 {
+			return 0, nil
 		}
-		r.err = io.EOF
-		return n, nil
+		if r.body == nil {
+			if err := r.resume(nil); err != nil {
+				return 0, err
+			}
+		}
+		if int64(len(p)) > r.end-r.pos {
+			p = p[:r.end-r.pos]
+		}
+		n, err := r.body.Read(p)
+		r.pos += int64(n)
+		if r.h != nil {
+			r.h.Write(p[:n])
+		}
+		if r.pos == r.end {
+			if err := r.finish(); err != nil {
+				r.err = err
+				return 0, err // hold the last bytes back
+			}
+			r.err = io.EOF
+			return n, nil
+		}
+		if err != nil {
+			// Broken off (io.EOF before the end counts too): reconnect
+			// on the next Read, or fail when out of resumes.
+			if rerr := r.resume(err); rerr != nil {
+				if n > 0 {
+					return n, nil // the error sticks for the next Read
+				}
+				return 0, rerr
+			}
+		}
+		if n > 0 {
+			return n, nil
+		}
 	}
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	if err != nil {
-		r.err = r.fail(err)
-	}
-	return n, r.err
 }
 
-func (r *verifyReader) consume(b []byte) {
-	r.pos += int64(len(b))
-	if r.h != nil {
-		r.h.Write(b)
+// finish confirms the whole file's end and hash (a no-op for ranges).
+func (r *dlReader) finish() error {
+	if r.h == nil {
+		return nil
 	}
-}
-
-// end confirms the body has no more bytes and checks the hash.
-func (r *verifyReader) end() error {
 	var one [1]byte
 	for {
 		n, err := r.body.Read(one[:])
 		if n > 0 {
-			return fmt.Errorf("mediafire download: stream longer than the file's %d bytes: %w", r.size, ErrHashMismatch)
-		}
-		if err == io.EOF {
-			break
+			return fmt.Errorf("mediafire download %q: stream longer than the file's %d bytes: %w", r.f.Filename, r.size, ErrHashMismatch)
 		}
 		if err != nil {
-			return err
+			break // io.EOF, or a failure after the last byte: the hash decides
 		}
 	}
-	if r.h != nil && !equal(r.h.Sum(nil), r.want) {
-		return ErrHashMismatch
+	if !equal(r.h.Sum(nil), r.want) {
+		return fmt.Errorf("mediafire download %q: %w", r.f.Filename, ErrHashMismatch)
 	}
 	return nil
 }
 
-func (r *verifyReader) fail(err error) error {
-	if errors.Is(err, ErrHashMismatch) {
+// resume closes the broken stream (cause is why it broke, nil when there
+// was none yet) and reconnects at pos, or sets the sticky error.
+func (r *dlReader) resume(cause error) error {
+	if r.body != nil {
+		r.body.Close()
+		r.body = nil
+	}
+	if cause != nil {
+		if r.resumes >= maxResumes || r.ctx.Err() != nil {
+			r.err = r.fail(cause)
+			return r.err
+		}
+		r.resumes++
+		r.c.log.DebugContext(r.ctx, "mediafire download resumes", slog.Int64("offset", r.pos), slog.Any(logKeyErr, scrub(cause)))
+	}
+	err := retry.Do(r.ctx, r.c.policy("download"), func(ctx context.Context) error {
+		return r.connect(ctx, r.resumes > 1)
+	})
+	if err != nil {
+		r.err = err
 		return err
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return &TransportError{Method: "download", Err: fmt.Errorf("stream ended after %d of %d bytes: %w", r.pos, r.size, io.ErrUnexpectedEOF)}
-	}
-	return &TransportError{Method: "download", Err: scrub(err)}
+	return nil
 }
 
-func (r *verifyReader) Close() error { return r.body.Close() }
+func (r *dlReader) fail(err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return &TransportError{Method: "download", Err: fmt.Errorf("stream broke off after %d of %d bytes: %w", r.pos, r.end, scrub(err))}
+}
+
+// Close releases the connection.
+func (r *dlReader) Close() error {
+	if r.body != nil {
+		err := r.body.Close()
+		r.body = nil
+		return err
+	}
+	return nil
+}

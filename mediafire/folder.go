@@ -59,6 +59,26 @@ func (c *Client) Content(ctx context.Context, key string) ([]mfapi.FolderInfo, [
 	return folders, files, nil
 }
 
+// Folders lists the sub-folders of folder key, reading every page.
+func (c *Client) Folders(ctx context.Context, key string) ([]mfapi.FolderInfo, error) {
+	var out []mfapi.FolderInfo
+	err := c.pages(ctx, key, "folders", func(fc *mfapi.FolderContent) int {
+		out = append(out, fc.Folders...)
+		return len(fc.Folders)
+	})
+	return out, err
+}
+
+// Files lists the files of folder key, reading every page.
+func (c *Client) Files(ctx context.Context, key string) ([]mfapi.FileInfo, error) {
+	var out []mfapi.FileInfo
+	err := c.pages(ctx, key, "files", func(fc *mfapi.FolderContent) int {
+		out = append(out, fc.Files...)
+		return len(fc.Files)
+	})
+	return out, err
+}
+
 // pages reads the pages of one content type; add returns the entries a
 // page held.
 func (c *Client) pages(ctx context.Context, key, contentType string, add func(*mfapi.FolderContent) int) error {

@@ -2,6 +2,7 @@ package mediafire
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -68,6 +69,9 @@ func (c *Client) Upload(ctx context.Context, folder, name string, src io.ReaderA
 		}
 		sum = hex.EncodeToString(h.Sum(nil))
 	}
+	if !headerSafe(name) {
+		return c.uploadRenamed(ctx, folder, name, src, size, sum, o)
+	}
 	u := &upload{c: c, folder: folderKey(folder), name: name, src: src, size: size, hash: sum, o: o}
 	var fi *mfapi.FileInfo
 	err := retry.Do(ctx, c.policy("upload"), func(ctx context.Context) error {
@@ -77,6 +81,58 @@ func (c *Client) Upload(ctx context.Context, folder, name string, src io.ReaderA
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mediafire: upload %q: %w", name, err)
+	}
+	return fi, nil
+}
+
+// headerSafe reports whether name survives as an X-Filename header value:
+// HTTP trims a value's leading and trailing blanks and forbids control
+// characters.
+func headerSafe(name string) bool {
+	if name == "" || name != strings.Trim(name, " \t") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < 0x20 || name[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// uploadRenamed uploads a file whose name no header can carry under a
+// temporary name, renames it (file/update carries any name in its form
+// body) and then, unless o.Keep, removes the files it replaces.
+func (c *Client) uploadRenamed(ctx context.Context, folder, name string, src io.ReaderAt, size int64, sum string, o UploadOptions) (*mfapi.FileInfo, error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
+	tmp := "ferry-upload-" + hex.EncodeToString(rnd[:]) + ".tmp"
+	to := o
+	to.Hash, to.Keep = sum, false
+	fi, err := c.Upload(ctx, folder, tmp, src, size, to)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.UpdateFile(ctx, fi.QuickKey, FileUpdate{Name: name}); err != nil {
+		_ = c.DeleteFile(context.WithoutCancel(ctx), fi.QuickKey, true)
+		return nil, fmt.Errorf("mediafire: upload %q: rename the upload from %s: %w", name, tmp, err)
+	}
+	fi.Filename = name
+	if o.Keep {
+		return fi, nil
+	}
+	files, err := c.Files(ctx, folder)
+	if err != nil {
+		return nil, fmt.Errorf("mediafire: upload %q: find the replaced file: %w", name, err)
+	}
+	for _, f := range files {
+		if f.Filename == name && f.QuickKey != fi.QuickKey {
+			if err := c.DeleteFile(ctx, f.QuickKey, false); err != nil && !gone(err) {
+				return nil, fmt.Errorf("mediafire: upload %q: remove the replaced file: %w", name, err)
+			}
+		}
 	}
 	return fi, nil
 }
@@ -144,11 +200,28 @@ func (u *upload) attempt(ctx context.Context) (*mfapi.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	qk, err := u.c.poll(ctx, key)
+	d, err := u.c.poll(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	return u.confirm(ctx, qk)
+	if d.Hash == "" {
+		return u.confirm(ctx, d.QuickKey) // the poll did not say what it stored
+	}
+	fi := &mfapi.FileInfo{QuickKey: d.QuickKey, Filename: d.Filename, Hash: d.Hash, Size: d.Size,
+		Created: d.Created, Revision: d.Revision, ParentFolderKey: u.folder}
+	if fi.Filename == "" {
+		fi.Filename = u.name
+	}
+	return fi, u.matches(fi)
+}
+
+// matches checks that fi holds the uploaded size and hash.
+func (u *upload) matches(fi *mfapi.FileInfo) error {
+	if int64(fi.Size) != u.size || !strings.EqualFold(fi.Hash, u.hash) {
+		return retry.Transient(fmt.Errorf("mediafire: uploaded file %s has size %d and hash %.16s…, want %d and %.16s…",
+			fi.QuickKey, fi.Size, fi.Hash, u.size, u.hash))
+	}
+	return nil
 }
 
 // instant adds content the service already holds.
@@ -179,11 +252,7 @@ func (u *upload) confirm(ctx context.Context, qk string) (*mfapi.FileInfo, error
 	if err != nil {
 		return nil, err
 	}
-	if int64(fi.Size) != u.size || !strings.EqualFold(fi.Hash, u.hash) {
-		return nil, retry.Transient(fmt.Errorf("mediafire: uploaded file %s has size %d and hash %.16s…, want %d and %.16s…",
-			qk, fi.Size, fi.Hash, u.size, u.hash))
-	}
-	return fi, nil
+	return fi, u.matches(fi)
 }
 
 // query is the URL query of an upload request (action token, unsigned).
@@ -382,8 +451,9 @@ func (u *upload) sendUnit(ctx context.Context, target string, unit int64, id int
 	return v.DoUpload.Key, nil
 }
 
-// poll waits for upload key to become a file and returns its quickkey.
-func (c *Client) poll(ctx context.Context, key string) (string, error) {
+// poll waits for upload key to become a file and returns the final
+// doupload record, which has the quickkey.
+func (c *Client) poll(ctx context.Context, key string) (*mfapi.DoUpload, error) {
 	deadline := c.opts.PollDeadline
 	if deadline <= 0 {
 		deadline = DefaultPollDeadline
@@ -398,32 +468,32 @@ func (c *Client) poll(ctx context.Context, key string) (string, error) {
 		var v mfapi.PollReply
 		if err := c.call(ctx, "upload/poll_upload", url.Values{"key": {key}}, &v); err != nil {
 			if errors.Is(context.Cause(ctx), errPollDeadline) {
-				return "", errPollDeadline
+				return nil, errPollDeadline
 			}
-			return "", err
+			return nil, err
 		}
 		d := v.DoUpload
 		switch {
 		case d.Result != 0:
-			return "", &mfapi.UploadError{Method: "upload/poll_upload", Result: mfapi.UploadResult(d.Result)}
+			return nil, &mfapi.UploadError{Method: "upload/poll_upload", Result: mfapi.UploadResult(d.Result)}
 		case d.FileError != 0:
-			return "", &mfapi.UploadError{Method: "upload/poll_upload", FileError: int(d.FileError)}
+			return nil, &mfapi.UploadError{Method: "upload/poll_upload", FileError: int(d.FileError)}
 		case d.Status == mfapi.PollDone || d.Status == mfapi.PollDone98:
 			if d.QuickKey == "" {
-				return "", retry.Transient(errors.New("mediafire upload/poll_upload: finished without a quickkey"))
+				return nil, retry.Transient(errors.New("mediafire upload/poll_upload: finished without a quickkey"))
 			}
-			return d.QuickKey, nil
+			return &d, nil
 		case d.Status == mfapi.PollInProgress17:
-			return "", errRestart
+			return nil, errRestart
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			if errors.Is(context.Cause(ctx), errPollDeadline) {
-				return "", errPollDeadline
+				return nil, errPollDeadline
 			}
-			return "", ctx.Err()
+			return nil, ctx.Err()
 		case <-t.C:
 		}
 		wait = min(2*wait, 2*time.Second)

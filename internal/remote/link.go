@@ -30,6 +30,10 @@ type LinkType struct {
 	Open func(ctx context.Context, arg string, cfg backend.ConfigMap, env backend.Env) (backend.Backend, string, error)
 	// Redact returns arg with its secret (the key) hidden, for messages.
 	Redact func(arg string) string
+	// Writable marks URLs that name an account's folder rather than a
+	// public link (MediaFire's duplicity-style mf://user@host/path):
+	// OpenWritable opens them like any remote.
+	Writable bool
 }
 
 // link returns the link type that claims arg, if any.
@@ -52,7 +56,7 @@ func (r *Resolver) IsLink(arg string) bool {
 // destination, mkdir, delete, ...): a public link is refused before
 // anything is opened, with an error wrapping ErrReadOnly.
 func (r *Resolver) OpenWritable(ctx context.Context, arg string) (*Ref, error) {
-	if l, ok := r.link(arg); ok {
+	if l, ok := r.link(arg); ok && !l.Writable {
 		return nil, fmt.Errorf("%s: %w", l.Redact(arg), ErrReadOnly)
 	}
 	return r.Open(ctx, arg)

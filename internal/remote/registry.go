@@ -5,6 +5,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/local"
+	"ferry/internal/backend/mediafire"
 	"ferry/internal/backend/mega"
 	"ferry/internal/backend/memory"
 )
@@ -16,13 +17,17 @@ func Registry() []backend.Type {
 		local.Type,
 		memory.Type,
 		mega.Type,
+		mediafire.Type,
 	}
 }
 
-// Links lists the public links ferry opens as sources with no config and
-// no login: MEGA file and folder links ("<link>[:<path>]"), configured by
+// Links lists the URLs ferry opens with no config: MEGA file and folder
+// links ("<link>[:<path>]"), read-only and with no login, configured by
 // the mega type's flags and variables (--mega-url, FERRY_MEGA_URL; else
-// $X_MEGA_API_URL; else the link's own host unless it is MEGA's).
+// $X_MEGA_API_URL; else the link's own host unless it is MEGA's); and
+// duplicity's MediaFire URLs (mf://user%40host@mediafire.com/path, the
+// password from the URL or $FTP_PASSWORD), writable, configured by the
+// mediafire type's flags and variables (--mediafire-url, ...).
 func Links() []LinkType {
 	return []LinkType{{
 		Type:  mega.Type,
@@ -36,5 +41,12 @@ func Links() []LinkType {
 			return b, p, nil
 		},
 		Redact: mega.RedactLink,
+	}, {
+		Type:     mediafire.Type,
+		Match:    mediafire.IsLink,
+		Check:    mediafire.CheckLink,
+		Open:     mediafire.OpenLink,
+		Redact:   mediafire.RedactLink,
+		Writable: true,
 	}}
 }

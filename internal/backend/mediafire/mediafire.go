@@ -1,0 +1,251 @@
+package mediafire
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"ferry/internal/backend"
+	mfclient "ferry/mediafire"
+)
+
+// Type registers the MediaFire backend.
+var Type = backend.Type{
+	Name:        "mediafire",
+	Description: "MediaFire",
+	Options: []backend.Option{
+		{Name: optUser, Help: "E-mail address of the MediaFire account.", Required: true},
+		{Name: optPass, Help: "Password of the MediaFire account.", Required: true, Secret: true},
+		{Name: optURL, Help: "MediaFire API base URL.\nChange it only to use a MediaFire-compatible server, such as `ferry serve mediafire`.",
+			Default: mfclient.DefaultBaseURL, Advanced: true,
+			Examples: []string{mfclient.DefaultBaseURL, "http://127.0.0.1:4431"}},
+		{Name: optAppID, Help: "Application id used to log in (duplicity's by default, which needs no API key).",
+			Default: mfclient.DefaultAppID, Advanced: true},
+		{Name: optAPIKey, Help: "API key of the application, for applications that require one in the login signature.",
+			Secret: true, Advanced: true},
+		{Name: optAPIVersion, Help: "Core API version in the request paths (/api/<version>/).",
+			Default: mfclient.DefaultAPIVersion, Advanced: true, Examples: []string{"1.5", "1.3"}},
+		{Name: optHardDelete, Help: "Delete files permanently (purge) instead of moving them to the trash.",
+			Default: "false", Advanced: true, Bool: true},
+	},
+	New: New,
+}
+
+// Option names.
+const (
+	optUser       = "user"
+	optPass       = "pass"
+	optURL        = "url"
+	optAppID      = "app_id"
+	optAPIKey     = "api_key"
+	optAPIVersion = "api_version"
+	optHardDelete = "hard_delete"
+)
+
+// Log attribute keys.
+const (
+	logKeyRemote = "remote"
+	logKeyPath   = "path"
+	logKeyErr    = "err"
+)
+
+// secret is a string that never prints.
+type secret string
+
+func (secret) String() string { return "REDACTED" }
+
+// GoString is String, so %#v does not print the secret either.
+func (s secret) GoString() string { return s.String() }
+
+// LogValue implements slog.LogValuer.
+func (secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// config is a parsed remote configuration.
+type config struct {
+	remote     string
+	user       string
+	pass       secret
+	url        string
+	appID      string
+	apiKey     secret
+	apiVersion string
+	hardDelete bool
+}
+
+// parseConfig validates a remote's configuration. Errors name the remote
+// and the option, never a secret value.
+func parseConfig(remote string, cfg backend.ConfigMap) (config, error) {
+	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret(cfg[optPass]),
+		apiKey: secret(cfg[optAPIKey])}
+	if c.user == "" {
+		return c, fmt.Errorf("mediafire remote %q: option %q (the account's e-mail) is required", remote, optUser)
+	}
+	if c.pass == "" {
+		return c, fmt.Errorf("mediafire remote %q: option %q is required", remote, optPass)
+	}
+	c.url = strings.TrimRight(strings.TrimSpace(cfg[optURL]), "/")
+	if c.url == "" {
+		c.url = mfclient.DefaultBaseURL
+	}
+	if !strings.HasPrefix(c.url, "https://") && !strings.HasPrefix(c.url, "http://") {
+		return c, fmt.Errorf("mediafire remote %q: option %q: %q is not an http(s) URL", remote, optURL, c.url)
+	}
+	c.appID = strings.TrimSpace(cfg[optAppID])
+	if c.appID == "" {
+		c.appID = mfclient.DefaultAppID
+	}
+	if _, err := strconv.ParseUint(c.appID, 10, 64); err != nil {
+		return c, fmt.Errorf("mediafire remote %q: option %q: %q is not a number", remote, optAppID, c.appID)
+	}
+	c.apiVersion = strings.TrimSpace(cfg[optAPIVersion])
+	if c.apiVersion == "" {
+		c.apiVersion = mfclient.DefaultAPIVersion
+	}
+	if !validVersion(c.apiVersion) {
+		return c, fmt.Errorf("mediafire remote %q: option %q: %q is not a version such as 1.5", remote, optAPIVersion, c.apiVersion)
+	}
+	if v := strings.TrimSpace(cfg[optHardDelete]); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("mediafire remote %q: option %q: %q is not true or false", remote, optHardDelete, v)
+		}
+		c.hardDelete = b
+	}
+	return c, nil
+}
+
+// validVersion reports a version of the form digits.digits.
+func validVersion(v string) bool {
+	a, b, ok := strings.Cut(v, ".")
+	if !ok || a == "" || b == "" {
+		return false
+	}
+	for _, r := range a + b {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Backend is a MediaFire remote rooted at a folder of the account. It is
+// safe for concurrent use.
+type Backend struct {
+	cfg  config
+	root string // folder path from the account's root, contract form
+	c    *mfclient.Client
+	log  *slog.Logger
+
+	dirMu sync.Mutex        // guards dirs
+	dirs  map[string]string // full contract path ("" the account root) -> folder key
+	// mkMu serializes folder creation, so concurrent Puts into a new
+	// folder create it once.
+	mkMu sync.Mutex
+
+	// names serializes Put, Move and Remove per full path.
+	names keyedMutex
+}
+
+// Compile-time checks of the capabilities.
+var (
+	_ backend.Backend        = (*Backend)(nil)
+	_ backend.Mover          = (*Backend)(nil)
+	_ backend.Purger         = (*Backend)(nil)
+	_ backend.Abouter        = (*Backend)(nil)
+	_ backend.DuplicateNamer = (*Backend)(nil)
+	_ backend.ModTimeSetter  = (*Backend)(nil)
+	_ backend.Precisioner    = (*Backend)(nil)
+)
+
+// New opens the MediaFire remote named remote, rooted at the folder root
+// (created when a Put or Mkdir needs it). It logs in, so wrong
+// credentials fail here. ctx is used only during New.
+func New(ctx context.Context, remote string, cfg backend.ConfigMap, root string, env backend.Env) (backend.Backend, error) {
+	b, err := newBackend(remote, cfg, root, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.c.Login(ctx); err != nil {
+		return nil, fmt.Errorf("mediafire remote %q: log in as %s: %w", remote, b.cfg.user, err)
+	}
+	return b, nil
+}
+
+// newBackend builds a Backend without I/O; tweak adjusts client options
+// (tests use it for fast retries).
+func newBackend(remote string, cfg backend.ConfigMap, root string, env backend.Env, tweak ...func(*mfclient.Options)) (*Backend, error) {
+	conf, err := parseConfig(remote, cfg)
+	if err != nil {
+		return nil, err
+	}
+	root, err = backend.Clean(root)
+	if err != nil {
+		return nil, fmt.Errorf("mediafire remote %q: root: %w", remote, err)
+	}
+	log := env.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With(slog.String(logKeyRemote, remote))
+	opts := mfclient.Options{
+		BaseURL: conf.url, APIVersion: conf.apiVersion, Email: conf.user, Password: string(conf.pass),
+		AppID: conf.appID, APIKey: string(conf.apiKey), Logger: log,
+	}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	c, err := mfclient.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mediafire remote %q: %w", remote, err)
+	}
+	return &Backend{cfg: conf, root: root, c: c, log: log, dirs: map[string]string{"": mfclient.RootKey}}, nil
+}
+
+// String names the backend as remote:root.
+func (b *Backend) String() string { return b.cfg.remote + ":" + b.root }
+
+// Precision is a nanosecond: mtimes are kept in the description (see the
+// package doc). Files without one show their creation time in seconds.
+func (b *Backend) Precision() time.Duration { return time.Nanosecond }
+
+// Client returns the MediaFire client (tests count its requests).
+func (b *Backend) Client() *mfclient.Client { return b.c }
+
+// keyedMutex is a set of mutexes by key, created on demand.
+type keyedMutex struct {
+	mu    sync.Mutex // guards locks
+	locks map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// lock locks key and returns its unlock function.
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[string]*keyedEntry)
+	}
+	e := k.locks[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.locks[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}
