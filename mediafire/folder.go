@@ -13,7 +13,7 @@ import (
 const RootKey = "myfiles"
 
 // chunkSize is the page size of folder/get_content (the service's maximum).
-const chunkSize = 1000
+var chunkSize = 1000
 
 // maxChunks bounds the pages of one listing: a server that always says
 // more_chunks=yes must not loop for ever.
@@ -90,7 +90,7 @@ func (c *Client) pages(ctx context.Context, key, contentType string, add func(*m
 			"folder_key":   {folderKey(key)},
 			"content_type": {contentType},
 			"chunk":        {itoa(int64(chunk))},
-			"chunk_size":   {itoa(chunkSize)},
+			"chunk_size":   {itoa(int64(chunkSize))},
 		}
 		if err := c.call(ctx, "folder/get_content", p, &v); err != nil {
 			return err

@@ -274,6 +274,11 @@ func (b *Backend) RemoveEntry(ctx context.Context, e backend.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return b.pathErr("remove", e.Path, err)
 	}
+	// Look first: a delete repeated after a lost reply counts "no such
+	// file" as done, so it cannot tell a file that was already gone.
+	if _, err := b.c.FileInfo(ctx, e.ID); err != nil {
+		return b.pathErr("remove", e.Path, err)
+	}
 	return b.pathErr("remove", e.Path, b.c.DeleteFile(ctx, e.ID, b.cfg.hardDelete))
 }
 
