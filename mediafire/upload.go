@@ -30,6 +30,11 @@ type UploadOptions struct {
 	// (action_on_duplicate=keep, which renames the new one) instead of
 	// replacing it.
 	Keep bool
+	// SkipCheck sends a file of at most mfapi.SimpleLimit bytes without
+	// asking upload/check first, saving a call where instant upload
+	// rarely pays (small files). An attempt after a failure still checks
+	// first, so a repeat never duplicates what already arrived.
+	SkipCheck bool
 }
 
 // errRestart is the poll's status 17: the service asks for the upload to
@@ -74,9 +79,11 @@ func (c *Client) Upload(ctx context.Context, folder, name string, src io.ReaderA
 	}
 	u := &upload{c: c, folder: folderKey(folder), name: name, src: src, size: size, hash: sum, o: o}
 	var fi *mfapi.FileInfo
+	first := true
 	err := retry.Do(ctx, c.policy("upload"), func(ctx context.Context) error {
 		var err error
-		fi, err = u.attempt(ctx)
+		fi, err = u.attempt(ctx, first && o.SkipCheck && size <= mfapi.SimpleLimit)
+		first = false
 		return err
 	})
 	if err != nil {
@@ -174,11 +181,15 @@ func (u *upload) check(ctx context.Context) (*mfapi.UploadCheck, error) {
 	return &v, nil
 }
 
-// attempt is one pass of check, transfer, poll and confirmation.
-func (u *upload) attempt(ctx context.Context) (*mfapi.FileInfo, error) {
-	ch, err := u.check(ctx)
-	if err != nil {
-		return nil, err
+// attempt is one pass of check, transfer, poll and confirmation;
+// noCheck skips the check (a simple upload only).
+func (u *upload) attempt(ctx context.Context, noCheck bool) (*mfapi.FileInfo, error) {
+	ch := &mfapi.UploadCheck{}
+	var err error
+	if !noCheck {
+		if ch, err = u.check(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if !u.o.Keep && bool(ch.FileExists) && !bool(ch.DifferentHash) && ch.DuplicateQuickKey != "" {
 		// The same name and content are there already.

@@ -142,6 +142,9 @@ type Backend struct {
 
 	dirMu sync.Mutex        // guards dirs
 	dirs  map[string]string // full contract path ("" the account root) -> folder key
+	// listed holds the full paths whose sub-folders are all in dirs (a
+	// listing cached them), so a name missing there is no folder.
+	listed map[string]bool
 	// mkMu serializes folder creation, so concurrent Puts into a new
 	// folder create it once.
 	mkMu sync.Mutex
@@ -202,7 +205,8 @@ func newBackend(remote string, cfg backend.ConfigMap, root string, env backend.E
 	if err != nil {
 		return nil, fmt.Errorf("mediafire remote %q: %w", remote, err)
 	}
-	return &Backend{cfg: conf, root: root, c: c, log: log, dirs: map[string]string{"": mfclient.RootKey}}, nil
+	return &Backend{cfg: conf, root: root, c: c, log: log, dirs: map[string]string{"": mfclient.RootKey},
+		listed: map[string]bool{}}, nil
 }
 
 // String names the backend as remote:root.

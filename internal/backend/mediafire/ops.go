@@ -27,6 +27,11 @@ var _ backend.DuplicateNamer = (*Backend)(nil)
 // file), so a committed file is not left half-described.
 const finishTimeout = 2 * time.Minute
 
+// skipCheckLimit is the largest Put sent without upload/check first: for
+// files this small a possible instant upload saves less than the call
+// costs, and a sync skips unchanged files before it puts anything.
+const skipCheckLimit = 64 << 10
+
 // memSpool is the largest Put kept in memory rather than in a temporary
 // file while its hash is computed.
 const memSpool = 1 << 20
@@ -187,7 +192,8 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}
-	fi, err := b.c.Upload(ctx, pk, enc, src, size, mfclient.UploadOptions{Hash: sum, ModTime: modTime})
+	fi, err := b.c.Upload(ctx, pk, enc, src, size, mfclient.UploadOptions{Hash: sum, ModTime: modTime,
+		SkipCheck: size <= skipCheckLimit})
 	if err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}

@@ -85,6 +85,18 @@ func (b *Backend) forget(f string) {
 			delete(b.dirs, p)
 		}
 	}
+	for p := range b.listed {
+		if f == "" || p == f || strings.HasPrefix(p, f+"/") || p == backend.Dir(f) {
+			delete(b.listed, p)
+		}
+	}
+}
+
+// isListed reports whether all sub-folders of full path f are cached.
+func (b *Backend) isListed(f string) bool {
+	b.dirMu.Lock()
+	defer b.dirMu.Unlock()
+	return b.listed[f]
 }
 
 // remember caches the key of full folder path f.
@@ -108,6 +120,9 @@ func (b *Backend) dirKey(ctx context.Context, f string) (string, error) {
 	pk, err := b.dirKey(ctx, parent)
 	if err != nil {
 		return "", err
+	}
+	if b.isListed(parent) {
+		return "", fs.ErrNotExist // the parent's folders are all cached
 	}
 	folders, err := b.c.Folders(ctx, pk)
 	if mfapi.CodeOf(err).NotFound() {
@@ -133,6 +148,7 @@ func (b *Backend) rememberFolders(parent string, folders []mfapi.FolderInfo) {
 	sortFolders(folders)
 	b.dirMu.Lock()
 	defer b.dirMu.Unlock()
+	b.listed[parent] = true
 	seen := map[string]bool{}
 	for _, fo := range folders {
 		name := decodeName(fo.Name)
