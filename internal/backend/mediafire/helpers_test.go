@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,27 +25,12 @@ var rootSeq atomic.Int64
 // fresh folder, with fast retries.
 func newTestBackend(t testing.TB, ts *mediafireservertest.TestServer) *Backend {
 	t.Helper()
-	root := "conformance/" + strings.ReplaceAll(t.Name(), "/", "_") + "-" + time.Now().Format("150405.000000") + "-" + itoa(rootSeq.Add(1))
+	root := "conformance/" + strings.ReplaceAll(t.Name(), "/", "_") + "-" + strconv.FormatInt(rootSeq.Add(1), 10)
 	return newBackendAt(t, ts, root)
 }
 
-func itoa(n int64) string { return strings.TrimSpace(strings.Repeat(" ", 0) + formatInt(n)) }
-
-func formatInt(n int64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return string(b[i:])
-}
-
-func newBackendAt(t testing.TB, ts *mediafireservertest.TestServer, root string) *Backend {
+// newBackendAt opens a backend rooted at root; tweak adjusts the client.
+func newBackendAt(t testing.TB, ts *mediafireservertest.TestServer, root string, tweak ...func(*mfclient.Options)) *Backend {
 	t.Helper()
 	cfg := backend.ConfigMap{optUser: mediafireservertest.User, optPass: mediafireservertest.Password, optURL: ts.URL}
 	env := backend.Env{Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))}
@@ -52,6 +38,9 @@ func newBackendAt(t testing.TB, ts *mediafireservertest.TestServer, root string)
 		o.Retry = retry.Policy{Base: time.Millisecond, Cap: 20 * time.Millisecond, MaxAttempts: 8}
 		o.PollInterval = 5 * time.Millisecond
 		o.HTTPClient = ts.Client()
+		for _, f := range tweak {
+			f(o)
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
