@@ -54,7 +54,19 @@ type Options struct {
 	// UploadConcurrency is how many resumable units are sent at once;
 	// 0 means 2.
 	UploadConcurrency int
+	// Sessions is how many session tokens the client holds at most, each
+	// with its own key and its own serialised calls, so that this many
+	// signed calls run at once; 0 means DefaultSessions, and more than
+	// MaxSessions is refused (the service invalidates older tokens when
+	// an account mints too many).
+	Sessions int
 }
+
+// Session pool sizes (Options.Sessions).
+const (
+	DefaultSessions = 2
+	MaxSessions     = 3
+)
 
 // secret is a string that never prints.
 type secret string
@@ -66,6 +78,12 @@ func (s secret) GoString() string { return s.String() }
 
 // LogValue implements slog.LogValuer.
 func (secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// slot is one session of the pool. Its calls are serialised by holding
+// it: sess is used and changed only by the slot's holder.
+type slot struct {
+	sess *session // nil until logged in, and after a call lost the key
+}
 
 // session is a logged-in session token and its signing state.
 type session struct {
@@ -94,11 +112,12 @@ type Client struct {
 	hc     *http.Client
 	log    *slog.Logger
 
-	// sem is held (a value sent) by the one signed call in flight, and by
-	// logins; sess and logins are guarded by it.
+	// sem counts the slots in use: a value is sent for each slot taken
+	// from idle, so a caller waits (ctx-aware) while all are busy.
 	sem    chan struct{}
-	sess   *session
-	logins int
+	idleMu sync.Mutex // guards idle
+	idle   []*slot    // slots not in use, the most recently used last
+	logins atomic.Int64
 
 	actMu  sync.Mutex // guards act
 	act    actionToken
@@ -143,6 +162,13 @@ func New(opts Options) (*Client, error) {
 	if !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
 		return nil, fmt.Errorf("mediafire: base URL %q is not an http(s) URL", base)
 	}
+	n := opts.Sessions
+	if n == 0 {
+		n = DefaultSessions
+	}
+	if n < 0 || n > MaxSessions {
+		return nil, fmt.Errorf("mediafire: %d sessions: want 1 to %d", n, MaxSessions)
+	}
 	ver := opts.APIVersion
 	if ver == "" {
 		ver = DefaultAPIVersion
@@ -157,7 +183,10 @@ func New(opts Options) (*Client, error) {
 		prefix: "/api/" + ver + "/",
 		hc:     opts.HTTPClient,
 		log:    opts.Logger,
-		sem:    make(chan struct{}, 1),
+		sem:    make(chan struct{}, n),
+	}
+	for range n {
+		c.idle = append(c.idle, &slot{})
 	}
 	c.opts.Password = "" // kept only as a secret
 	if c.hc == nil {
@@ -175,13 +204,7 @@ func New(opts Options) (*Client, error) {
 func (c *Client) Email() string { return c.opts.Email }
 
 // Logins is how many logins the client has made.
-func (c *Client) Logins(ctx context.Context) (int, error) {
-	if err := c.acquire(ctx); err != nil {
-		return 0, err
-	}
-	defer c.release()
-	return c.logins, nil
-}
+func (c *Client) Logins() int { return int(c.logins.Load()) }
 
 // Requests returns the number of HTTP requests made so far by API method
 // ("folder/get_info", "download", ...), and their total.
@@ -195,31 +218,43 @@ func (c *Client) Requests() (map[string]int, int64) {
 	return m, c.counts.n.Load()
 }
 
-// acquire takes the session for one call or login, or fails with ctx's
-// error.
-func (c *Client) acquire(ctx context.Context) error {
+// acquire takes a slot for one call or login, the most recently used
+// idle one (so a client used by one caller at a time keeps one session),
+// or fails with ctx's error.
+func (c *Client) acquire(ctx context.Context) (*slot, error) {
 	select {
 	case c.sem <- struct{}{}:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
+	c.idleMu.Lock()
+	s := c.idle[len(c.idle)-1]
+	c.idle = c.idle[:len(c.idle)-1]
+	c.idleMu.Unlock()
+	return s, nil
 }
 
-func (c *Client) release() { <-c.sem }
+// release returns a slot taken by acquire.
+func (c *Client) release(s *slot) {
+	c.idleMu.Lock()
+	c.idle = append(c.idle, s)
+	c.idleMu.Unlock()
+	<-c.sem
+}
 
 // Login logs in now (calls log in on demand; Login checks credentials
 // early). An existing session is kept.
 func (c *Client) Login(ctx context.Context) error {
 	return retry.Do(ctx, c.policy("user/get_session_token"), func(ctx context.Context) error {
-		if err := c.acquire(ctx); err != nil {
+		s, err := c.acquire(ctx)
+		if err != nil {
 			return err
 		}
-		defer c.release()
-		if c.sess != nil {
+		defer c.release(s)
+		if s.sess != nil {
 			return nil
 		}
-		return c.loginLocked(ctx)
+		return c.login(ctx, s)
 	})
 }
 

@@ -5,17 +5,18 @@
 //
 // # Sessions
 //
-// A Client holds one session. Every call made with it is signed with the
-// session's secret key, and the key advances after each reply that says
-// so, so the calls of one session are strictly serialised: one in flight,
-// the next signed only after the previous reply has been read. A reply
-// that never arrives (a dropped connection, a proxy's HTML error page, a
-// body that is not JSON) may have rotated the key on the server; the
-// client then throws the session away, logs in again and repeats the call
-// once, as it does on errors 105 (token expired) and 127 (signature
+// A Client holds a small pool of sessions (Options.Sessions, 2 by
+// default, at most 3), each logged in on first use. Every call is signed
+// with its session's secret key, and the key advances after each reply
+// that says so, so the calls of one session are strictly serialised: one
+// in flight, the next signed only after the previous reply has been read.
+// A reply that never arrives (a dropped connection, a proxy's HTML error
+// page, a body that is not JSON) may have rotated the key on the server;
+// the client then throws that session away, logs in again and repeats the
+// call once, as it does on errors 105 (token expired) and 127 (signature
 // invalid). A caller therefore never sees 127 because a reply was lost.
-// Logins are serialised with the calls, so concurrent failures cause one
-// login, not one per caller.
+// A session's login happens while its holder has it, so concurrent
+// failures cause one login per session, not one per caller.
 //
 // Uploads of file bytes (upload/simple and upload/resumable) use an
 // action token instead, which needs no signature, so several run at once

@@ -31,8 +31,7 @@ type signer struct {
 	t  *testing.T
 	mu sync.Mutex
 	// guarded by mu
-	token   string
-	key     uint64
+	keys    map[string]uint64 // session token -> secret key
 	logins  int
 	calls   map[string]int
 	lose    int
@@ -49,7 +48,7 @@ const (
 )
 
 func newSigner(t *testing.T) (*signer, *httptest.Server) {
-	s := &signer{t: t, calls: map[string]int{}, secrets: []string{testPass}}
+	s := &signer{t: t, calls: map[string]int{}, keys: map[string]uint64{}, secrets: []string{testPass}}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return s, srv
@@ -75,10 +74,11 @@ func (s *signer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.logins++
-		s.token = fmt.Sprintf("%0144d", s.logins)
-		s.key = 1878520462 + uint64(s.logins)
-		s.secrets = append(s.secrets, s.token, fmt.Sprint(s.key))
-		s.reply(w, 200, fmt.Sprintf(`"result":"Success","session_token":%q,"secret_key":"%d","time":%q,"ekey":"e","pkey":"p"`, s.token, s.key, testTime))
+		tok := fmt.Sprintf("%0144d", s.logins)
+		key := 1878520462 + uint64(s.logins)
+		s.keys[tok] = key
+		s.secrets = append(s.secrets, tok, fmt.Sprint(key))
+		s.reply(w, 200, fmt.Sprintf(`"result":"Success","session_token":%q,"secret_key":"%d","time":%q,"ekey":"e","pkey":"p"`, tok, key, testTime))
 		return
 	}
 	if len(s.codes) > 0 {
@@ -87,7 +87,9 @@ func (s *signer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, 900, fmt.Sprintf(`"result":"Error","error":%d,"message":"forced"`, code))
 		return
 	}
-	if form.Get("session_token") != s.token {
+	tok := form.Get("session_token")
+	key, ok := s.keys[tok]
+	if !ok {
 		s.reply(w, 403, `"result":"Error","error":105,"message":"The supplied Session Token is expired or invalid"`)
 		return
 	}
@@ -99,13 +101,14 @@ func (s *signer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sig := body[i+len("&signature="):]
 	s.secrets = append(s.secrets, sig)
-	if sig != mfapi.CallSignature(s.key, testTime, r.URL.Path, body[:i]) {
+	if sig != mfapi.CallSignature(key, testTime, r.URL.Path, body[:i]) {
 		s.saw127++
 		s.reply(w, 403, `"result":"Error","error":127,"message":"The signature you specified is invalid"`)
 		return
 	}
-	s.key = mfapi.NextKey(s.key)
-	s.secrets = append(s.secrets, fmt.Sprint(s.key))
+	key = mfapi.NextKey(key)
+	s.keys[tok] = key
+	s.secrets = append(s.secrets, fmt.Sprint(key))
 	if s.lose > 0 {
 		s.lose--
 		panic(http.ErrAbortHandler) // the key moved; the reply is lost
@@ -126,8 +129,9 @@ func testClient(t *testing.T, base string, pass string) (*Client, *bytes.Buffer)
 	var mu sync.Mutex
 	c, err := New(Options{
 		BaseURL: base, Email: testEmail, Password: pass,
-		Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Retry:  retry.Policy{Base: time.Millisecond, Cap: 5 * time.Millisecond, MaxAttempts: 5},
+		Logger:   slog.New(slog.NewTextHandler(lockedWriter{&mu, &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Retry:    retry.Policy{Base: time.Millisecond, Cap: 5 * time.Millisecond, MaxAttempts: 5},
+		Sessions: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -228,6 +232,39 @@ func TestResyncCodes(t *testing.T) {
 	}
 }
 
+// A pool of sessions runs signed calls side by side, each session on its
+// own key: concurrent callers use every session, each logs in once, and
+// no signature is ever wrong.
+func TestSessionPool(t *testing.T) {
+	s, srv := newSigner(t)
+	c, _ := testClient(t, srv.URL, testPass)
+	c.sem = make(chan struct{}, 3)
+	c.idle = []*slot{{}, {}, {}}
+	var wg sync.WaitGroup
+	for range 9 {
+		wg.Go(func() {
+			for range 10 {
+				if _, err := c.UserInfo(t.Context()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.saw127 != 0 || s.calls["user/get_info"] != 90 {
+		t.Errorf("127s %d, calls %d; want 0, 90", s.saw127, s.calls["user/get_info"])
+	}
+	if s.logins < 2 || s.logins > 3 {
+		t.Errorf("%d logins for 3 sessions used concurrently, want 2 or 3", s.logins)
+	}
+	if c.Logins() != s.logins {
+		t.Errorf("client counts %d logins, server %d", c.Logins(), s.logins)
+	}
+}
+
 // Retryable codes are retried with backoff; fatal ones are not retried.
 func TestRetryClasses(t *testing.T) {
 	s, srv := newSigner(t)
@@ -311,7 +348,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	if _, err := c.UserInfo(cctx); err != nil {
 		errs = append(errs, err.Error())
 	}
-	errs = append(errs, fmt.Sprintf("%+v %#v", c.sess, c.sess))
+	errs = append(errs, fmt.Sprintf("%+v %#v %+v", c.idle, c.idle, *c.idle[0]))
 	if len(errs) == 0 {
 		t.Fatal("no errors to check")
 	}

@@ -128,10 +128,10 @@ func (c *Client) post(ctx context.Context, method, base, uri, query string, body
 	return &reply{Response: r, status: resp.StatusCode}, nil
 }
 
-// loginLocked opens a new session; the caller holds sem.
-func (c *Client) loginLocked(ctx context.Context) error {
+// login opens a new session in slot sl, which the caller holds.
+func (c *Client) login(ctx context.Context, sl *slot) error {
 	const method = "user/get_session_token"
-	c.sess = nil
+	sl.sess = nil
 	v := url.Values{}
 	v.Set("application_id", c.opts.AppID)
 	v.Set("token_version", "2")
@@ -159,30 +159,31 @@ func (c *Client) loginLocked(ctx context.Context) error {
 			return &TransportError{Method: method, Status: r.status, Err: errors.New("login reply has a secret_key but no time")}
 		}
 	}
-	c.sess = s
-	c.logins++
-	c.log.DebugContext(ctx, "mediafire login", slog.Int(logKeyLogin, c.logins))
+	sl.sess = s
+	n := c.logins.Add(1)
+	c.log.DebugContext(ctx, "mediafire login", slog.Int64(logKeyLogin, n))
 	return nil
 }
 
-// callOnce makes one signed call on the session, logging in first if
-// there is none. resync reports that the session was thrown away because
+// callOnce makes one signed call on a session of the pool, logging in
+// first if the slot has none. resync reports that the session was thrown away because
 // of this call (the reply was lost or said 105/127), so repeating the
 // call at once, on a new session, is the fix.
 func (c *Client) callOnce(ctx context.Context, method string, params url.Values) (r *reply, resync bool, err error) {
-	if err := c.acquire(ctx); err != nil {
+	sl, err := c.acquire(ctx)
+	if err != nil {
 		return nil, false, err
 	}
-	defer c.release()
-	if c.sess == nil {
-		if err := c.loginLocked(ctx); err != nil {
+	defer c.release(sl)
+	if sl.sess == nil {
+		if err := c.login(ctx, sl); err != nil {
 			return nil, false, err
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, false, err // never start a call on a done ctx
 	}
-	s := c.sess
+	s := sl.sess
 	v := make(url.Values, len(params)+2)
 	for k, vs := range params {
 		v[k] = vs
@@ -197,7 +198,7 @@ func (c *Client) callOnce(ctx context.Context, method string, params url.Values)
 	r, err = c.post(ctx, method, c.base, uri, query, nil, 0, nil)
 	if err != nil {
 		// The server may have processed the call and rotated the key.
-		c.sess = nil
+		sl.sess = nil
 		return nil, true, err
 	}
 	if r.NewKey && s.key != 0 {
@@ -205,7 +206,7 @@ func (c *Client) callOnce(ctx context.Context, method string, params url.Values)
 	}
 	if err := r.Err(method, r.status); err != nil {
 		if mfapi.CodeOf(err).Resync() {
-			c.sess = nil
+			sl.sess = nil
 			return nil, true, err
 		}
 		return nil, false, err
