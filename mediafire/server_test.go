@@ -9,6 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,5 +333,53 @@ func TestServerWrongPassword(t *testing.T) {
 	}
 	if n := ts.Server.Stats().Calls["user/get_session_token"]; n != 1 {
 		t.Errorf("%d logins tried, want 1", n)
+	}
+}
+
+// Against the server, with faults that exercise every error path and
+// debug logging on: no log line or error holds the password, a token
+// (144 characters), a query string or a signature.
+func TestServerSecretsNotLogged(t *testing.T) {
+	ts := mediafireservertest.Start(t, mediafireservertest.WithFaults("lost=2x,expire=2x,http500=2x,drop=2x,upload/resumable.drop=1x,upload/resumable.expire=1x,dl.truncate=1x"))
+	var logBuf bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := serverClient(t, ts, func(o *Options) { o.Logger = log })
+	var errs []string
+	note := func(err error) {
+		if err != nil {
+			errs = append(errs, err.Error(), fmt.Sprintf("%#v", err))
+		}
+	}
+	ctx := t.Context()
+	const size = 5 << 20
+	fi, err := c.Upload(ctx, "", "secret-test.bin", pattern{size: size}, size, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, c, fi)
+	_, _, err = c.Content(ctx, "")
+	note(err)
+	note(c.DeleteFile(ctx, fi.QuickKey, false))
+	note(c.DeleteFile(ctx, fi.QuickKey, false)) // 110
+	bad := serverClient(t, ts, func(o *Options) { o.Logger = log; o.Password = "Wrong-Pa55word" })
+	note(bad.Login(ctx))
+	if len(errs) == 0 {
+		t.Fatal("no errors to check")
+	}
+	mu.Lock()
+	all := logBuf.String() + strings.Join(errs, "\n")
+	mu.Unlock()
+	if !strings.Contains(all, "upload/resumable") {
+		t.Fatalf("the log shows no calls:\n%s", all)
+	}
+	token := regexp.MustCompile(`[A-Za-z0-9]{100,}`)
+	for _, bad := range []string{mediafireservertest.Password, "Wrong-Pa55word", "session_token=", "signature=", "password="} {
+		if strings.Contains(all, bad) {
+			t.Errorf("%q leaked into the log or an error", bad)
+		}
+	}
+	if m := token.FindString(all); m != "" {
+		t.Errorf("a token-like string leaked: %.20s…", m)
 	}
 }
