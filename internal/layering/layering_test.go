@@ -137,6 +137,13 @@ var rules = []rule{
 		allowed: func(d string) bool { return d == "ferry/mediafire/mfapi" || d == "ferry/internal/retry" },
 	},
 	{
+		name:    "the MediaFire backend imports the contract and the client, never the server",
+		applies: func(p string) bool { return p == "ferry/internal/backend/mediafire" },
+		allowed: func(d string) bool {
+			return !strings.HasPrefix(d, "ferry/mediafireserver") && !strings.HasPrefix(d, "ferry/mega")
+		},
+	},
+	{
 		name: "retry, ui and filter import no ferry package",
 		applies: func(p string) bool {
 			return slices.Contains([]string{"ferry/internal/retry", "ferry/internal/ui", "ferry/internal/filter"}, p)
@@ -205,16 +212,17 @@ func TestLayering(t *testing.T) {
 // is reported.
 func TestRulesCatch(t *testing.T) {
 	bad := map[string]pkgInfo{
-		rules[0].name: {ImportPath: "ferry/mega/megaapi", Deps: []string{"ferry/internal/retry"}},
-		rules[1].name: {ImportPath: "ferry/mega/megacrypto", Deps: []string{"golang.org/x/sys/unix"}},
-		rules[2].name: {ImportPath: "ferry/megaserver", Deps: []string{"ferry/mega"}},
-		rules[3].name: {ImportPath: "ferry/mediafireserver", Deps: []string{"ferry/mediafire"}},
-		rules[4].name: {ImportPath: "ferry/mega", Deps: []string{"ferry/megaserver"}},
-		rules[5].name: {ImportPath: "ferry/mediafire/mfapi", Deps: []string{"ferry/internal/retry"}},
-		rules[6].name: {ImportPath: "ferry/mediafire", Deps: []string{"ferry/mediafireserver"}},
-		rules[7].name: {ImportPath: "ferry/internal/retry", Deps: []string{"ferry/mega/megaapi"}},
-		rules[8].name: {ImportPath: "ferry/internal/backend", Deps: []string{"ferry/internal/backend/local"}},
-		rules[9].name: {ImportPath: "ferry/internal/transfer", Deps: []string{"ferry/internal/backend/mega"}},
+		rules[0].name:  {ImportPath: "ferry/mega/megaapi", Deps: []string{"ferry/internal/retry"}},
+		rules[1].name:  {ImportPath: "ferry/mega/megacrypto", Deps: []string{"golang.org/x/sys/unix"}},
+		rules[2].name:  {ImportPath: "ferry/megaserver", Deps: []string{"ferry/mega"}},
+		rules[3].name:  {ImportPath: "ferry/mediafireserver", Deps: []string{"ferry/mediafire"}},
+		rules[4].name:  {ImportPath: "ferry/mega", Deps: []string{"ferry/megaserver"}},
+		rules[5].name:  {ImportPath: "ferry/mediafire/mfapi", Deps: []string{"ferry/internal/retry"}},
+		rules[6].name:  {ImportPath: "ferry/mediafire", Deps: []string{"ferry/mediafireserver"}},
+		rules[7].name:  {ImportPath: "ferry/internal/backend/mediafire", Deps: []string{"ferry/mediafireserver"}},
+		rules[8].name:  {ImportPath: "ferry/internal/retry", Deps: []string{"ferry/mega/megaapi"}},
+		rules[9].name:  {ImportPath: "ferry/internal/backend", Deps: []string{"ferry/internal/backend/local"}},
+		rules[10].name: {ImportPath: "ferry/internal/transfer", Deps: []string{"ferry/internal/backend/mega"}},
 	}
 	if len(bad) != len(rules) {
 		t.Fatalf("%d rules, %d examples of breaking them", len(rules), len(bad))
