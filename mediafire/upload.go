@@ -37,6 +37,10 @@ type UploadOptions struct {
 	SkipCheck bool
 }
 
+// maxUploadAttempts bounds the attempts of one Upload (each call within
+// an attempt retries by itself).
+const maxUploadAttempts = 5
+
 // errRestart is the poll's status 17: the service asks for the upload to
 // be made again.
 var errRestart error = restartError{}
@@ -80,7 +84,13 @@ func (c *Client) Upload(ctx context.Context, folder, name string, src io.ReaderA
 	u := &upload{c: c, folder: folderKey(folder), name: name, src: src, size: size, hash: sum, o: o}
 	var fi *mfapi.FileInfo
 	first := true
-	err := retry.Do(ctx, c.policy("upload"), func(ctx context.Context) error {
+	// Each call inside retries on its own; the whole upload starts over
+	// at most maxUploadAttempts times.
+	pol := c.policy("upload")
+	if pol.MaxAttempts == 0 || pol.MaxAttempts > maxUploadAttempts {
+		pol.MaxAttempts = maxUploadAttempts
+	}
+	err := retry.Do(ctx, pol, func(ctx context.Context) error {
 		var err error
 		fi, err = u.attempt(ctx, first && o.SkipCheck && size <= mfapi.SimpleLimit)
 		first = false

@@ -22,6 +22,22 @@ import (
 // Compile-time check of the duplicate-name capability's methods.
 var _ backend.DuplicateNamer = (*Backend)(nil)
 
+// stale reports whether err says a cached folder key is gone (another
+// client removed the folder), and if so drops the folder cache, so the
+// operation can be tried once more from the names.
+func (b *Backend) stale(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ue *mfapi.UploadError
+	if mfapi.CodeOf(err) != mfapi.ErrFolderKey &&
+		!(errors.As(err, &ue) && (ue.Result == mfapi.UploadFolderMissing || ue.Result == mfapi.UploadFolderTrashed || ue.FileError == 14)) {
+		return false
+	}
+	b.forget("")
+	return true
+}
+
 // finishTimeout bounds the steps that run after an upload even when the
 // caller's ctx was cancelled (recording the mtime, removing a replaced
 // file), so a committed file is not left half-described.
@@ -38,6 +54,15 @@ const memSpool = 1 << 20
 
 // List returns the entries of dir. A missing backend root lists as empty.
 func (b *Backend) List(ctx context.Context, dir string) ([]backend.Entry, error) {
+	v, err := b.list1(ctx, dir)
+	if b.stale(err) {
+		v, err = b.list1(ctx, dir)
+	}
+	return v, err
+}
+
+// list1 is List without the second try after a stale folder key.
+func (b *Backend) list1(ctx context.Context, dir string) ([]backend.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, b.pathErr("list", dir, err)
 	}
@@ -75,6 +100,15 @@ func (b *Backend) List(ctx context.Context, dir string) ([]backend.Entry, error)
 
 // Stat describes p; a path that names several files describes the newest.
 func (b *Backend) Stat(ctx context.Context, p string) (backend.Entry, error) {
+	v, err := b.stat1(ctx, p)
+	if b.stale(err) {
+		v, err = b.stat1(ctx, p)
+	}
+	return v, err
+}
+
+// stat1 is Stat without the second try after a stale folder key.
+func (b *Backend) stat1(ctx context.Context, p string) (backend.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.pathErr("stat", p, err)
 	}
@@ -94,6 +128,15 @@ func (b *Backend) Stat(ctx context.Context, p string) (backend.Entry, error) {
 // Open reads a range of file p (the newest of that name). Whole reads are
 // verified against the file's SHA-256.
 func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.ReadCloser, error) {
+	v, err := b.open1(ctx, p, offset, length)
+	if b.stale(err) {
+		v, err = b.open1(ctx, p, offset, length)
+	}
+	return v, err
+}
+
+// open1 is Open without the second try after a stale folder key.
+func (b *Backend) open1(ctx context.Context, p string, offset, length int64) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, b.pathErr("open", p, err)
 	}
@@ -177,9 +220,19 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}
 	defer cleanup()
-	f := b.full(p)
-	unlock := b.names.lock(f)
+	unlock := b.names.lock(b.full(p))
 	defer unlock()
+	e, err := b.put1(ctx, p, enc, src, sum, size, modTime)
+	if b.stale(err) {
+		e, err = b.put1(ctx, p, enc, src, sum, size, modTime)
+	}
+	return e, err
+}
+
+// put1 uploads the spooled src as p (MediaFire name enc), holding p's
+// lock.
+func (b *Backend) put1(ctx context.Context, p, enc string, src io.ReaderAt, sum string, size int64, modTime time.Time) (backend.Entry, error) {
+	f := b.full(p)
 	pk, err := b.mkdirAll(ctx, backend.Dir(f))
 	if err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
@@ -213,6 +266,15 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 
 // Mkdir creates dir and its parents.
 func (b *Backend) Mkdir(ctx context.Context, dir string) error {
+	err := b.mkdir1(ctx, dir)
+	if b.stale(err) {
+		err = b.mkdir1(ctx, dir)
+	}
+	return err
+}
+
+// mkdir1 is Mkdir without the second try after a stale folder key.
+func (b *Backend) mkdir1(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return b.pathErr("mkdir", dir, err)
 	}
@@ -227,6 +289,15 @@ func (b *Backend) Mkdir(ctx context.Context, dir string) error {
 
 // Rmdir removes the empty directory dir.
 func (b *Backend) Rmdir(ctx context.Context, dir string) error {
+	err := b.rmdir1(ctx, dir)
+	if b.stale(err) {
+		err = b.rmdir1(ctx, dir)
+	}
+	return err
+}
+
+// rmdir1 is Rmdir without the second try after a stale folder key.
+func (b *Backend) rmdir1(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return b.pathErr("rmdir", dir, err)
 	}
@@ -254,6 +325,15 @@ func (b *Backend) Rmdir(ctx context.Context, dir string) error {
 
 // Remove deletes file p (the newest of that name).
 func (b *Backend) Remove(ctx context.Context, p string) error {
+	err := b.remove1(ctx, p)
+	if b.stale(err) {
+		err = b.remove1(ctx, p)
+	}
+	return err
+}
+
+// remove1 is Remove without the second try after a stale folder key.
+func (b *Backend) remove1(ctx context.Context, p string) error {
 	if err := ctx.Err(); err != nil {
 		return b.pathErr("remove", p, err)
 	}
@@ -312,6 +392,15 @@ func (b *Backend) RenameEntry(ctx context.Context, e backend.Entry, newName stri
 
 // SetModTime records t as file p's mtime.
 func (b *Backend) SetModTime(ctx context.Context, p string, t time.Time) error {
+	err := b.setModTime1(ctx, p, t)
+	if b.stale(err) {
+		err = b.setModTime1(ctx, p, t)
+	}
+	return err
+}
+
+// setModTime1 is SetModTime without the second try after a stale folder key.
+func (b *Backend) setModTime1(ctx context.Context, p string, t time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return b.pathErr("setmodtime", p, err)
 	}
@@ -328,6 +417,15 @@ func (b *Backend) SetModTime(ctx context.Context, p string, t time.Time) error {
 
 // Purge removes dir and everything in it.
 func (b *Backend) Purge(ctx context.Context, dir string) error {
+	err := b.purge1(ctx, dir)
+	if b.stale(err) {
+		err = b.purge1(ctx, dir)
+	}
+	return err
+}
+
+// purge1 is Purge without the second try after a stale folder key.
+func (b *Backend) purge1(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return b.pathErr("purge", dir, err)
 	}
@@ -381,6 +479,15 @@ func (b *Backend) About(ctx context.Context) (backend.Usage, error) {
 // its parent by a rename, and elsewhere by creating dst and moving its
 // contents into it (the API has no folder move that ferry relies on).
 func (b *Backend) Move(ctx context.Context, src, dst string) (backend.Entry, error) {
+	v, err := b.move1(ctx, src, dst)
+	if b.stale(err) {
+		v, err = b.move1(ctx, src, dst)
+	}
+	return v, err
+}
+
+// move1 is Move without the second try after a stale folder key.
+func (b *Backend) move1(ctx context.Context, src, dst string) (backend.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.pathErr("move", src, err)
 	}
