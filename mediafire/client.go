@@ -82,7 +82,9 @@ func (secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 // slot is one session of the pool. Its calls are serialised by holding
 // it: sess is used and changed only by the slot's holder.
 type slot struct {
-	sess *session // nil until logged in, and after a call lost the key
+	sess    *session // nil until logged in, and after a call lost the key
+	seq     int64    // the login (Client.logins) that made sess
+	retired bool     // set by its holder: release drops the slot
 }
 
 // session is a logged-in session token and its signing state.
@@ -115,8 +117,9 @@ type Client struct {
 	// sem counts the slots in use: a value is sent for each slot taken
 	// from idle, so a caller waits (ctx-aware) while all are busy.
 	sem    chan struct{}
-	idleMu sync.Mutex // guards idle
+	idleMu sync.Mutex // guards idle and active
 	idle   []*slot    // slots not in use, the most recently used last
+	active int        // slots not retired
 	logins atomic.Int64
 
 	actMu  sync.Mutex // guards act
@@ -188,6 +191,7 @@ func New(opts Options) (*Client, error) {
 	for range n {
 		c.idle = append(c.idle, &slot{})
 	}
+	c.active = n
 	c.opts.Password = "" // kept only as a secret
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -234,12 +238,33 @@ func (c *Client) acquire(ctx context.Context) (*slot, error) {
 	return s, nil
 }
 
-// release returns a slot taken by acquire.
+// release returns a slot taken by acquire. A retired slot is dropped and
+// its place in sem kept taken, so the pool shrinks by one.
 func (c *Client) release(s *slot) {
 	c.idleMu.Lock()
+	if s.retired {
+		c.idleMu.Unlock()
+		return
+	}
 	c.idle = append(c.idle, s)
 	c.idleMu.Unlock()
 	<-c.sem
+}
+
+// retire marks slot s (held by the caller) to be dropped on release when
+// its session was ended (105) after another slot logged in: the account
+// allows fewer live tokens than the pool holds, and each login would end
+// another session. The last slot is never retired.
+func (c *Client) retire(s *slot) {
+	if c.logins.Load() <= s.seq {
+		return // no login since this session's: not evicted by the pool
+	}
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	if c.active > 1 {
+		c.active--
+		s.retired = true
+	}
 }
 
 // Login logs in now (calls log in on demand; Login checks credentials

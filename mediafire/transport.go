@@ -161,6 +161,7 @@ func (c *Client) login(ctx context.Context, sl *slot) error {
 	}
 	sl.sess = s
 	n := c.logins.Add(1)
+	sl.seq = n
 	c.log.DebugContext(ctx, "mediafire login", slog.Int64(logKeyLogin, n))
 	return nil
 }
@@ -205,8 +206,11 @@ func (c *Client) callOnce(ctx context.Context, method string, params url.Values)
 		s.key = mfapi.NextKey(s.key)
 	}
 	if err := r.Err(method, r.status); err != nil {
-		if mfapi.CodeOf(err).Resync() {
+		if code := mfapi.CodeOf(err); code.Resync() {
 			sl.sess = nil
+			if code == mfapi.ErrTokenInvalid {
+				c.retire(sl)
+			}
 			return nil, true, err
 		}
 		return nil, false, err
