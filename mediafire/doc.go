@@ -16,7 +16,10 @@
 // call once, as it does on errors 105 (token expired) and 127 (signature
 // invalid). A caller therefore never sees 127 because a reply was lost.
 // A session's login happens while its holder has it, so concurrent
-// failures cause one login per session, not one per caller.
+// failures cause one login per session, not one per caller. An account
+// that allows fewer live tokens than the pool holds ends older sessions
+// when another logs in (105); a session ended that way is retired, so
+// the pool shrinks to what the account allows.
 //
 // Uploads of file bytes (upload/simple and upload/resumable) use an
 // action token instead, which needs no signature, so several run at once
