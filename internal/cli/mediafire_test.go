@@ -76,6 +76,32 @@ func TestMediaFireRemote(t *testing.T) {
 	if code, out, errOut := runCLI(t, t.Context(), "", "check", src, "mf:backup"); code != 0 {
 		t.Errorf("check: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// --checksum compares the local files' SHA-256 with MediaFire's
+	// hashes: a same-size change with the old mtime is found.
+	if code, out, errOut := runCLI(t, t.Context(), "", "check", "--checksum", src, "mf:backup"); code != 0 {
+		t.Errorf("check --checksum: exit %d\n%s\n%s", code, out, errOut)
+	}
+	a := filepath.Join(src, "a.txt")
+	st, _ := os.Stat(a)
+	if err := os.WriteFile(a, []byte("ALPHA"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(a, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := runCLI(t, t.Context(), "", "check", src, "mf:backup"); code != 0 {
+		t.Errorf("check by size and mtime: exit %d, want 0 (the change is invisible to it)", code)
+	}
+	if code, _, _ := runCLI(t, t.Context(), "", "check", "--checksum", src, "mf:backup"); code == 0 {
+		t.Error("check --checksum missed a same-size change")
+	}
+	if err := os.WriteFile(a, []byte("alpha"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(a, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+
 	back := t.TempDir()
 	if code, out, errOut := runCLI(t, t.Context(), "", "copy", "mf:backup", back); code != 0 {
 		t.Fatalf("copy back: exit %d\n%s\n%s", code, out, errOut)
