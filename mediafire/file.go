@@ -50,6 +50,25 @@ func (c *Client) DirectLink(ctx context.Context, qk string) (string, error) {
 	return "", errors.New("mediafire file/get_links: reply has no direct_download link")
 }
 
+// PageLink returns the public download page of file qk (file/get_links'
+// normal_download), which works for others once the file is public
+// (FileUpdate.Privacy).
+func (c *Client) PageLink(ctx context.Context, qk string) (string, error) {
+	var v struct {
+		Links []mfapi.Link `json:"links"`
+	}
+	p := url.Values{"quick_key": {qk}, "link_type": {"normal_download"}}
+	if err := c.call(ctx, "file/get_links", p, &v); err != nil {
+		return "", err
+	}
+	for _, l := range v.Links {
+		if (l.QuickKey == "" || l.QuickKey == qk) && l.NormalDownload != "" {
+			return l.NormalDownload, nil
+		}
+	}
+	return "", errors.New("mediafire file/get_links: reply has no normal_download link")
+}
+
 // LinkError is file/get_links's refusal to give a direct link. Those that
 // mention bandwidth are retryable.
 type LinkError struct {
@@ -69,6 +88,7 @@ func (e *LinkError) Retryable() bool {
 type FileUpdate struct {
 	Name        string
 	Description *string
+	Privacy     string // "public" or "private"
 	ModTime     time.Time
 }
 
@@ -80,6 +100,9 @@ func (c *Client) UpdateFile(ctx context.Context, qk string, u FileUpdate) error 
 	}
 	if u.Description != nil {
 		p.Set("description", *u.Description)
+	}
+	if u.Privacy != "" {
+		p.Set("privacy", u.Privacy)
 	}
 	if !u.ModTime.IsZero() {
 		p.Set("mtime", u.ModTime.UTC().Format(mfapi.TimeFormat))

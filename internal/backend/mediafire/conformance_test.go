@@ -11,8 +11,7 @@ import (
 
 // unsupported lists the checks the service cannot pass, and why.
 var unsupported = map[string]string{
-	"PublicLink": "not implemented: the API's links are per-file download pages, not managed shares",
-	"CleanUp":    "the API has no call that empties the trash",
+	"CleanUp": "the API has no call that empties the trash",
 }
 
 func TestConformance(t *testing.T) {

@@ -5,15 +5,50 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"strings"
 
 	"ferry/internal/backend"
+	mfclient "ferry/mediafire"
 	"ferry/mediafire/mfapi"
 )
 
-var _ backend.ContentMatcher = (*Backend)(nil)
+var (
+	_ backend.ContentMatcher = (*Backend)(nil)
+	_ backend.PublicLinker   = (*Backend)(nil)
+)
+
+// PublicLink makes file p public and returns its download page, or, with
+// unlink, makes it private again (the page then refuses others). Folders
+// have no link here.
+func (b *Backend) PublicLink(ctx context.Context, p string, unlink bool) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", b.pathErr("link", p, err)
+	}
+	o, err := b.resolve(ctx, p)
+	if err != nil {
+		return "", b.pathErr("link", p, err)
+	}
+	if o.dirKey != "" {
+		return "", b.pathErr("link", p, fmt.Errorf("folder links: %w", errors.ErrUnsupported))
+	}
+	qk := o.files[0].QuickKey
+	privacy := "public"
+	if unlink {
+		privacy = "private"
+	}
+	if err := b.c.UpdateFile(ctx, qk, mfclient.FileUpdate{Privacy: privacy}); err != nil {
+		return "", b.pathErr("link", p, err)
+	}
+	if unlink {
+		return "", nil
+	}
+	link, err := b.c.PageLink(ctx, qk)
+	return link, b.pathErr("link", p, err)
+}
 
 // MatchContent reports whether r holds exactly the content of file e,
 // comparing r's SHA-256 with the hash MediaFire records for the file
