@@ -212,7 +212,7 @@ func (s *Server) mutate(c *call, fn func(tx *bolt.Tx, m *mutation) ([]byte, erro
 	}
 	var m *mutation
 	var reply []byte
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.commits.Do(func(tx *bolt.Tx) error {
 		m = &mutation{user: c.sess.user, tag: c.tag}
 		var err error
 		if reply, err = fn(tx, m); err != nil {

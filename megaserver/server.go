@@ -81,6 +81,7 @@ type Server struct {
 	limits  Limits // opts.Limits with defaults
 	log     *slog.Logger
 	db      *bolt.DB
+	commits *committer // the write transactions of commands
 	blobDir string
 	tmpDir  string
 	secret  []byte // HMAC key for stateless download and wait tokens
@@ -179,10 +180,8 @@ func Open(opts Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("megaserver: open %s: %w", dbPath, err)
 	}
-	// Commands from concurrent clients coalesce into one fsync; keep the
-	// added latency small for sequential clients.
-	db.MaxBatchDelay = 2 * time.Millisecond
 	s.db = db
+	s.commits = &committer{db: db} // concurrent clients' commands share an fsync
 	if err := s.initStore(); err != nil {
 		db.Close()
 		return nil, err

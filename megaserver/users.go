@@ -332,7 +332,7 @@ func (s *Server) createSession(sid []byte, user, sek string) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.commits.Do(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSessions).Put(h[:], rec)
 	})
 }
@@ -366,7 +366,7 @@ func (s *Server) resumeSession(c *call, req megaapi.LoginRequest) result {
 }
 
 func (s *Server) cmdLogout(c *call) result {
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.commits.Do(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSessions).Delete(c.sess.hash[:])
 	})
 	if err != nil {
