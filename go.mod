@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/creack/pty v1.1.24 // tests only: drives the "ferry config" wizard over a pseudo-terminal (x/term has no pty side)
 	github.com/hanwen/go-fuse/v2 v2.12.1 // ferry mount: the FUSE protocol in pure Go (no cgo, no libfuse), with the node API and kernel cache notifications the mount needs
+	github.com/hashicorp/golang-lru/v2 v2.0.7 // the MEGA backend's bounded cache of download URLs per node: a small, well-tested generic LRU
 	github.com/spf13/cobra v1.10.2 // the CLI: rclone's own command framework, so flags and help look as rclone users expect
 	github.com/spf13/pflag v1.0.10 // cobra's POSIX flags, used directly for the per-backend option flags
 	github.com/t3rm1n4l/go-mega v0.0.0-20260717075258-c6acd6a5bd04 // tests and benchmarks only: the independent MEGA client (rclone's) for interop

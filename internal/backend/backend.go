@@ -164,6 +164,43 @@ type ContentMatcher interface {
 	MatchContent(ctx context.Context, e Entry, r io.Reader) (bool, error)
 }
 
+// Chunk is the byte range [Offset, Offset+Size) of a file.
+type Chunk struct {
+	Offset int64
+	Size   int64
+}
+
+// ChunkVerifier is implemented by backends whose files carry a MAC of
+// each content chunk and a MAC of the whole file over those (MEGA's chunk
+// MACs and meta-MAC). A consumer that assembles a file from ranged reads
+// made at different times (the vfs's block cache) checks with it each
+// whole chunk it holds and, once it holds them all, the whole file, as a
+// full Open would. Backends whose reads need no check (local, memory) do
+// not implement it.
+type ChunkVerifier interface {
+	// ChunkChecker returns the checker of file e's content: the object
+	// e.ID names, or the newest file at e.Path without an ID. It fails
+	// with fs.ErrNotExist once the object is gone.
+	ChunkChecker(ctx context.Context, e Entry) (ChunkChecker, error)
+}
+
+// ChunkChecker checks one file's content chunk by chunk. It is safe for
+// concurrent use.
+type ChunkChecker interface {
+	// Chunks returns the chunk layout: consecutive chunks from offset 0
+	// to the file's size, in offset order (none for an empty file).
+	// Callers must not change it.
+	Chunks() []Chunk
+	// MACs returns the MACs of consecutive whole chunks first, first+1,
+	// ..., whose plaintexts are ps (ps[i] holds all of chunk first+i).
+	MACs(first int, ps [][]byte) [][]byte
+	// Verify checks the MACs of all chunks, in offset order, against the
+	// file's MAC. A mismatch is an error for which IsFatal reports true:
+	// the stored content is corrupt, and fetching it again gives the same
+	// bytes.
+	Verify(macs [][]byte) error
+}
+
 // Fingerprinter is implemented by backends whose entries carry a content
 // fingerprint of their own kind in Entry.Fingerprint (MEGA's `c`
 // attribute: CRCs of sampled windows plus the mtime). Engines never parse

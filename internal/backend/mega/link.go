@@ -28,6 +28,8 @@ type LinkBackend struct {
 	log  *slog.Logger
 	tree linkTree
 	fl   *megaclient.FolderLink // nil for a file link
+
+	files fileCache // download URLs of ranged reads
 }
 
 var (
@@ -303,7 +305,7 @@ func (b *LinkBackend) OpenEntry(ctx context.Context, e backend.Entry, offset, le
 }
 
 func (b *LinkBackend) openNode(ctx context.Context, p string, n *megaclient.Node, offset, length int64) (io.ReadCloser, error) {
-	return openContent(ctx, b.tree, b, p, n, offset, length)
+	return openContent(ctx, b.tree, &b.files, b, p, n, offset, length)
 }
 
 // readOnly is the error of every write.

@@ -156,6 +156,8 @@ type Backend struct {
 	closeErr  error
 
 	notify notifier // ChangeNotify's listeners
+
+	files fileCache // download URLs of ranged reads
 }
 
 // Compile-time checks of the capabilities.

@@ -199,7 +199,7 @@ func (b *Backend) OpenEntry(ctx context.Context, e backend.Entry, offset, length
 
 // openNode opens file node n (at contract path p, for errors).
 func (b *Backend) openNode(ctx context.Context, p string, n *megaclient.Node, offset, length int64) (io.ReadCloser, error) {
-	return openContent(ctx, b.c, b, p, n, offset, length)
+	return openContent(ctx, b.c, &b.files, b, p, n, offset, length)
 }
 
 // contentOpener opens MEGA file nodes: the account's client, or a link's
@@ -211,9 +211,10 @@ type contentOpener interface {
 
 // openContent reads length bytes of file node n from offset (length < 0:
 // to the end) through c. A read of the whole file is MAC-verified (the
-// client's reader); a range is fetched exactly. Errors name path p of
+// client's reader); a range is fetched exactly, with the download URL
+// kept in files (one `g` per node, not per range). Errors name path p of
 // backend b.
-func openContent(ctx context.Context, c contentOpener, b interface {
+func openContent(ctx context.Context, c contentOpener, files *fileCache, b interface {
 	pathErr(op, p string, err error) error
 }, p string, n *megaclient.Node, offset, length int64) (io.ReadCloser, error) {
 	end := n.Size
@@ -230,7 +231,7 @@ func openContent(ctx context.Context, c contentOpener, b interface {
 		}
 		return &pathReader{rc: r, b: b, p: p}, nil
 	}
-	f, err := c.Open(ctx, n)
+	f, err := files.open(ctx, c, n)
 	if err != nil {
 		return nil, b.pathErr("open", p, err)
 	}

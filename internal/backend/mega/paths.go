@@ -262,6 +262,7 @@ func (b *Backend) ensureDir(ctx context.Context, dir string) (*megaclient.Node, 
 // removeNode trashes n, or deletes it with hard_delete.
 func (b *Backend) removeNode(ctx context.Context, n *megaclient.Node) error {
 	b.dirty.Store(true)
+	b.files.forget(n.Handle)
 	if b.cfg.hardDelete {
 		return b.c.Delete(ctx, n)
 	}
