@@ -26,12 +26,16 @@ type Handle struct {
 	n     *Node
 	write bool
 
-	mu     sync.Mutex // guards the fields below
-	r      *reader    // +checklocks:mu; reads from the backend
-	closed bool       // +checklocks:mu
+	// mu is held shared by each read and exclusively by Release, so reads
+	// run in parallel and Release waits for them.
+	mu     sync.RWMutex
+	closed bool // +checklocks:mu
+
+	rmu sync.Mutex // guards the fields below
+	r   fileReader // +checklocks:rmu; reads from the backend, made at the first read
 	// bad is the fatal error a read met (a MAC mismatch): every later
 	// read returns it, so no read at another offset serves unverified
-	// bytes of a file known to be corrupt. +checklocks:mu
+	// bytes of a file known to be corrupt. +checklocks:rmu
 	bad error
 }
 
@@ -149,9 +153,10 @@ func (h *Handle) writer() *writeFile {
 
 // ReadAt reads len(p) bytes at off: fewer only at the end of the file,
 // with io.EOF.
+// Reads of one handle run in parallel.
 func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	if h.closed {
 		return 0, os.ErrClosed
 	}
@@ -160,17 +165,42 @@ func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 			return n, err
 		}
 	}
-	if h.bad != nil {
-		return 0, h.bad
+	r, err := h.reader(ctx)
+	if err != nil {
+		return 0, err
 	}
-	if h.r == nil {
-		h.r = newReader(h.n.v.b, h.n.Entry())
-	}
-	n, err := h.r.readAt(ctx, p, off)
+	n, err := r.readAt(ctx, p, off)
 	if backend.IsFatal(err) {
+		h.rmu.Lock()
 		h.bad = err
+		h.rmu.Unlock()
 	}
 	return n, err
+}
+
+// reader returns the handle's reader, made at the first call: through
+// the block cache, or straight from the backend without one. After a
+// fatal read error it returns that error.
+func (h *Handle) reader(ctx context.Context) (fileReader, error) {
+	h.rmu.Lock()
+	defer h.rmu.Unlock()
+	if h.bad != nil {
+		return nil, h.bad
+	}
+	if h.r != nil {
+		return h.r, nil
+	}
+	v, e := h.n.v, h.n.Entry()
+	if v.cache == nil || e.Size == 0 {
+		h.r = &lockedReader{r: newReader(v.b, e)}
+		return h.r, nil
+	}
+	r, err := newCachedReader(ctx, v.cache, e)
+	if err != nil {
+		return nil, v.perr("open", e.Path, err)
+	}
+	h.r = r
+	return r, nil
 }
 
 // WriteAt writes p at off into the file's temporary copy.
@@ -210,9 +240,11 @@ func (h *Handle) Release(ctx context.Context) error {
 		return nil
 	}
 	h.closed = true
+	h.mu.Unlock()
+	h.rmu.Lock()
 	r := h.r
 	h.r = nil
-	h.mu.Unlock()
+	h.rmu.Unlock()
 	var err error
 	if r != nil {
 		err = r.close()

@@ -3,7 +3,9 @@ package vfs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"sync"
 
 	"ferry/internal/backend"
 )
@@ -14,9 +16,16 @@ const (
 	maxWindow = 16 << 20
 )
 
-// reader reads one handle's file from the backend: sequential reads from
-// one stream with a growing read-ahead buffer, other reads ranged. It is
-// used under its handle's mutex.
+// fileReader reads one handle's file.
+type fileReader interface {
+	readAt(ctx context.Context, p []byte, off int64) (int, error)
+	close() error
+}
+
+// reader reads one handle's file from the backend when the block cache
+// is off: sequential reads from one stream with a growing read-ahead
+// buffer, other reads ranged. It is not safe for concurrent use
+// (lockedReader serialises it).
 type reader struct {
 	b  backend.Backend
 	e  backend.Entry
@@ -161,4 +170,99 @@ func (r *reader) closeStream() error {
 func (r *reader) close() error {
 	r.closeStream()
 	return r.ra.Close()
+}
+
+// errReadRetries is the error of a read whose cached chunk failed its
+// MAC check again after it was fetched again.
+var errReadRetries = errors.New("the cached copy failed its MAC check after a new fetch")
+
+// cachedReader reads one handle's file through the block cache. Reads
+// run in parallel; mu guards only the sequential-read state.
+type cachedReader struct {
+	o *cacheObj
+
+	mu     sync.Mutex
+	last   int64 // +checklocks:mu; where the furthest sequential read ended
+	window int64 // +checklocks:mu; the read-ahead window
+	streak int   // +checklocks:mu; reads in a row near the last one
+}
+
+func newCachedReader(ctx context.Context, c *blockCache, e backend.Entry) (*cachedReader, error) {
+	o, err := c.get(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return &cachedReader{o: o, window: minWindow, streak: 1}, nil // a read from 0 is sequential
+}
+
+// readAt reads len(p) bytes at off, fewer only at the end with io.EOF.
+// A read near where the last ones ended (the kernel sends sequential
+// reads out of order) is sequential once the one before it was too, or
+// from offset 0: it doubles the read-ahead window (128 KiB up to 16 MiB)
+// and starts read-ahead fetches past it. Any other read fetches only
+// what it asks for, rounded to 4 KiB.
+func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, error) {
+	size := r.o.e.Size
+	if off >= size {
+		return 0, io.EOF
+	}
+	want := min(int64(len(p)), size-off)
+	p = p[:want]
+	end := off + want
+	r.mu.Lock()
+	d := off - r.last
+	if d >= -r.window && d <= r.window {
+		r.streak++
+		r.last = max(r.last, end)
+	} else {
+		r.streak, r.window, r.last = 0, minWindow, end
+	}
+	// Two random reads may land near each other by chance; a third in a
+	// row will not.
+	sequential := r.streak >= 2
+	if sequential {
+		r.window = min(2*r.window, maxWindow)
+	}
+	ahead := r.window
+	r.mu.Unlock()
+	if sequential && end < size {
+		r.o.prefetch(end, end+ahead)
+	}
+	for range 3 {
+		if err := r.o.ensure(ctx, off, end, sequential); err != nil {
+			return 0, err
+		}
+		n, err := r.o.readAt(p, off)
+		if errors.Is(err, errCorruptCache) {
+			continue // dropped: fetch it again
+		}
+		if err == nil && end == size {
+			err = io.EOF
+		}
+		return n, err
+	}
+	return 0, fmt.Errorf("read %s at %d: %w: %w", r.o.e.Path, off, errReadRetries, errCorruptCache)
+}
+
+func (r *cachedReader) close() error {
+	r.o.c.put(r.o)
+	return nil
+}
+
+// lockedReader serialises the reads of a reader without a cache.
+type lockedReader struct {
+	mu sync.Mutex
+	r  *reader // +checklocks:mu
+}
+
+func (l *lockedReader) readAt(ctx context.Context, p []byte, off int64) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.readAt(ctx, p, off)
+}
+
+func (l *lockedReader) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.close()
 }

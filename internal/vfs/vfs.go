@@ -52,6 +52,12 @@ type Options struct {
 	// DirCacheTime is how long a directory listing is trusted; zero
 	// means DefaultDirCacheTime.
 	DirCacheTime time.Duration
+	// CacheMaxSize bounds the block cache (bytes of file content kept on
+	// disk under CacheDir, see doc.go "Reads"): least recently used files
+	// are evicted beyond it, never files open now. Zero means
+	// DefaultCacheMaxSize (1 GiB); negative turns the cache off, so reads
+	// go straight to the backend.
+	CacheMaxSize int64
 	// ReadOnly refuses every mutation with ErrReadOnly.
 	ReadOnly bool
 	// Logger gets operators' messages; nil discards them.
@@ -82,6 +88,8 @@ type VFS struct {
 	opts Options
 	log  *slog.Logger
 	area area // where write files and journal records go
+	// cache is the block cache of reads; nil when Options turn it off.
+	cache *blockCache
 	// rootPath is Options.Root, cleaned.
 	rootPath string
 
@@ -140,6 +148,16 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.CacheMaxSize >= 0 {
+		max := o.CacheMaxSize
+		if max == 0 {
+			max = DefaultCacheMaxSize
+		}
+		if v.cache, err = openBlockCache(b, BackendCacheDir(o.CacheDir, b), max); err != nil {
+			v.closeArea()
+			return nil, err
+		}
+	}
 	root.Path = rootPath
 	v.root = v.nodeFor(root, nil, "")
 	wctx, stop := context.WithCancel(context.Background())
@@ -192,6 +210,9 @@ func (v *VFS) Close() error {
 	v.stop()
 	v.wg.Wait()
 	v.closeFailed()
+	if v.cache != nil {
+		v.cache.close()
+	}
 	return v.closeArea()
 }
 
