@@ -19,6 +19,7 @@ import (
 	megabackend "ferry/internal/backend/mega"
 	"ferry/internal/backend/memory"
 	"ferry/internal/vfs"
+	"ferry/internal/vfs/vfstest"
 	"ferry/megaserver/megaservertest"
 )
 
@@ -413,4 +414,20 @@ func TestCacheMegaRandomReads(t *testing.T) {
 	if got, err := readAll(ctx, h, size, 128<<10, false); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("full read after random reads: %v", err)
 	}
+}
+
+// TestSuiteMega runs the behaviour suite in process over MEGA, with
+// stored blobs corrupted for CorruptRead.
+func TestSuiteMega(t *testing.T) {
+	vfstest.Run(t, vfstest.Config{New: func(t *testing.T) vfstest.Env {
+		v, b, ts := newMegaVFS(t, vfs.Options{})
+		return vfstest.Env{FS: vfstest.InProcess(v), Backend: b,
+			Corrupt: func(t *testing.T, p string) {
+				e, err := b.Stat(t.Context(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ts.FlipByte(t, e.Size, e.Size/2)
+			}}
+	}})
 }

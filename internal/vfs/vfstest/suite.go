@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -29,6 +30,10 @@ type Env struct {
 	// MakeDuplicate, if set, stores a second file called p with data
 	// beside the one there (backends with duplicate names).
 	MakeDuplicate func(t *testing.T, p string, data []byte)
+	// Corrupt, if set, flips a byte of the stored content of file p
+	// behind the backend's back (a failing disk at the service), for
+	// backends that verify what they read (MEGA's MACs).
+	Corrupt func(t *testing.T, p string)
 }
 
 // Config configures Run.
@@ -64,6 +69,9 @@ var checks = []check{
 	{"InodeStable", checkInodeStable},
 	{"OutsideChange", checkOutsideChange},
 	{"Duplicates", checkDuplicates},
+	{"ReadParallel", checkReadParallel},
+	{"ReadOrders", checkReadOrders},
+	{"CorruptRead", checkCorruptRead},
 }
 
 // Names returns the checks' names.
@@ -419,4 +427,119 @@ func checkDuplicates(t *testing.T, _ Config, e Env) {
 		t.Fatalf("after removing the duplicate: %q", names)
 	}
 	wantFile(t, e.FS, "x.txt", one)
+}
+
+// putBackend stores d at p in the backend, behind the file system.
+func putBackend(t *testing.T, b backend.Backend, p string, d []byte) {
+	t.Helper()
+	if _, err := b.Put(context.Background(), p, bytes.NewReader(d), int64(len(d)), time.Unix(1700000000, 0)); err != nil {
+		t.Fatalf("backend Put(%s): %v", p, err)
+	}
+}
+
+// readOrder reads all of f in blocks of bs, in the order of perm over
+// the block numbers, and returns the content or the first error.
+func readOrder(f File, size int64, bs int, perm []int) ([]byte, error) {
+	out := make([]byte, size)
+	for _, i := range perm {
+		off := int64(i) * int64(bs)
+		end := min(off+int64(bs), size)
+		n, err := f.ReadAt(out[off:end], off)
+		if err != nil && !(err == io.EOF && off+int64(n) == end) {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func blocks(size int64, bs int) int { return int((size + int64(bs) - 1) / int64(bs)) }
+
+// checkReadParallel: reads of one open file at many offsets at once all
+// get the right bytes.
+func checkReadParallel(t *testing.T, _ Config, e Env) {
+	d := data(5<<20+333, 3)
+	putBackend(t, e.Backend, "par", d)
+	f, err := e.FS.OpenFile("par", os.O_RDONLY)
+	must(t, "Open", err)
+	defer f.Close()
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			r := rand.New(rand.NewPCG(uint64(i), 2))
+			for range 8 {
+				off := r.IntN(len(d))
+				n := 1 + r.IntN(200<<10)
+				buf := make([]byte, n)
+				got, err := f.ReadAt(buf, int64(off))
+				want := d[off:min(off+n, len(d))]
+				if (err != nil && err != io.EOF) || !bytes.Equal(buf[:got], want) {
+					errs <- fmt.Errorf("ReadAt(%d, %d) = %d, %v; want %d bytes", off, n, got, err, len(want))
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkReadOrders: a file read whole in reverse and in random block
+// order, then again in order (partly cached by then), is intact.
+func checkReadOrders(t *testing.T, _ Config, e Env) {
+	const bs = 96 << 10
+	d := data(6<<20+4321, 4)
+	putBackend(t, e.Backend, "ord", d)
+	n := blocks(int64(len(d)), bs)
+	rev := make([]int, n)
+	for i := range rev {
+		rev[i] = n - 1 - i
+	}
+	seq := make([]int, n)
+	for i := range seq {
+		seq[i] = i
+	}
+	for _, perm := range [][]int{rev, rand.New(rand.NewPCG(5, 5)).Perm(n), seq} {
+		f, err := e.FS.OpenFile("ord", os.O_RDONLY)
+		must(t, "Open", err)
+		got, err := readOrder(f, int64(len(d)), bs, perm)
+		f.Close()
+		if err != nil || !bytes.Equal(got, d) {
+			t.Fatalf("read in order %v...: %v (equal prefix %d)", perm[:3], err, prefix(got, d))
+		}
+	}
+	wantFile(t, e.FS, "ord", d)
+}
+
+// checkCorruptRead: a file whose stored content was corrupted fails a
+// whole read with a fatal error (EIO through a mount), read in order or
+// in reverse; it never reads as if intact.
+func checkCorruptRead(t *testing.T, _ Config, e Env) {
+	if e.Corrupt == nil {
+		t.Skip("Env.Corrupt is not set: the backend's reads are trusted")
+	}
+	const bs = 128 << 10
+	d := data(3<<20+7777, 6)
+	putBackend(t, e.Backend, "bad", d)
+	e.Corrupt(t, "bad")
+	n := blocks(int64(len(d)), bs)
+	seq, rev := make([]int, n), make([]int, n)
+	for i := range seq {
+		seq[i], rev[i] = i, n-1-i
+	}
+	for _, perm := range [][]int{seq, rev} {
+		f, err := e.FS.OpenFile("bad", os.O_RDONLY)
+		must(t, "Open", err)
+		_, err = readOrder(f, int64(len(d)), bs, perm)
+		f.Close()
+		if err == nil {
+			t.Fatalf("a corrupted file read whole (block %d first) without an error", perm[0])
+		}
+		if !backend.IsFatal(err) && !errors.Is(err, syscall.EIO) {
+			t.Fatalf("a corrupted file read whole: %v, want a fatal error or EIO", err)
+		}
+	}
 }
