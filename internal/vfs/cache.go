@@ -30,14 +30,18 @@ const (
 	// plainChunk is the chunk layout of backends without ChunkVerifier:
 	// it only aligns read-ahead pieces.
 	plainChunk = 1 << 20
-	// prefetchPiece is the most one read-ahead request fetches (whole
-	// chunks), and prefetchMax how many are in flight per file.
-	prefetchPiece = 2 << 20
-	prefetchMax   = 4
 	// hotMax bounds the verified chunks a file keeps in memory, so a
 	// sequential reader does not read back and MAC again what the
 	// read-ahead just fetched and MACed.
 	hotMax = 16 << 20
+)
+
+// Read-ahead: prefetchPiece is the most one read-ahead request fetches
+// (whole chunks), and prefetchMax how many are in flight per file.
+// Variables, so benchmarks can try others.
+var (
+	prefetchPiece int64 = 2 << 20
+	prefetchMax         = 4
 )
 
 // blockCache is the VFS's cache of file content on disk: one sparse data

@@ -290,7 +290,7 @@ func TestCacheParallelReads(t *testing.T) {
 
 // newMegaVFS returns a VFS over a fresh MEGA test server (counted), the
 // server and the VFS's cache dir.
-func newMegaVFS(t *testing.T, o vfs.Options) (*vfs.VFS, *countingMega, *megaservertest.TestServer) {
+func newMegaVFS(t testing.TB, o vfs.Options) (*vfs.VFS, *countingMega, *megaservertest.TestServer) {
 	t.Helper()
 	ts := megaservertest.Start(t)
 	mb, err := megabackend.New(t.Context(), "m", backend.ConfigMap{

@@ -235,8 +235,60 @@ func openContent(ctx context.Context, c contentOpener, files *fileCache, b inter
 	if err != nil {
 		return nil, b.pathErr("open", p, err)
 	}
-	return &pathReader{rc: newRangeReader(ctx, f, offset, end), b: b, p: p}, nil
+	if length >= 0 && end-offset <= rangeMaxPiece {
+		return &pathReader{rc: &shortRange{ctx: ctx, f: f, off: offset, end: end}, b: b, p: p}, nil
+	}
+	return &pathReader{rc: newRangeReader(ctx, f, offset, end, length >= 0), b: b, p: p}, nil
 }
+
+// shortRange reads bytes [off, end) of a MEGA file (at most
+// rangeMaxPiece) with one request at the first Read: into the caller's
+// buffer when it holds the whole range (io.ReadFull's case), with no
+// copy, else into a buffer of its own.
+type shortRange struct {
+	ctx      context.Context // the Open's, which bounds the read
+	f        *megaclient.File
+	off, end int64
+	buf      []byte // fetched, not yet read
+	err      error
+}
+
+func (r *shortRange) Read(p []byte) (int, error) {
+	if len(r.buf) > 0 {
+		n := copy(p, r.buf)
+		r.buf = r.buf[n:]
+		return n, nil
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.off >= r.end {
+		return 0, io.EOF
+	}
+	want := r.end - r.off
+	dst := p
+	if int64(len(p)) < want {
+		dst = make([]byte, want)
+	}
+	got, err := r.f.ReadAtContext(r.ctx, dst[:want], r.off)
+	r.off = r.end
+	if int64(got) < want {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		r.err = fmt.Errorf("read %d bytes at %d: %w", want, r.end-want, err)
+		return 0, r.err
+	}
+	if int64(len(p)) < want {
+		r.buf = dst[:want]
+		n := copy(p, r.buf)
+		r.buf = r.buf[n:]
+		return n, nil
+	}
+	return got, nil
+}
+
+func (r *shortRange) Close() error { return nil }
 
 // pathReader wraps read errors in *backend.PathError.
 type pathReader struct {
@@ -277,20 +329,26 @@ type rangeReader struct {
 	done   chan struct{}
 }
 
-func newRangeReader(ctx context.Context, f *megaclient.File, off, end int64) *rangeReader {
+// newRangeReader starts the goroutine of a rangeReader. A bounded range
+// (the caller gave a length) is wanted whole, so its first piece is as
+// big as a piece may be.
+func newRangeReader(ctx context.Context, f *megaclient.File, off, end int64, bounded bool) *rangeReader {
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	r := &rangeReader{pr: pr, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		pw.CloseWithError(copyRange(ctx, f, pw, off, end))
+		pw.CloseWithError(copyRange(ctx, f, pw, off, end, bounded))
 	}()
 	return r
 }
 
 // copyRange writes bytes [off, end) of f to w.
-func copyRange(ctx context.Context, f *megaclient.File, w io.Writer, off, end int64) error {
+func copyRange(ctx context.Context, f *megaclient.File, w io.Writer, off, end int64, bounded bool) error {
 	piece := int64(rangeFirstPiece)
+	if bounded {
+		piece = rangeMaxPiece
+	}
 	buf := make([]byte, min(int64(rangeMaxPiece), end-off))
 	for off < end {
 		n := min(piece, end-off)
