@@ -1,6 +1,6 @@
 // Package vfs is a file system tree over a backend.Backend, with no FUSE
-// in it: inodes, directory caches, open handles, ranged reads with
-// read-ahead, and write-back through a temporary file. internal/mount
+// in it: inodes, directory caches, open handles, reads through a block
+// cache on disk with read-ahead, and write-back through a temporary file. internal/mount
 // serves it to the kernel with go-fuse; a WebDAV or HTTP front could serve
 // the same VFS.
 //
@@ -40,17 +40,48 @@
 //
 // # Reads
 //
-// A handle reads straight from the backend. Reads that continue where
-// the last one ended are served from one stream per handle, opened from
-// that offset to the end of the file and read ahead in a window that
-// starts at 128 KiB and doubles per sequential refill up to 16 MiB. A
-// read elsewhere closes the stream, resets the window and reads exactly
-// the bytes asked for with a ranged Open (backend.ReaderAt). A file read
-// from offset 0 to its end therefore goes through one full-length
-// stream, which a verifying backend (MEGA's MAC) checks: a corrupt file
-// fails the read that would deliver its last bytes, and every later read
-// of that handle at any offset, and the FUSE layer turns that fatal
-// error into EIO.
+// A handle reads through the block cache (Options.CacheMaxSize; negative
+// turns it off, and reads then go straight to the backend as one
+// sequential stream per handle or exact ranged Opens, serialised per
+// handle). Reads of one handle run in parallel: each waits only for the
+// fetches that hold its bytes.
+//
+// The cache keeps, per object, a sparse data file in a private
+// "blocks-*" directory of the backend's cache dir (see "The journal"),
+// named by a hash of the object's identity: Entry.ID (the path without
+// one), size and mtime, so a changed object never reuses old bytes. Beside
+// it, in memory, are the byte ranges present and, when the backend is a
+// backend.ChunkVerifier (MEGA), the MAC of every chunk present whole. The
+// cache does not survive the VFS: New removes the blocks-* directories of
+// VFSs that are gone, and Close its own. Beyond CacheMaxSize (1 GiB by
+// default) the least recently used objects go, never one that is open;
+// an open object may take the cache past its bound until it is closed.
+//
+// A read takes what the cache has and fetches the rest with ranged Opens
+// of the missing parts, rounded out to 4 KiB, so a random 4 KiB read
+// fetches 4 or 8 KiB. A read that continues near where the last ones
+// ended (the kernel sends sequential reads a few at a time, out of order)
+// is sequential once the one before it was too, or when it starts at 0:
+// it fetches to the end of its chunk and starts read-ahead past it, in a
+// window that starts at 128 KiB and doubles per sequential read up to
+// 16 MiB, as pieces of whole chunks (up to 2 MiB each, 4 in flight per
+// file). A random read resets the window.
+//
+// MAC checks (ChunkVerifier backends): when a fetch completes a chunk,
+// its MAC is computed (from the fetched bytes, or read back from the data
+// file) and kept; once every chunk has one, they are checked against the
+// file's MAC (MEGA's meta-MAC). A mismatch fails the read that completed
+// the file with the backend's fatal error (the FUSE layer turns it into
+// EIO), drops the object's data, and fails every later read of the object
+// until its last handle closes, and every later read of a handle that
+// met it. So a file read whole, in any order and partly from the
+// cache, is checked as a full download is. A chunk read
+// back from the data file is checked against its MAC first; a mismatch
+// (a corrupt cache file) drops the chunk and fetches it again, so bad
+// bytes are never returned. Verified chunks fetched or read back stay in
+// memory (up to 16 MiB per open file) so a sequential reader does not
+// read them back and MAC them again. Bytes of a chunk the cache holds
+// only in part cannot be checked, as no ranged read can.
 //
 // # Writes
 //
@@ -129,7 +160,4 @@
 // them, and the background retries above try it again (the next VFS
 // does, if this one ends first). A replayed file is seen at the next
 // listing of its directory.
-//
-// A block cache is not here yet: it goes under reader.fill and
-// Handle.ReadAt's ranged path, keyed by node identity and offset.
 package vfs
