@@ -37,11 +37,12 @@ const (
 )
 
 // Read-ahead: prefetchPiece is the most one read-ahead request fetches
-// (whole chunks), and prefetchMax how many are in flight per file.
-// Variables, so benchmarks can try others.
-var (
-	prefetchPiece int64 = 2 << 20
-	prefetchMax         = 4
+// (whole chunks: four of MEGA's 1 MiB chunks are MACed at once), and
+// prefetchMax how many are in flight per file, as many as the MEGA
+// client's own download has.
+const (
+	prefetchPiece = 4 << 20
+	prefetchMax   = 4
 )
 
 // blockCache is the VFS's cache of file content on disk: one sparse data
