@@ -35,9 +35,10 @@ func benchMega(b *testing.B) (*countingMega, int64) {
 	return mb, size
 }
 
-// openBig opens "big" on a VFS with a cold cache.
-func openBig(b *testing.B, mb *countingMega) (*vfs.VFS, *vfs.Handle) {
-	v, err := vfs.New(b.Context(), mb, vfs.Options{CacheDir: b.TempDir()})
+// openBig opens "big" on a VFS with a cold cache (maxSize is
+// Options.CacheMaxSize).
+func openBig(b *testing.B, mb *countingMega, maxSize int64) (*vfs.VFS, *vfs.Handle) {
+	v, err := vfs.New(b.Context(), mb, vfs.Options{CacheDir: b.TempDir(), CacheMaxSize: maxSize})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,44 +56,16 @@ func openBig(b *testing.B, mb *countingMega) (*vfs.VFS, *vfs.Handle) {
 // BenchmarkSequentialRead reads a file whole through a VFS with a cold
 // cache in 128 KiB reads (FUSE's max_read), two in flight as the
 // kernel's async reads are, against the MEGA client's verified parallel
-// download (what `ferry cat` does).
+// download (what `ferry cat` does). vfs-nocache reads with the block
+// cache off (one verified stream).
 func BenchmarkSequentialRead(b *testing.B) {
 	mb, size := benchMega(b)
-	b.Run("vfs", func(b *testing.B) {
-		b.SetBytes(size)
-		for b.Loop() {
-			v, h := openBig(b, mb)
-			const bs = 128 << 10
-			next := make(chan int64)
-			errs := make(chan error, 2)
-			for range 2 {
-				go func() {
-					buf := make([]byte, bs)
-					var failed error
-					for off := range next {
-						if failed != nil {
-							continue
-						}
-						if _, err := h.ReadAt(context.Background(), buf, off); err != nil && err != io.EOF {
-							failed = err
-						}
-					}
-					errs <- failed
-				}()
-			}
-			for off := int64(0); off < size; off += bs {
-				next <- off
-			}
-			close(next)
-			for range 2 {
-				if err := <-errs; err != nil {
-					b.Fatal(err)
-				}
-			}
-			h.Release(b.Context())
-			v.Close()
-		}
-	})
+	for _, c := range []struct {
+		name    string
+		maxSize int64
+	}{{"vfs", 0}, {"vfs-nocache", -1}} {
+		b.Run(c.name, func(b *testing.B) { seqRead(b, mb, size, c.maxSize) })
+	}
 	b.Run("cat", func(b *testing.B) {
 		b.SetBytes(size)
 		for b.Loop() {
@@ -108,6 +81,42 @@ func BenchmarkSequentialRead(b *testing.B) {
 	})
 }
 
+func seqRead(b *testing.B, mb *countingMega, size, maxSize int64) {
+	b.SetBytes(size)
+	for b.Loop() {
+		v, h := openBig(b, mb, maxSize)
+		const bs = 128 << 10
+		next := make(chan int64)
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				buf := make([]byte, bs)
+				var failed error
+				for off := range next {
+					if failed != nil {
+						continue
+					}
+					if _, err := h.ReadAt(context.Background(), buf, off); err != nil && err != io.EOF {
+						failed = err
+					}
+				}
+				errs <- failed
+			}()
+		}
+		for off := int64(0); off < size; off += bs {
+			next <- off
+		}
+		close(next)
+		for range 2 {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		h.Release(b.Context())
+		v.Close()
+	}
+}
+
 // BenchmarkRandomRead4K makes 200 random 4 KiB reads of the file through
 // a VFS with a cold cache and reports the bytes fetched from the server
 // and the p50 and p99 latency of one read.
@@ -117,7 +126,7 @@ func BenchmarkRandomRead4K(b *testing.B) {
 	var fetched int64
 	runs := 0
 	for b.Loop() {
-		v, h := openBig(b, mb)
+		v, h := openBig(b, mb, 0)
 		r := rand.New(rand.NewPCG(uint64(runs), 7))
 		buf := make([]byte, 4096)
 		before := mb.bytes.Load()
