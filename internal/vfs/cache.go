@@ -315,6 +315,12 @@ func (o *cacheObj) ensure(ctx context.Context, off, end int64, sequential bool) 
 		}
 		for _, f := range o.fetching {
 			fetchSpans = subtract(fetchSpans, f.off, f.end)
+			// A fetch in flight that fills part of a chunk this read
+			// completes may be the one that checks the file: wait for its
+			// verdict too.
+			if !slices.Contains(waits, f) && overlaps(want, f.off, f.end) {
+				waits = append(waits, f)
+			}
 		}
 		var mine []*fetch
 		for _, g := range fetchSpans {
@@ -692,6 +698,16 @@ func (s spans) gaps(off, end int64) spans {
 		out = append(out, span{off, end})
 	}
 	return out
+}
+
+// overlaps reports whether any of s meets [off, end).
+func overlaps(s spans, off, end int64) bool {
+	for _, x := range s {
+		if x.off < end && x.end > off {
+			return true
+		}
+	}
+	return false
 }
 
 // subtract returns g without [off, end).

@@ -226,7 +226,10 @@ func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, er
 	ahead := r.window
 	r.mu.Unlock()
 	if sequential && end < size {
-		r.o.prefetch(end, end+ahead)
+		// From the end of end's chunk: this read fetches up to there
+		// itself, so it completes (and checks) that chunk.
+		c := r.o.chunks[r.o.chunkAt(end-1)]
+		r.o.prefetch(c.Offset+c.Size, end+ahead)
 	}
 	for range 3 {
 		if err := r.o.ensure(ctx, off, end, sequential); err != nil {
