@@ -96,9 +96,13 @@ func New(dir string, v *vfs.VFS, o Options) (*Mount, error) {
 			FsName:     o.FsName,
 			Name:       "ferry",
 			Debug:      o.Debug,
-			// One read at a time per file, in order: sequential reads
-			// stay on one stream, whose end a verifying backend checks.
-			SyncRead:      true,
+			// With the vfs's block cache, reads are served in parallel
+			// (the kernel sends a file's read-ahead several requests at a
+			// time), and a file read whole in any order is verified.
+			// Without it, one read at a time per file, in order:
+			// sequential reads stay on one stream, whose end a verifying
+			// backend checks.
+			SyncRead:      !v.ParallelReads(),
 			DisableXAttrs: true,
 		},
 	}

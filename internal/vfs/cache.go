@@ -32,8 +32,9 @@ const (
 	plainChunk = 1 << 20
 	// hotMax bounds the verified chunks a file keeps in memory, so a
 	// sequential reader does not read back and MAC again what the
-	// read-ahead just fetched and MACed.
-	hotMax = 16 << 20
+	// read-ahead just fetched and MACed: twice the read-ahead in flight.
+	// A chunk read to its end leaves it.
+	hotMax = 32 << 20
 )
 
 // Read-ahead: prefetchPiece is the most one read-ahead request fetches
@@ -536,6 +537,17 @@ func (o *cacheObj) addHot(i int, p []byte) {
 	}
 }
 
+// dropHot forgets chunk i's copy in memory. The caller holds o.mu.
+func (o *cacheObj) dropHot(i int) {
+	p, ok := o.hot[i]
+	if !ok {
+		return
+	}
+	delete(o.hot, i)
+	o.hotBytes -= int64(len(p))
+	o.hotOrder = slices.DeleteFunc(o.hotOrder, func(j int) bool { return j == i })
+}
+
 // errCorruptCache reports a whole chunk in the data file whose MAC is
 // not the one computed when it was fetched.
 var errCorruptCache = errors.New("vfs cache: a cached chunk does not match its MAC")
@@ -557,6 +569,11 @@ func (o *cacheObj) readAt(p []byte, off int64) (int, error) {
 		}
 		if data != nil {
 			n += copy(p[n:n+k], data[cur-c.Offset:])
+			if cur+int64(k) == c.Offset+c.Size {
+				o.mu.Lock()
+				o.dropHot(i) // read to its end: a sequential reader is done with it
+				o.mu.Unlock()
+			}
 			continue
 		}
 		if _, err := o.f.ReadAt(p[n:n+k], cur); err != nil {

@@ -191,6 +191,12 @@ func (v *VFS) Root() *Node {
 	return v.root
 }
 
+// ParallelReads reports whether reads of one file may come in any order
+// and at once without weakening verification: true with the block
+// cache, which checks a file read whole in any order. Without it only a
+// whole read that comes in order, one read at a time, is verified.
+func (v *VFS) ParallelReads() bool { return v.cache != nil }
+
 // ReadOnly reports whether mutations are refused.
 func (v *VFS) ReadOnly() bool { return v.opts.ReadOnly }
 
