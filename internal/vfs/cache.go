@@ -152,13 +152,18 @@ func (c *blockCache) put(o *cacheObj) {
 	c.mu.Lock()
 	o.opens--
 	last := o.opens == 0
+	var cancel context.CancelFunc
+	if last {
+		// Taken now: an open right after this may start a new context.
+		o.mu.Lock()
+		cancel = o.cancel
+		o.mu.Unlock()
+	}
 	c.mu.Unlock()
 	if !last {
 		return
 	}
-	o.mu.Lock()
-	o.cancel()
-	o.mu.Unlock()
+	cancel()
 	o.wg.Wait()
 	o.mu.Lock()
 	failed := o.err != nil
