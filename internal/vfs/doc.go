@@ -1,8 +1,8 @@
 // Package vfs is a file system tree over a backend.Backend, with no FUSE
 // in it: inodes, directory caches, open handles, reads through a block
-// cache on disk with read-ahead, and write-back through a temporary file. internal/mount
-// serves it to the kernel with go-fuse; a WebDAV or HTTP front could serve
-// the same VFS.
+// cache on disk with read-ahead, and write-back through a temporary file.
+// internal/mount serves it to the kernel with go-fuse; a WebDAV or HTTP
+// front could serve the same VFS.
 //
 // # Nodes and inode numbers
 //
