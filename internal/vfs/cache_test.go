@@ -419,12 +419,7 @@ func TestCacheMegaRandomReads(t *testing.T) {
 // TestSuiteMega runs the behaviour suite in process over MEGA, with
 // stored blobs corrupted for CorruptRead.
 func TestSuiteMega(t *testing.T) {
-	vfstest.Run(t, vfstest.Config{Unsupported: map[string]string{
-		// Flaky on main as well, before the block cache: right after the
-		// rename the listing in process sometimes still shows the replaced
-		// file ("b" twice, or "b (2)").
-		"RenameReplace": "in process over MEGA the replaced file is sometimes still listed right after the rename (the rename path, not reads)",
-	}, New: func(t *testing.T) vfstest.Env {
+	vfstest.Run(t, vfstest.Config{New: func(t *testing.T) vfstest.Env {
 		v, b, ts := newMegaVFS(t, vfs.Options{})
 		return vfstest.Env{FS: vfstest.InProcess(v), Backend: b,
 			Corrupt: func(t *testing.T, p string) {

@@ -30,6 +30,7 @@ type Node struct {
 	listed   time.Time        // when children were listed
 	stale    bool             // an outside change may have changed the listing
 	mut      uint64           // directories: counts the VFS's own changes to the listing
+	busy     int              // directories: the VFS's own changes to the listing in flight at the backend
 	w        *writeFile       // files open for writing (or being uploaded)
 	dirTime  time.Time        // directories: the mtime set through the VFS, which listings do not carry
 }
@@ -143,11 +144,27 @@ func (d *Node) load(ctx context.Context) error {
 
 // list lists directory d from the backend, replaces its cached children
 // and returns what changed for the kernel's caches.
+//
+// A listing taken while the VFS changes d at the backend (an upload, a
+// rename, a removal) may show that change half done: a rename over a
+// file on MEGA moves the new node in before the old one goes, and such a
+// listing applied after the rename shows both. So a listing is applied
+// only when no change of d was in flight during it (busy) and none ended
+// (mut); otherwise d is listed again, after the change if one is still
+// running. When changes keep coming, the cached children stay as the VFS
+// made them and d stays stale, to be listed at the next load.
 func (v *VFS) list(ctx context.Context, d *Node) ([]Change, error) {
+	const tries = 8
 	for try := 0; ; try++ {
 		v.mu.Lock()
-		p, mut := d.entry.Path, d.mut
+		p, mut, busy := d.entry.Path, d.mut, d.busy
 		v.mu.Unlock()
+		if busy > 0 && try < tries {
+			if err := pause(ctx, try); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		es, err := v.b.List(ctx, p)
 		if err != nil {
 			return nil, err
@@ -157,14 +174,50 @@ func (v *VFS) list(ctx context.Context, d *Node) ([]Change, error) {
 			v.mu.Unlock()
 			return nil, nil // moved or removed meanwhile: the next load lists it
 		}
-		// A change the VFS made during the List (an upload, a rename)
-		// may be missing from it, or half in it: list again.
-		if d.mut == mut || try == 5 {
+		clean := d.mut == mut && d.busy == 0 && busy == 0
+		if clean || (try >= tries && d.children == nil) {
 			c := v.apply(d, es)
 			v.mu.Unlock()
 			return c, nil
 		}
+		if try >= tries {
+			d.stale = true
+			v.mu.Unlock()
+			return nil, nil
+		}
 		v.mu.Unlock()
+	}
+}
+
+// pause waits a little longer at each try for a change in flight to end.
+func pause(ctx context.Context, try int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(1+try) * 5 * time.Millisecond):
+		return nil
+	}
+}
+
+// changing marks a change of the listings of dirs in flight at the
+// backend (see list); the function it returns marks its end.
+func (v *VFS) changing(dirs ...*Node) (done func()) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, d := range dirs {
+		if d != nil {
+			d.busy++
+		}
+	}
+	return func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		for _, d := range dirs {
+			if d != nil {
+				d.busy--
+				d.mut++
+			}
+		}
 	}
 }
 

@@ -37,10 +37,13 @@ func (d *Node) Mkdir(ctx context.Context, name string) (*Node, error) {
 	} else if ok {
 		return nil, v.perr("mkdir", p, fs.ErrExist)
 	}
-	if err := v.b.Mkdir(ctx, p); err != nil {
-		return nil, err
+	done := v.changing(d)
+	err := v.b.Mkdir(ctx, p)
+	var e backend.Entry
+	if err == nil {
+		e, err = v.b.Stat(ctx, p)
 	}
-	e, err := v.b.Stat(ctx, p)
+	done()
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +85,10 @@ func (d *Node) Rmdir(ctx context.Context, name string) error {
 	}
 	js := v.lockPending(func(p string) bool { return isUnder(p, e.Path) })
 	defer unlockJobs(js)
-	if err := v.b.Rmdir(ctx, e.Path); err != nil {
+	done := v.changing(d)
+	err = v.b.Rmdir(ctx, e.Path)
+	done()
+	if err != nil {
 		return err
 	}
 	v.dropJobs(js, "its folder was removed")
@@ -133,6 +139,7 @@ func (d *Node) Remove(ctx context.Context, name string) error {
 	}
 	js := v.lockPending(func(p string) bool { return p == e.Path })
 	defer unlockJobs(js)
+	done := v.changing(d)
 	switch {
 	case local: // never uploaded
 	case dup:
@@ -140,6 +147,7 @@ func (d *Node) Remove(ctx context.Context, name string) error {
 	default:
 		err = v.b.Remove(ctx, e.Path)
 	}
+	done()
 	if err != nil {
 		return err
 	}
@@ -230,6 +238,8 @@ func (d *Node) Rename(ctx context.Context, name string, nd *Node, newName string
 		}
 	}
 	var ne backend.Entry
+	done := v.changing(d, nd)
+	defer done() // after moved: a listing must not apply the backend's state before the VFS's
 	switch {
 	case local:
 		ne = e
