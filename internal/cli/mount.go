@@ -26,6 +26,7 @@ type mountOptions struct {
 	dirCacheTime time.Duration
 	daemon       bool
 	logFile      string
+	cacheMaxSize sizeFlag
 }
 
 // envDaemon marks the background process of "ferry mount --daemon": it
@@ -66,6 +67,8 @@ name. A public link mounts read-only.`,
 	cmd.Flags().BoolVar(&o.readOnly, "read-only", false, "refuse every change through the mount")
 	cmd.Flags().BoolVar(&o.allowOther, "allow-other", false, "let other users see the mount (needs user_allow_other in /etc/fuse.conf)")
 	cmd.Flags().DurationVar(&o.dirCacheTime, "dir-cache-time", vfs.DefaultDirCacheTime, "how long a directory listing is trusted (changes other MEGA clients make are seen within seconds anyway)")
+	o.cacheMaxSize = vfs.DefaultCacheMaxSize
+	cmd.Flags().Var(&o.cacheMaxSize, "cache-max-size", `bound of the block cache of file content read (e.g. 512M, 10G; "off": no cache, every read goes to the remote); files open now are never evicted`)
 	cmd.Flags().BoolVar(&o.daemon, "daemon", false, "run in the background once mounted (ferry umount or fusermount3 -u ends it)")
 	cmd.Flags().StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (with --daemon, the log is discarded without it)")
 	return cmd
@@ -127,6 +130,7 @@ func serveMount(ctx context.Context, g *globals, o mountOptions, arg, dir string
 		Root:         ref.Path,
 		CacheDir:     filepath.Join(g.cacheRoot(), "vfs"),
 		DirCacheTime: o.dirCacheTime,
+		CacheMaxSize: cacheBound(o.cacheMaxSize),
 		ReadOnly:     o.readOnly,
 		Logger:       log,
 	})
@@ -302,3 +306,12 @@ func unmount(dir string, flags ...string) error {
 // unmountLazy detaches dir now; the file system ends when its last open
 // file is closed.
 func unmountLazy(dir string) error { return unmount(dir, "-z") }
+
+// cacheBound is vfs.Options.CacheMaxSize for the --cache-max-size value:
+// "off" (and 0) turn the block cache off.
+func cacheBound(s sizeFlag) int64 {
+	if s <= 0 {
+		return -1
+	}
+	return int64(s)
+}

@@ -88,6 +88,26 @@ func TestMountCommand(t *testing.T) {
 		t.Errorf("%s is still a mountpoint after the mount command returned", dir)
 	}
 
+	// --cache-max-size: a read fills the block cache under --cache-dir;
+	// "off" leaves it empty.
+	for _, c := range []struct {
+		flag   string
+		filled bool
+	}{{"1G", true}, {"off", false}} {
+		cache := t.TempDir()
+		ctx, cancel := context.WithCancel(t.Context())
+		dir, done := start(ctx, "--cache-dir", cache, "--cache-max-size", c.flag, ":mega:box")
+		if out, err := sh(fmt.Sprintf("cat %q/note.txt", dir)); err != nil || out != "through the mount" {
+			t.Errorf("--cache-max-size %s: read %q, %v", c.flag, out, err)
+		}
+		n := blockCacheBytes(t, cache)
+		cancel()
+		<-done
+		if (n > 0) != c.filled {
+			t.Errorf("--cache-max-size %s: %d bytes in the block cache after a read", c.flag, n)
+		}
+	}
+
 	// A folder link mounts read-only.
 	code, link, errOut := runCLI(t, t.Context(), "", append([]string{"link", ":mega:box"}, remote...)...)
 	if code != 0 {
@@ -106,4 +126,26 @@ func TestMountCommand(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Errorf("link mount exited %d, want 0", code)
 	}
+}
+
+// blockCacheBytes sums the sizes of the block cache's files under the
+// cache dir root.
+func blockCacheBytes(t *testing.T, root string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && strings.Contains(p, string(filepath.Separator)+"blocks-") {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
