@@ -796,3 +796,21 @@ func TestFailedUploadFolderRenamed(t *testing.T) {
 		t.Errorf("the old folder came back: %v", err)
 	}
 }
+
+// TestUploadDefaultAttempts: with UploadRetry's attempts left zero a
+// failing upload at fsync is tried DefaultUploadAttempts times, not the
+// ten of retry's default (each attempt already has the backend's own
+// retries inside: a close in a MEGA outage blocked for three minutes).
+func TestUploadDefaultAttempts(t *testing.T) {
+	fb := &faulty{Backend: memory.New(), fails: -1}
+	v := newVFSRetry(t, fb, t.TempDir(), retry.Policy{Base: time.Millisecond, Cap: time.Millisecond})
+	_, h := create(t, v, "f.txt", "data")
+	if err := h.Fsync(t.Context()); err == nil {
+		t.Fatal("fsync of a failing upload succeeded")
+	}
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	if fb.puts != vfs.DefaultUploadAttempts {
+		t.Errorf("%d Puts, want %d", fb.puts, vfs.DefaultUploadAttempts)
+	}
+}

@@ -26,6 +26,10 @@ const DefaultRetryFailed = 30 * time.Second
 // after each round with a failure, up to this many times RetryFailed.
 const maxRetryFailedFactor = 8
 
+// DefaultUploadAttempts is how many times an upload at close or fsync
+// is tried when Options leaves UploadRetry.MaxAttempts zero.
+const DefaultUploadAttempts = 3
+
 // ErrReadOnly is returned for mutations of a read-only VFS.
 var ErrReadOnly = errors.New("read-only file system")
 
@@ -39,8 +43,13 @@ type Options struct {
 	// DefaultCacheDir().
 	CacheDir string
 	// UploadRetry is the backoff of uploads at flush, fsync and release
-	// and of journal replays; the zero value is retry.Policy's defaults
-	// (10 attempts, 50 ms doubling to 5 s).
+	// and of journal replays. MaxAttempts zero means
+	// DefaultUploadAttempts; the other fields' zero values are
+	// retry.Policy's defaults (50 ms doubling to 5 s). The backend retries
+	// transient failures within each attempt itself (MEGA: every chunk),
+	// so a few attempts keep a close in an outage from blocking for
+	// minutes; what still fails is journalled and retried in the
+	// background (RetryFailed).
 	UploadRetry retry.Policy
 	// RetryFailed is how long the VFS waits before it tries again, in the
 	// background, the uploads whose retries at release failed and the
@@ -118,6 +127,9 @@ type VFS struct {
 // New returns a VFS over b. When b is a backend.ChangeNotifier, it
 // watches b until Close. ctx bounds only New's own work.
 func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
+	if o.UploadRetry.MaxAttempts == 0 {
+		o.UploadRetry.MaxAttempts = DefaultUploadAttempts
+	}
 	if o.DirCacheTime == 0 {
 		o.DirCacheTime = DefaultDirCacheTime
 	}
