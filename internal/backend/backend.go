@@ -158,10 +158,14 @@ type ModTimeSetter interface {
 
 // ContentMatcher is implemented by backends that can tell whether a
 // stream holds exactly a file's content without downloading it: MEGA MACs
-// the stream under the node's key and compares the meta-MAC. `check
+// the stream under the node's key and compares the meta-MAC, MediaFire
+// compares the stream's SHA-256 with the hash it records. `check
 // --checksum` feeds it the other side's file.
 type ContentMatcher interface {
 	MatchContent(ctx context.Context, e Entry, r io.Reader) (bool, error)
+	// MatchedBy names what MatchContent compares, as check's reasons
+	// show it: "MEGA meta-MAC", "MediaFire SHA-256".
+	MatchedBy() string
 }
 
 // Chunk is the byte range [Offset, Offset+Size) of a file.

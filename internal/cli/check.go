@@ -36,7 +36,9 @@ coarser precision of the two sides: 1 s on MEGA). With --checksum, content
 fingerprints are compared instead: a side without them (a local disk) gets
 them computed from a few KiB of each file. When they agree and one side is
 MEGA, the other side's file is read whole and MAC'd under the MEGA file's
-key: equal meta-MACs prove equal content. Nothing is downloaded from MEGA.
+key: equal meta-MACs prove equal content. On MediaFire the other side's
+SHA-256 is compared with the hash MediaFire records. Nothing is downloaded
+from MEGA or MediaFire; the reason a file differs names what was compared.
 --size-only compares sizes.
 
 Exits with status 1 if differences were found, like rclone.`,

@@ -92,8 +92,13 @@ func TestMediaFireRemote(t *testing.T) {
 	if code, _, _ := runCLI(t, t.Context(), "", "check", src, "mf:backup"); code != 0 {
 		t.Errorf("check by size and mtime: exit %d, want 0 (the change is invisible to it)", code)
 	}
-	if code, _, _ := runCLI(t, t.Context(), "", "check", "--checksum", src, "mf:backup"); code == 0 {
+	code, out, errOut = runCLI(t, t.Context(), "", "check", "--checksum", src, "mf:backup")
+	if code == 0 {
 		t.Error("check --checksum missed a same-size change")
+	}
+	// The reason names what the MediaFire backend compared.
+	if all := out + errOut; !strings.Contains(all, "content differs (MediaFire SHA-256)") || strings.Contains(all, "MEGA") {
+		t.Errorf("check --checksum does not say it compared MediaFire's SHA-256:\n%s", all)
 	}
 	if err := os.WriteFile(a, []byte("alpha"), 0o644); err != nil {
 		t.Fatal(err)

@@ -125,7 +125,7 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 			return
 		}
 		if dec == decSkip && opts.Checksum && !s.IsDir {
-			applied, same, err := matchContent(ctx, src.Backend, dst.Backend, *s, *d)
+			applied, same, by, err := matchContent(ctx, src.Backend, dst.Backend, *s, *d)
 			switch {
 			case err != nil:
 				if ctx.Err() == nil {
@@ -133,9 +133,9 @@ func Check(ctx context.Context, src, dst Location, opts CheckOptions) (CheckResu
 				}
 				return
 			case applied && same:
-				reason = "MEGA meta-MAC matches the whole content"
+				reason = by + " matches the whole content"
 			case applied:
-				dec, reason = decCopy, "content differs (MEGA meta-MAC)"
+				dec, reason = decCopy, "content differs ("+by+")"
 			}
 		}
 		if reason == reasonNoFingerprints {

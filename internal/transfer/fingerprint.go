@@ -63,11 +63,12 @@ func (f fingerprints) equal(ctx context.Context, s, d backend.Entry) (bool, erro
 }
 
 // matchContent confirms equal fingerprints with the whole content when
-// exactly one side is a backend.ContentMatcher (MEGA): the other side's
+// exactly one side is a backend.ContentMatcher (MEGA, MediaFire): the other side's
 // file is read and MAC'd under the matcher's key, so nothing is
 // downloaded. applied is false when neither or both sides can match
 // (two MEGA files have different keys; their fingerprints decide).
-func matchContent(ctx context.Context, src, dst backend.Backend, s, d backend.Entry) (applied, same bool, err error) {
+// by names what the matcher compared (backend.ContentMatcher.MatchedBy).
+func matchContent(ctx context.Context, src, dst backend.Backend, s, d backend.Entry) (applied, same bool, by string, err error) {
 	sm, sok := src.(backend.ContentMatcher)
 	dm, dok := dst.(backend.ContentMatcher)
 	var (
@@ -81,16 +82,17 @@ func matchContent(ctx context.Context, src, dst backend.Backend, s, d backend.En
 	case sok && !dok:
 		m, e, other, o = sm, s, dst, d
 	default:
-		return false, false, nil
+		return false, false, "", nil
 	}
+	by = m.MatchedBy()
 	rc, err := backend.OpenEntry(ctx, other, o, 0, -1)
 	if err != nil {
-		return true, false, err
+		return true, false, by, err
 	}
 	defer rc.Close()
 	same, err = m.MatchContent(ctx, e, backend.ExactReader(rc, o.Size))
 	if errors.Is(err, backend.ErrSizeMismatch) {
-		return true, false, nil // longer or shorter than listed: not the same
+		return true, false, by, nil // longer or shorter than listed: not the same
 	}
-	return true, same, err
+	return true, same, by, err
 }

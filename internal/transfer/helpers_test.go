@@ -240,3 +240,5 @@ func (c *countingMatcher) MatchContent(ctx context.Context, e backend.Entry, r i
 	c.mu.Unlock()
 	return c.m.MatchContent(ctx, e, r)
 }
+
+func (c *countingMatcher) MatchedBy() string { return c.m.MatchedBy() }

@@ -50,6 +50,11 @@ func (b *Backend) PublicLink(ctx context.Context, p string, unlink bool) (string
 	return link, b.pathErr("link", p, err)
 }
 
+// MatchedBy implements backend.ContentMatcher. Legacy files that carry
+// an MD5 instead are compared by it; the reason still says SHA-256, the
+// hash of every file this backend or the stand-in stores.
+func (b *Backend) MatchedBy() string { return "MediaFire SHA-256" }
+
 // MatchContent reports whether r holds exactly the content of file e,
 // comparing r's SHA-256 with the hash MediaFire records for the file
 // (MD5 for legacy files), so nothing is downloaded. It costs one API call.

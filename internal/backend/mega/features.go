@@ -322,6 +322,9 @@ func (b *Backend) SetModTime(ctx context.Context, p string, t time.Time) error {
 	return nil
 }
 
+// MatchedBy implements backend.ContentMatcher.
+func (b *Backend) MatchedBy() string { return "MEGA meta-MAC" }
+
 // MatchContent reports whether r holds exactly the content of file e
 // (the node e.ID names, or the newest file at e.Path without an ID),
 // by comparing MEGA's meta-MAC; nothing is downloaded.
