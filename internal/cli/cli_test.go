@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,41 @@ func TestQuickstart(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The quickstart on the MediaFire stand-in: the same commands on a
+// mediafire remote, every byte and mtime back, a bounded number of logins
+// (the backend keeps no session between commands: at most its pool of 2
+// per command); with --source, the folder link MediaFire lacks is left out.
+func TestQuickstartMediaFire(t *testing.T) {
+	code, out, errOut := runCLI(t, t.Context(), "", "quickstart", "--backend", "mediafire")
+	if code != 0 {
+		t.Fatalf("quickstart exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"MediaFire stand-in", "type = mediafire", "8 files identical, mtimes preserved", "photos/big.raw",
+		"ünïcødé & <odd>?.txt", "http://127.0.0.1:", "/file/", "9 commands"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("quickstart output lacks %q:\n%s", want, out)
+		}
+	}
+	m := regexp.MustCompile(`(\d+) login\(s\) on the server`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no login count in:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 1 || n > 2*8 {
+		t.Errorf("%d logins for 8 commands on the remote, want 1..16", n)
+	}
+
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo"})
+	code, out, errOut = runCLI(t, t.Context(), "", "quickstart", "--backend", "mediafire", "--source", src)
+	if code != 0 || !strings.Contains(out, "2 files identical, mtimes preserved") || strings.Contains(out, "$ ferry link") {
+		t.Errorf("quickstart --source: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	if code, _, errOut := runCLI(t, t.Context(), "", "quickstart", "--backend", "dropbox"); code != exitUsage || !strings.Contains(errOut, `"dropbox"`) {
+		t.Errorf("--backend dropbox: exit %d, %q; want %d naming it", code, errOut, exitUsage)
 	}
 }
 

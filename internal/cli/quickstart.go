@@ -11,32 +11,39 @@ import (
 	"io/fs"
 	mrand "math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"ferry/internal/ui"
+	"ferry/mediafireserver"
 	"ferry/mega/megacrypto"
 	"ferry/megaserver"
 )
 
 // quickstartOptions are the flags of "ferry quickstart".
 type quickstartOptions struct {
-	source string // folder to upload; empty = generate a demo folder
-	keep   bool   // keep the temporary directories
+	source  string // folder to upload; empty = generate a demo folder
+	keep    bool   // keep the temporary directories
+	backend string // "mega" or "mediafire": the embedded server to run
 }
 
 func newQuickstartCommand(g *globals) *cobra.Command {
 	var o quickstartOptions
 	cmd := &cobra.Command{
 		Use:   "quickstart",
-		Short: "Run the whole MEGA round trip on an embedded local server (no account, no network)",
+		Short: "Run the whole round trip on an embedded local MEGA or MediaFire server (no account, no network)",
 		Long: `Start a MEGA-compatible server on a temporary directory, create an account,
 upload a folder with MEGA's client-side encryption, list it, download it
-again and verify every byte and every modification time.`,
+again and verify every byte and every modification time.
+
+With --backend mediafire the same commands run against the embedded
+MediaFire stand-in ("ferry serve mediafire") and a mediafire remote.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runQuickstart(cmd.Context(), g, o)
@@ -44,10 +51,75 @@ again and verify every byte and every modification time.`,
 	}
 	cmd.Flags().StringVar(&o.source, "source", "", "folder to upload (default: a generated demo folder)")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the temporary server and download directories")
+	cmd.Flags().StringVar(&o.backend, "backend", "mega", "embedded server to run: mega or mediafire")
 	return cmd
 }
 
+// quickstartServer is the embedded server a quickstart runs on.
+type quickstartServer struct {
+	handler http.Handler
+	close   func() error
+	// remote returns the "config create" arguments after the remote name.
+	remote func(apiURL string) []string
+	logins func() int64 // logins the server answered
+	// what the server saw, for the closing line
+	saw string
+}
+
+// startQuickstartServer opens the server of backend on dataDir and
+// creates the demo account email with password.
+func startQuickstartServer(ctx context.Context, g *globals, step func(string, ...any), backend, dataDir, email, password string) (*quickstartServer, error) {
+	switch backend {
+	case "mega":
+		step("starting the MEGA server (ferry serve mega) on 127.0.0.1, data in %s", dataDir)
+		srv, err := megaserver.Open(megaserver.Options{Dir: dataDir, Logger: g.logger()})
+		if err != nil {
+			return nil, err
+		}
+		step("creating the account %s (ferry serve mega adduser; the signup crypto runs client-side)", email)
+		acct, err := megacrypto.NewAccount(email, []byte(password), megacrypto.AccountOptions{}, rand.Reader)
+		if err == nil {
+			_, err = srv.AddUser(ctx, acct, megaserver.UserOptions{Name: "ferry demo"})
+		}
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		return &quickstartServer{
+			handler: srv, close: srv.Close,
+			remote: func(apiURL string) []string {
+				return []string{"mega", "user=" + email, "pass=" + password, "url=" + apiURL}
+			},
+			logins: func() int64 { return int64(srv.Logins(email)) },
+			saw:    "the server never saw a key",
+		}, nil
+	case "mediafire":
+		step("starting the MediaFire stand-in (ferry serve mediafire) on 127.0.0.1, data in %s", dataDir)
+		srv, err := mediafireserver.Open(mediafireserver.Options{Dir: dataDir, Logger: g.logger()})
+		if err != nil {
+			return nil, err
+		}
+		step("creating the account %s (ferry serve mediafire adduser)", email)
+		if _, err := srv.AddUser(ctx, email, password, mediafireserver.UserOptions{Name: "ferry demo"}); err != nil {
+			srv.Close()
+			return nil, err
+		}
+		return &quickstartServer{
+			handler: srv, close: srv.Close,
+			remote: func(apiURL string) []string {
+				return []string{"mediafire", "user=" + email, "pass=" + password, "url=" + apiURL}
+			},
+			logins: func() int64 { return srv.Stats().Calls["user/get_session_token"] },
+			saw:    "every call was signed and every download SHA-256 verified",
+		}, nil
+	}
+	return nil, usageError{fmt.Errorf("--backend %q: want mega or mediafire", backend)}
+}
+
 func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
+	if o.backend != "mega" && o.backend != "mediafire" {
+		return usageError{fmt.Errorf("--backend %q: want mega or mediafire", o.backend)}
+	}
 	out := g.stdio.Out
 	step := func(format string, args ...any) { fmt.Fprintf(out, "\n==> "+format+"\n", args...) }
 
@@ -70,34 +142,23 @@ func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 		}
 	}
 
-	dataDir := filepath.Join(work, "server")
-	step("starting the MEGA server (ferry serve mega) on 127.0.0.1, data in %s", dataDir)
-	srv, err := megaserver.Open(megaserver.Options{Dir: dataDir, Logger: g.logger()})
+	const email = "demo@ferry.local"
+	password := rand.Text()
+	srv, err := startQuickstartServer(ctx, g, step, o.backend, filepath.Join(work, "server"), email, password)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer srv.close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	srvCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
-	go func() { served <- serveUntilDone(srvCtx, ln, srv) }()
+	go func() { served <- serveUntilDone(srvCtx, ln, srv.handler) }()
 	defer func() { stopServer(); <-served }()
 	apiURL := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "    API %s\n", apiURL)
-
-	const email = "demo@ferry.local"
-	password := rand.Text()
-	step("creating the account %s (ferry serve mega adduser; the signup crypto runs client-side)", email)
-	acct, err := megacrypto.NewAccount(email, []byte(password), megacrypto.AccountOptions{}, rand.Reader)
-	if err != nil {
-		return err
-	}
-	if _, err := srv.AddUser(ctx, acct, megaserver.UserOptions{Name: "ferry demo"}); err != nil {
-		return err
-	}
 
 	// Every step below is an ordinary ferry command, run in-process with a
 	// private config file and cache directory.
@@ -121,7 +182,7 @@ func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 	}
 	back := filepath.Join(work, "download")
 	steps := [][]string{
-		{"config", "create", "--obscure", "demo", "mega", "user=" + email, "pass=" + password, "url=" + apiURL},
+		append([]string{"config", "create", "--obscure", "demo"}, srv.remote(apiURL)...),
 		{"copy", "-v", src, "demo:quickstart"},
 		{"lsl", "demo:quickstart"},
 		{"check", src, "demo:quickstart"},
@@ -131,7 +192,10 @@ func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 		{"sync", "-v", src, "demo:quickstart"},
 		{"about", "demo:"},
 	}
-	if o.source != "" {
+	switch {
+	case o.source != "" && o.backend == "mediafire":
+		steps = slices.Delete(steps, 4, 5) // MediaFire links files, not folders
+	case o.source != "":
 		steps[4] = []string{"link", "demo:quickstart"}
 	}
 	for _, args := range steps {
@@ -146,7 +210,7 @@ func runQuickstart(ctx context.Context, g *globals, o quickstartOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "    %d files identical, mtimes preserved\n", n)
-	fmt.Fprintf(out, "\n==> done: %d commands, %d login(s) on the server; the server never saw a key.\n", len(steps), srv.Logins(email))
+	fmt.Fprintf(out, "\n==> done: %d commands, %d login(s) on the server; %s.\n", len(steps), srv.logins(), srv.saw)
 	return nil
 }
 
