@@ -117,13 +117,34 @@ func getFile(ctx context.Context, be backend.Backend, name string, want int64) e
 	if err != nil {
 		return err
 	}
+	return drain(rc, name, want)
+}
+
+// getEntry opens the listed file e as a copy does (by its id).
+func getEntry(ctx context.Context, be backend.Backend, e backend.Entry) error {
+	rc, err := backend.OpenEntry(ctx, be, e, 0, -1)
+	if err != nil {
+		return err
+	}
+	return drain(rc, e.Path, e.Size)
+}
+
+// drain reads rc to its end as a copy to a local file does (io.Copy's
+// 32 KiB buffer: io.Discard's ReadFrom would read 8 KiB at a time), then
+// closes it.
+func drain(rc io.ReadCloser, name string, want int64) error {
 	defer rc.Close()
-	n, err := io.Copy(io.Discard, rc)
+	n, err := io.Copy(writeOnly{}, rc)
 	if err == nil && n != want {
 		err = fmt.Errorf("%s: %d bytes, want %d", name, n, want)
 	}
 	return err
 }
+
+// writeOnly discards what it is written and has no ReadFrom.
+type writeOnly struct{}
+
+func (writeOnly) Write(p []byte) (int, error) { return len(p), nil }
 
 // warmName is the file a warm-up moves before the clock starts, so the
 // one-time calls (login, action token, folder lookups and creation) are
@@ -351,6 +372,25 @@ func curlDownloads(links []string) string {
 	return sb.String()
 }
 
+// curlHashed downloads link with curl into `openssl dgst -sha256` (which
+// uses the CPU's SHA instructions, as Go does; coreutils' sha256sum is
+// several times slower), as a client that verifies what it got would,
+// and returns the hash.
+func curlHashed(b *testing.B, link string) string {
+	b.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.CommandContext(b.Context(), "bash", "-c", `set -o pipefail; curl -sS --fail "$1" | openssl dgst -sha256 -r`, "bash", link)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("curl | openssl dgst: %v\n%s", err, errb.String())
+	}
+	f := strings.Fields(out.String())
+	if len(f) == 0 {
+		b.Fatalf("curl | openssl dgst printed nothing")
+	}
+	return f[0]
+}
+
 func checkDownloads(b *testing.B, out []byte, sizes []int64) {
 	b.Helper()
 	lines := strings.Fields(string(out))
@@ -462,8 +502,21 @@ func BenchmarkMediaFire(b *testing.B) {
 				be := mfBackend(b, ts, "seed")
 				setup := warmUp(b, ts, be, false)
 				b.StartTimer()
+				// As a copy does: one listing, then each file by its id.
+				entries, err := be.List(b.Context(), "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				byName := make(map[string]backend.Entry, len(entries))
+				for _, e := range entries {
+					byName[e.Path] = e
+				}
 				for j, p := range set.paths {
-					if err := getFile(b.Context(), be, filepath.Base(p), set.sizes[j]); err != nil {
+					e, ok := byName[filepath.Base(p)]
+					if !ok || e.Size != set.sizes[j] {
+						b.Fatalf("%s: listed as %+v", p, e)
+					}
+					if err := getEntry(b.Context(), be, e); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -478,17 +531,7 @@ func BenchmarkMediaFire(b *testing.B) {
 				ts := mfServer(b)
 				seed(b, ts, set.paths)
 				s, _, _ := curlSession(b, ts)
-				root := s.Call(b, "folder/get_content", "content_type", "folders")
-				var folder string
-				for _, f := range asList(root.Get("folder_content.folders")) {
-					if f["name"] == "seed" {
-						folder, _ = f["folderkey"].(string)
-					}
-				}
-				if folder == "" {
-					b.Fatalf("no folder seed: %s", root.Body)
-				}
-				cfg := curlDownloads(directLinks(b, s, folder, names(set.paths)))
+				cfg := curlDownloads(directLinks(b, s, seedFolder(b, s), names(set.paths)))
 				ts.Server.ResetStats()
 				b.StartTimer()
 				out := curl(b, cfg)
@@ -497,7 +540,53 @@ func BenchmarkMediaFire(b *testing.B) {
 				reportCalls(b, ts, len(set.paths), 0)
 			}
 		})
+		if set.name == "large" {
+			// curl verifies nothing; ferry checks every download's SHA-256.
+			// This baseline pays for the hash too.
+			b.Run("get-large/curl-sha256", func(b *testing.B) {
+				if _, err := exec.LookPath("openssl"); err != nil || !hasBash() {
+					b.Skip("no openssl or bash")
+				}
+				data, err := os.ReadFile(fx.large)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sum := sha256.Sum256(data)
+				want := hex.EncodeToString(sum[:])
+				data = nil
+				b.SetBytes(set.bytes)
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					ts := mfServer(b)
+					seed(b, ts, set.paths)
+					s, _, _ := curlSession(b, ts)
+					links := directLinks(b, s, seedFolder(b, s), names(set.paths))
+					ts.Server.ResetStats()
+					b.StartTimer()
+					got := curlHashed(b, links[0])
+					b.StopTimer()
+					if got != want {
+						b.Fatalf("curl | openssl dgst: %s, want %s", got, want)
+					}
+					reportCalls(b, ts, 1, 0)
+				}
+			})
+		}
 	}
+}
+
+// seedFolder returns the key of the folder "seed" in the root.
+func seedFolder(b *testing.B, s *mediafireservertest.Session) string {
+	root := s.Call(b, "folder/get_content", "content_type", "folders")
+	for _, f := range asList(root.Get("folder_content.folders")) {
+		if f["name"] == "seed" {
+			if k, _ := f["folderkey"].(string); k != "" {
+				return k
+			}
+		}
+	}
+	b.Fatalf("no folder seed: %s", root.Body)
+	return ""
 }
 
 func asList(v any) []map[string]any {
@@ -509,4 +598,9 @@ func asList(v any) []map[string]any {
 		}
 	}
 	return out
+}
+
+func hasBash() bool {
+	_, err := exec.LookPath("bash")
+	return err == nil
 }
