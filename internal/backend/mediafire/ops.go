@@ -1,15 +1,11 @@
 package mediafire
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -171,35 +167,6 @@ func (b *Backend) OpenEntry(ctx context.Context, e backend.Entry, offset, length
 		return nil, b.pathErr("open", e.Path, err)
 	}
 	return b.open(ctx, "open", e.Path, fi, offset, length)
-}
-
-// spool copies exactly size bytes of r (checking its end) to memory or a
-// temporary file and returns a reader of the copy, its SHA-256 and a
-// cleanup function.
-func spool(ctx context.Context, r io.Reader, size int64) (io.ReaderAt, string, func(), error) {
-	h := sha256.New()
-	src := backend.ContextReader(ctx, r)
-	if size <= memSpool {
-		var buf bytes.Buffer
-		buf.Grow(int(size))
-		if _, err := backend.CopyExact(io.MultiWriter(&buf, h), src, size); err != nil {
-			return nil, "", nil, err
-		}
-		return bytes.NewReader(buf.Bytes()), hex.EncodeToString(h.Sum(nil)), func() {}, nil
-	}
-	tmp, err := os.CreateTemp("", "ferry-mediafire-put-*")
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("temporary file for the upload: %w", err)
-	}
-	cleanup := func() {
-		tmp.Close()
-		os.Remove(tmp.Name())
-	}
-	if _, err := backend.CopyExact(io.MultiWriter(tmp, h), src, size); err != nil {
-		cleanup()
-		return nil, "", nil, err
-	}
-	return tmp, hex.EncodeToString(h.Sum(nil)), cleanup, nil
 }
 
 // Put stores r at p. The source is copied aside first (see the package
