@@ -167,6 +167,13 @@ var rules = []rule{
 		},
 		allowed: func(d string) bool { return !protocol(d) && !concreteBackend(d) },
 	},
+	{
+		name: "the backends' shared helpers (internal/backend/internal/...) import no ferry package",
+		applies: func(p string) bool {
+			return strings.HasPrefix(p, "ferry/internal/backend/internal/")
+		},
+		allowed: func(string) bool { return false },
+	},
 }
 
 // violations checks pkgs against rules and returns one line per broken
@@ -223,6 +230,7 @@ func TestRulesCatch(t *testing.T) {
 		rules[8].name:  {ImportPath: "ferry/internal/retry", Deps: []string{"ferry/mega/megaapi"}},
 		rules[9].name:  {ImportPath: "ferry/internal/backend", Deps: []string{"ferry/internal/backend/local"}},
 		rules[10].name: {ImportPath: "ferry/internal/transfer", Deps: []string{"ferry/internal/backend/mega"}},
+		rules[11].name: {ImportPath: "ferry/internal/backend/internal/keyed", Deps: []string{"ferry/internal/backend"}},
 	}
 	if len(bad) != len(rules) {
 		t.Fatalf("%d rules, %d examples of breaking them", len(rules), len(bad))

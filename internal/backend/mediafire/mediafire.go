@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/backend/internal/keyed"
 	mfclient "ferry/mediafire"
 )
 
@@ -150,7 +151,7 @@ type Backend struct {
 	mkMu sync.Mutex
 
 	// names serializes Put, Move and Remove per full path.
-	names keyedMutex
+	names keyed.Mutex
 }
 
 // Compile-time checks of the capabilities.
@@ -218,38 +219,3 @@ func (b *Backend) Precision() time.Duration { return time.Nanosecond }
 
 // Client returns the MediaFire client (tests count its requests).
 func (b *Backend) Client() *mfclient.Client { return b.c }
-
-// keyedMutex is a set of mutexes by key, created on demand.
-type keyedMutex struct {
-	mu    sync.Mutex // guards locks
-	locks map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks key and returns its unlock function.
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = make(map[string]*keyedEntry)
-	}
-	e := k.locks[key]
-	if e == nil {
-		e = &keyedEntry{}
-		k.locks[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
-}

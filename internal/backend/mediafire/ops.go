@@ -187,7 +187,7 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}
 	defer cleanup()
-	unlock := b.names.lock(b.full(p))
+	unlock := b.names.Lock(b.full(p))
 	defer unlock()
 	e, err := b.put1(ctx, p, enc, src, sum, size, modTime)
 	if b.stale(err) {
@@ -307,7 +307,7 @@ func (b *Backend) remove1(ctx context.Context, p string) error {
 	if p == "" {
 		return b.pathErr("remove", p, backend.ErrIsDir)
 	}
-	unlock := b.names.lock(b.full(p))
+	unlock := b.names.Lock(b.full(p))
 	defer unlock()
 	o, err := b.resolve(ctx, p)
 	if err != nil {
@@ -476,7 +476,7 @@ func (b *Backend) move1(ctx context.Context, src, dst string) (backend.Entry, er
 		return backend.Entry{}, b.pathErr("move", src, err)
 	}
 	fdst := b.full(dst)
-	unlock := b.names.lock(fdst)
+	unlock := b.names.Lock(fdst)
 	defer unlock()
 	dpk, err := b.mkdirAll(ctx, backend.Dir(fdst))
 	if err != nil {

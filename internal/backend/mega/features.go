@@ -36,7 +36,7 @@ func (b *Backend) Move(ctx context.Context, src, dst string) (backend.Entry, err
 	}
 	b.mutating.RLock()
 	defer b.mutating.RUnlock()
-	unlock := b.names.lock(dst)
+	unlock := b.names.Lock(dst)
 	defer unlock()
 	n, err := b.pick(src, nil, fs.ErrNotExist)
 	if err != nil {
@@ -96,7 +96,7 @@ func (b *Backend) Purge(ctx context.Context, dir string) error {
 	}
 	b.mutating.RLock()
 	defer b.mutating.RUnlock()
-	unlock := b.names.lock(dir)
+	unlock := b.names.Lock(dir)
 	defer unlock()
 	ns, err := b.lookup(dir)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/backend/internal/keyed"
 	megaclient "ferry/mega"
 )
 
@@ -143,7 +144,7 @@ type Backend struct {
 	// folder create it once.
 	dirMu sync.Mutex
 	// names serializes Put, Move and Remove per destination path.
-	names keyedMutex
+	names keyed.Mutex
 
 	// mutating is held (shared) by every mutation and exclusively by
 	// refresh, so action packets fetched before a mutation are never
@@ -253,39 +254,4 @@ func (b *Backend) Close() error {
 		}
 	})
 	return b.closeErr
-}
-
-// keyedMutex is a set of mutexes by key, created on demand.
-type keyedMutex struct {
-	mu    sync.Mutex // guards locks
-	locks map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks key and returns its unlock function.
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = make(map[string]*keyedEntry)
-	}
-	e := k.locks[key]
-	if e == nil {
-		e = &keyedEntry{}
-		k.locks[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -402,7 +402,7 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 	}
 	b.mutating.RLock()
 	defer b.mutating.RUnlock()
-	unlock := b.names.lock(p)
+	unlock := b.names.Lock(p)
 	defer unlock()
 	if ns, err := b.lookup(p); err == nil && newest(ns, isFile) == nil {
 		return backend.Entry{}, b.pathErr("put", p, errDirInTheWay)
@@ -454,7 +454,7 @@ func (b *Backend) Rmdir(ctx context.Context, dir string) error {
 	}
 	b.mutating.RLock()
 	defer b.mutating.RUnlock()
-	unlock := b.names.lock(dir)
+	unlock := b.names.Lock(dir)
 	defer unlock()
 	d, err := b.pick(dir, isDir, backend.ErrNotDir)
 	if err != nil {
@@ -492,7 +492,7 @@ func (b *Backend) Remove(ctx context.Context, p string) error {
 	}
 	b.mutating.RLock()
 	defer b.mutating.RUnlock()
-	unlock := b.names.lock(p)
+	unlock := b.names.Lock(p)
 	defer unlock()
 	n, err := b.pick(p, isFile, backend.ErrIsDir)
 	if err != nil {
