@@ -11,6 +11,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/internal/keyed"
+	"ferry/internal/backend/internal/secret"
 	mfclient "ferry/mediafire"
 )
 
@@ -54,25 +55,14 @@ const (
 	logKeyErr    = "err"
 )
 
-// secret is a string that never prints.
-type secret string
-
-func (secret) String() string { return "REDACTED" }
-
-// GoString is String, so %#v does not print the secret either.
-func (s secret) GoString() string { return s.String() }
-
-// LogValue implements slog.LogValuer.
-func (secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
-
 // config is a parsed remote configuration.
 type config struct {
 	remote     string
 	user       string
-	pass       secret
+	pass       secret.String
 	url        string
 	appID      string
-	apiKey     secret
+	apiKey     secret.String
 	apiVersion string
 	hardDelete bool
 }
@@ -80,8 +70,8 @@ type config struct {
 // parseConfig validates a remote's configuration. Errors name the remote
 // and the option, never a secret value.
 func parseConfig(remote string, cfg backend.ConfigMap) (config, error) {
-	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret(cfg[optPass]),
-		apiKey: secret(cfg[optAPIKey])}
+	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret.String(cfg[optPass]),
+		apiKey: secret.String(cfg[optAPIKey])}
 	if c.user == "" {
 		return c, fmt.Errorf("mediafire remote %q: option %q (the account's e-mail) is required", remote, optUser)
 	}

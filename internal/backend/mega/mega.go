@@ -12,6 +12,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/internal/keyed"
+	"ferry/internal/backend/internal/secret"
 	megaclient "ferry/mega"
 )
 
@@ -66,23 +67,12 @@ const pollEvery = 5 * time.Second
 // a finished upload does not leave two files with one name.
 const replaceTimeout = 2 * time.Minute
 
-// secret is a string that never prints.
-type secret string
-
-func (secret) String() string { return "REDACTED" }
-
-// GoString is String, so %#v does not print the secret either.
-func (s secret) GoString() string { return s.String() }
-
-// LogValue implements slog.LogValuer.
-func (secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
-
 // config is a parsed remote configuration.
 type config struct {
 	remote     string
 	user       string
-	pass       secret
-	cacheKey   secret // "" when the remote has none
+	pass       secret.String
+	cacheKey   secret.String // "" when the remote has none
 	url        string
 	hardDelete bool
 	debug      bool
@@ -91,8 +81,8 @@ type config struct {
 // parseConfig validates a remote's configuration. Errors name the remote
 // and the option, never a secret value.
 func parseConfig(remote string, cfg backend.ConfigMap) (config, error) {
-	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret(cfg[optPass]),
-		cacheKey: secret(cfg[optCacheKey])}
+	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret.String(cfg[optPass]),
+		cacheKey: secret.String(cfg[optCacheKey])}
 	if c.user == "" {
 		return c, fmt.Errorf("mega remote %q: option %q (the account's e-mail) is required", remote, optUser)
 	}
