@@ -8,6 +8,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -147,6 +148,21 @@ func runServeMega(ctx context.Context, g *globals, o serveMegaOptions) error {
 	if o.faults != "" {
 		fmt.Fprintf(g.stdio.Out, "ferry: injecting faults: %v\n", faults)
 	}
+	return serveAPI(ctx, log, srv, ln)
+}
+
+// apiServer is what "serve mega" and "serve mediafire" run: a server
+// with its own Serve, graceful Shutdown and Close.
+type apiServer interface {
+	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
+	Close() error
+}
+
+// serveAPI serves srv on ln until ctx ends, then shuts it down, giving
+// requests in progress 5s, and closes it (which also ends requests still
+// blocked, such as MEGA's wait requests).
+func serveAPI(ctx context.Context, log *slog.Logger, srv apiServer, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -156,14 +172,14 @@ func runServeMega(ctx context.Context, g *globals, o serveMegaOptions) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err := srv.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// Clients still in the middle of a request (or of sending one)
 		// after the grace period are cut; that is not the server failing.
 		log.Warn("shutdown: closing the connections still busy after 5s")
 		err = nil
 	}
-	srv.Close() // also ends wait requests still blocked
+	srv.Close()
 	<-errc
 	return err
 }
@@ -223,10 +239,7 @@ the server is stopped (the data directory is locked while it runs).`,
 const envPassword = "FERRY_PASSWORD"
 
 func runAddUser(ctx context.Context, g *globals, o addUserOptions, email string) error {
-	if !strings.Contains(email, "@") {
-		return usagef("adduser: %q is not an e-mail address", email)
-	}
-	password, err := readNewPassword(g)
+	password, err := newUserPassword(g, email)
 	if err != nil {
 		return err
 	}
@@ -264,6 +277,15 @@ func runAddUser(ctx context.Context, g *globals, o addUserOptions, email string)
 			secret, url.PathEscape(acct.Email), secret)
 	}
 	return nil
+}
+
+// newUserPassword checks the e-mail address of an adduser command and
+// reads the new account's password (see readNewPassword).
+func newUserPassword(g *globals, email string) (string, error) {
+	if !strings.Contains(email, "@") {
+		return "", usagef("adduser: %q is not an e-mail address", email)
+	}
+	return readNewPassword(g)
 }
 
 // readNewPassword takes the password from $FERRY_PASSWORD, or asks twice on
@@ -416,23 +438,7 @@ func runServeMediaFire(ctx context.Context, g *globals, o serveMediaFireOptions)
 	if o.faults != "" {
 		fmt.Fprintf(g.stdio.Out, "ferry: injecting faults: %v\n", faults)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("shutdown: closing the connections still busy after 5s")
-		err = nil
-	}
-	srv.Close()
-	<-errc
-	return err
+	return serveAPI(ctx, log, srv, ln)
 }
 
 // mediaFireAddUserOptions are the flags of "ferry serve mediafire adduser".
@@ -463,10 +469,7 @@ password, so the server must know it. Run it while the server is stopped
 }
 
 func runMediaFireAddUser(ctx context.Context, g *globals, o mediaFireAddUserOptions, email string) error {
-	if !strings.Contains(email, "@") {
-		return usagef("adduser: %q is not an e-mail address", email)
-	}
-	password, err := readNewPassword(g)
+	password, err := newUserPassword(g, email)
 	if err != nil {
 		return err
 	}
