@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"ferry/internal/metadb"
 )
 
 // Bucket names. See doc.go "On-disk layout".
@@ -155,13 +157,9 @@ func (s *Server) initStore() error {
 				return fmt.Errorf("mediafireserver: index file names: %w", err)
 			}
 		}
-		meta := tx.Bucket(bucketMeta)
-		if sec := meta.Get([]byte("secret")); len(sec) == 32 {
-			s.secret = bytes.Clone(sec)
-			return nil
-		}
-		s.secret = randomBytes(32)
-		return meta.Put([]byte("secret"), s.secret)
+		var err error
+		s.secret, err = metadb.Secret(tx.Bucket(bucketMeta))
+		return err
 	})
 }
 

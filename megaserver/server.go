@@ -16,7 +16,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
+
+	"ferry/internal/metadb"
 )
 
 // Options configure a Server. The zero value of every field except Dir is
@@ -172,13 +173,9 @@ func Open(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("megaserver: %w", err)
 		}
 	}
-	dbPath := filepath.Join(opts.Dir, "meta.db")
-	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := metadb.Open(opts.Dir)
 	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("megaserver: data directory %s is in use by another ferry server", opts.Dir)
-		}
-		return nil, fmt.Errorf("megaserver: open %s: %w", dbPath, err)
+		return nil, fmt.Errorf("megaserver: %w", err)
 	}
 	s.db = db
 	s.commits = &committer{db: db} // concurrent clients' commands share an fsync

@@ -13,6 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"ferry/internal/metadb"
 	"ferry/mega/megaapi"
 	"ferry/mega/megacrypto"
 )
@@ -118,13 +119,9 @@ func (s *Server) initStore() error {
 				return fmt.Errorf("megaserver: create bucket %s: %w", b, err)
 			}
 		}
-		meta := tx.Bucket(bucketMeta)
-		if sec := meta.Get([]byte("secret")); len(sec) == 32 {
-			s.secret = bytes.Clone(sec)
-			return nil
-		}
-		s.secret = randomBytes(32)
-		return meta.Put([]byte("secret"), s.secret)
+		var err error
+		s.secret, err = metadb.Secret(tx.Bucket(bucketMeta))
+		return err
 	})
 }
 

@@ -107,7 +107,7 @@ var rules = []rule{
 		name:    "the server never imports the client or anything above the protocol",
 		applies: func(p string) bool { return p == "ferry/megaserver" || strings.HasPrefix(p, "ferry/megaserver/") },
 		allowed: func(d string) bool {
-			return d != "ferry/mega" && (protocol(d) || d == "ferry/internal/retry")
+			return d != "ferry/mega" && (protocol(d) || d == "ferry/internal/retry" || d == "ferry/internal/metadb")
 		},
 	},
 	{
@@ -116,7 +116,7 @@ var rules = []rule{
 			return p == "ferry/mediafireserver" || strings.HasPrefix(p, "ferry/mediafireserver/")
 		},
 		allowed: func(d string) bool {
-			return d != "ferry/mediafire" && !strings.HasPrefix(d, "ferry/mediafire/") && protocol(d)
+			return d != "ferry/mediafire" && !strings.HasPrefix(d, "ferry/mediafire/") && (protocol(d) || d == "ferry/internal/metadb")
 		},
 	},
 	{
@@ -168,9 +168,9 @@ var rules = []rule{
 		allowed: func(d string) bool { return !protocol(d) && !concreteBackend(d) },
 	},
 	{
-		name: "the backends' shared helpers (internal/backend/internal/...) import no ferry package",
+		name: "the helpers the backends share (internal/backend/internal/...) and the servers' store (metadb) import no ferry package",
 		applies: func(p string) bool {
-			return strings.HasPrefix(p, "ferry/internal/backend/internal/")
+			return strings.HasPrefix(p, "ferry/internal/backend/internal/") || p == "ferry/internal/metadb"
 		},
 		allowed: func(string) bool { return false },
 	},
