@@ -191,6 +191,28 @@ func (c *call) fileMove() (fields, error) {
 	return fields{"new_device_revision": itoa(rev)}, nil
 }
 
+// applyUpdate applies the parameters file/update and folder/update share
+// to a record: a new name from the parameter nameParam (what, "File" or
+// "Folder", names the kind in its error), privacy and description.
+func (c *call) applyUpdate(nameParam, what string, name, privacy, description *string) error {
+	if n := c.get(nameParam); n != "" {
+		if !validName(n) {
+			return apiErrf(codeFileName, "%s name %q is invalid", what, n)
+		}
+		*name = n
+	}
+	if p := c.get("privacy"); p != "" {
+		if p != "public" && p != "private" {
+			return apiErrf(codeInvalidParam, "privacy %q: want public or private", p)
+		}
+		*privacy = p
+	}
+	if d, ok := c.params["description"]; ok {
+		*description = d[0]
+	}
+	return nil
+}
+
 // fileUpdate is file/update (§4.4): rename, description, privacy.
 func (c *call) fileUpdate() (fields, error) {
 	qk := c.get("quick_key")
@@ -203,20 +225,8 @@ func (c *call) fileUpdate() (fields, error) {
 		if err != nil {
 			return err
 		}
-		if name := c.get("filename"); name != "" {
-			if !validName(name) {
-				return apiErrf(codeFileName, "File name %q is invalid", name)
-			}
-			f.Name = name
-		}
-		if p := c.get("privacy"); p != "" {
-			if p != "public" && p != "private" {
-				return apiErrf(codeInvalidParam, "privacy %q: want public or private", p)
-			}
-			f.Privacy = p
-		}
-		if d, ok := c.params["description"]; ok {
-			f.Description = d[0]
+		if err := c.applyUpdate("filename", "File", &f.Name, &f.Privacy, &f.Description); err != nil {
+			return err
 		}
 		u, err := getUser(tx, c.user)
 		if err != nil {

@@ -236,20 +236,8 @@ func (c *call) folderUpdate() (fields, error) {
 		if err != nil {
 			return err
 		}
-		if name := c.get("foldername"); name != "" {
-			if !validName(name) {
-				return apiErrf(codeFileName, "Folder name %q is invalid", name)
-			}
-			f.Name = name
-		}
-		if p := c.get("privacy"); p != "" {
-			if p != "public" && p != "private" {
-				return apiErrf(codeInvalidParam, "privacy %q: want public or private", p)
-			}
-			f.Privacy = p
-		}
-		if d, ok := c.params["description"]; ok {
-			f.Description = d[0]
+		if err := c.applyUpdate("foldername", "Folder", &f.Name, &f.Privacy, &f.Description); err != nil {
+			return err
 		}
 		u, err := getUser(tx, c.user)
 		if err != nil {
