@@ -115,12 +115,15 @@ func (c *blockCache) get(ctx context.Context, e backend.Entry) (*cacheObj, error
 	if o := c.objs[k]; o != nil {
 		o.opens++
 		o.tick = c.tick
+		o.mu.Lock()
+		o.cur = e // the same object, perhaps renamed since
+		o.mu.Unlock()
 		if o.opens == 1 {
 			o.start()
 		}
 		return o, nil
 	}
-	o := &cacheObj{c: c, key: k, e: e, opens: 1, tick: c.tick}
+	o := &cacheObj{c: c, key: k, e: e, cur: e, opens: 1, tick: c.tick}
 	o.cond = sync.NewCond(&o.mu)
 	if cv, ok := c.b.(backend.ChunkVerifier); ok {
 		cc, err := cv.ChunkChecker(ctx, e)
@@ -235,6 +238,7 @@ type cacheObj struct {
 
 	mu          sync.Mutex
 	cond        *sync.Cond         // signalled when a chunk's MAC is done
+	cur         backend.Entry      // +checklocks:mu; e as last opened: fetches use its path, which follows renames
 	ctx         context.Context    // +checklocks:mu; of read-ahead fetches, cancelled by the last put
 	cancel      context.CancelFunc // +checklocks:mu
 	have        spans              // +checklocks:mu; bytes present in f
@@ -405,7 +409,10 @@ func (o *cacheObj) run(ctx context.Context, f *fetch) (err error) {
 		close(f.done)
 	}()
 	buf := make([]byte, f.end-f.off)
-	rc, err := backend.OpenEntry(ctx, o.c.b, o.e, f.off, f.end-f.off)
+	o.mu.Lock()
+	e := o.cur
+	o.mu.Unlock()
+	rc, err := backend.OpenEntry(ctx, o.c.b, e, f.off, f.end-f.off)
 	if err != nil {
 		return err
 	}

@@ -431,3 +431,29 @@ func TestSuiteMega(t *testing.T) {
 			}}
 	}})
 }
+
+// TestCacheMegaReadAfterRename: a MEGA file partly in the cache, renamed
+// and opened again under its new name, reads the rest from its new path
+// (the cache keeps the object by ID).
+func TestCacheMegaReadAfterRename(t *testing.T) {
+	ctx := t.Context()
+	v, b, _ := newMegaVFS(t, vfs.Options{})
+	const size = 3 << 20
+	data := randData(size, 12)
+	putData(t, b, "old", data)
+	h := open(t, v, "old")
+	buf := make([]byte, 4096)
+	if _, err := h.ReadAt(ctx, buf, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	h.Release(ctx)
+	if err := v.Root().Rename(ctx, "old", v.Root(), "new"); err != nil {
+		t.Fatal(err)
+	}
+	h = open(t, v, "new")
+	defer h.Release(ctx)
+	got, err := readAll(ctx, h, size, 128<<10, false)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after the rename: %v, equal %v", err, bytes.Equal(got, data))
+	}
+}
