@@ -33,7 +33,8 @@ const (
 	// hotMax bounds the verified chunks a file keeps in memory, so a
 	// sequential reader does not read back and MAC again what the
 	// read-ahead just fetched and MACed: twice the read-ahead in flight.
-	// A chunk read to its end leaves it.
+	// A chunk read whole leaves it; one a sequential read fetched (kept
+	// only in memory) is then gone.
 	hotMax = 32 << 20
 )
 
@@ -133,6 +134,7 @@ func (c *blockCache) get(ctx context.Context, e backend.Entry) (*cacheObj, error
 		o.cc, o.chunks = cc, cc.Chunks()
 		o.macs = make([][]byte, len(o.chunks))
 		o.macing = make([]bool, len(o.chunks))
+		o.memOnly = make([]bool, len(o.chunks))
 	} else {
 		for off := int64(0); off < e.Size; off += plainChunk {
 			o.chunks = append(o.chunks, backend.Chunk{Offset: off, Size: min(plainChunk, e.Size-off)})
@@ -144,6 +146,7 @@ func (c *blockCache) get(ctx context.Context, e backend.Entry) (*cacheObj, error
 	}
 	o.f = f
 	o.hot = map[int][]byte{}
+	o.hotRead = map[int]int64{}
 	o.start()
 	c.objs[k] = o
 	return o, nil
@@ -170,8 +173,7 @@ func (c *blockCache) put(o *cacheObj) {
 	o.wg.Wait()
 	o.mu.Lock()
 	failed := o.err != nil
-	clear(o.hot)
-	o.hotOrder, o.hotBytes = nil, 0
+	o.clearHot()
 	o.mu.Unlock()
 	c.mu.Lock()
 	if failed && o.opens == 0 && c.objs[o.key] == o {
@@ -248,8 +250,10 @@ type cacheObj struct {
 	macing      []bool             // +checklocks:mu; the chunk's MAC is being computed
 	nmacs       int                // +checklocks:mu; non-nil macs
 	hot         map[int][]byte     // +checklocks:mu; verified chunks in memory
+	hotRead     map[int]int64      // +checklocks:mu; bytes read of each hot chunk
 	hotOrder    []int              // +checklocks:mu; hot's keys, oldest first
 	hotBytes    int64              // +checklocks:mu
+	memOnly     []bool             // +checklocks:mu; the chunk is present in hot only, not in f
 	err         error              // +checklocks:mu; the content failed verification
 }
 
@@ -263,8 +267,12 @@ func (o *cacheObj) start() {
 // fetch is a range of the object being fetched.
 type fetch struct {
 	off, end int64
-	done     chan struct{}
-	err      error // set before done is closed
+	// stream marks a fetch of a sequential read or of read-ahead: when it
+	// holds whole chunks of a ChunkVerifier backend, they stay in memory
+	// only, until read (see run).
+	stream bool
+	done   chan struct{}
+	err    error // set before done is closed
 }
 
 // chunkAt returns the index of the chunk holding off.
@@ -285,8 +293,9 @@ func (o *cacheObj) chunkAt(off int64) int {
 }
 
 // ensure makes [off, end) present, fetching what is missing and waiting
-// for fetches in flight that hold the rest. A sequential read fetches to
-// the end of its last chunk, so chunks fill whole.
+// for fetches in flight that hold the rest. A sequential read fetches
+// whole chunks, from the start of its first to the end of its last, so
+// chunks fill whole (and, as a stream fetch, may stay in memory only).
 func (o *cacheObj) ensure(ctx context.Context, off, end int64, sequential bool) error {
 	for attempt := 0; ; attempt++ {
 		o.mu.Lock()
@@ -307,17 +316,18 @@ func (o *cacheObj) ensure(ctx context.Context, off, end int64, sequential bool) 
 			o.mu.Unlock()
 			return nil
 		}
-		// Fetch the missing parts rounded out to fetchAlign (to the end of
-		// the chunk for a sequential read), without what is present or in
+		// Fetch the missing parts rounded out to fetchAlign (to whole
+		// chunks for a sequential read), without what is present or in
 		// flight.
 		var want spans
 		for _, g := range missing {
-			e := min((g.end+fetchAlign-1)&^(fetchAlign-1), o.e.Size)
+			s, e := g.off&^(fetchAlign-1), min((g.end+fetchAlign-1)&^(fetchAlign-1), o.e.Size)
 			if sequential {
+				s = o.chunks[o.chunkAt(s)].Offset
 				c := o.chunks[o.chunkAt(e-1)]
 				e = c.Offset + c.Size
 			}
-			want.add(g.off&^(fetchAlign-1), e)
+			want.add(s, e)
 		}
 		var fetchSpans spans
 		for _, g := range want {
@@ -334,7 +344,7 @@ func (o *cacheObj) ensure(ctx context.Context, off, end int64, sequential bool) 
 		}
 		var mine []*fetch
 		for _, g := range fetchSpans {
-			f := &fetch{off: g.off, end: g.end, done: make(chan struct{})}
+			f := &fetch{off: g.off, end: g.end, stream: sequential, done: make(chan struct{})}
 			o.fetching = append(o.fetching, f)
 			mine = append(mine, f)
 		}
@@ -380,7 +390,7 @@ func (o *cacheObj) prefetch(off, end int64) {
 				c := o.chunks[o.chunkAt(e)]
 				e = c.Offset + c.Size
 			}
-			f := &fetch{off: s, end: e, done: make(chan struct{})}
+			f := &fetch{off: s, end: e, stream: true, done: make(chan struct{})}
 			o.fetching = append(o.fetching, f)
 			o.prefetching++
 			ctx := o.ctx
@@ -400,6 +410,12 @@ func (o *cacheObj) prefetch(off, end int64) {
 // completes the file's last MAC checks the whole file's; on a mismatch
 // the object's data is dropped and every read of it fails with that
 // fatal error until it is closed.
+//
+// A stream fetch of whole chunks of a ChunkVerifier backend skips the
+// data file: its chunks are MACed (again, if they had a MAC) and kept in
+// memory only, each until it is read whole or pushed out by hotMax, and
+// then no longer present. A sequential reader so costs no write of the
+// file to disk, and every byte it gets is checked.
 func (o *cacheObj) run(ctx context.Context, f *fetch) (err error) {
 	defer func() {
 		o.mu.Lock()
@@ -424,8 +440,11 @@ func (o *cacheObj) run(ctx context.Context, f *fetch) (err error) {
 		}
 		return err
 	}
-	if _, err := o.f.WriteAt(buf, f.off); err != nil {
-		return fmt.Errorf("vfs cache: %w", err)
+	mem := o.memOnlyFetch(f)
+	if !mem {
+		if _, err := o.f.WriteAt(buf, f.off); err != nil {
+			return fmt.Errorf("vfs cache: %w", err)
+		}
 	}
 	o.mu.Lock()
 	if o.err != nil {
@@ -438,24 +457,50 @@ func (o *cacheObj) run(ctx context.Context, f *fetch) (err error) {
 	if o.cc != nil {
 		for i := o.chunkAt(f.off); i < len(o.chunks) && o.chunks[i].Offset < f.end; i++ {
 			c := o.chunks[i]
-			if o.macs[i] == nil && !o.macing[i] && o.have.contains(c.Offset, c.Offset+c.Size) {
+			if (mem || o.macs[i] == nil) && !o.macing[i] && o.have.contains(c.Offset, c.Offset+c.Size) {
 				o.macing[i] = true
 				todo = append(todo, i)
 			}
 		}
 	}
 	o.mu.Unlock()
-	o.c.grow(o, added)
+	if !mem {
+		o.c.grow(o, added)
+	}
 	if len(todo) == 0 {
 		return nil
 	}
-	return o.mac(f, buf, todo)
+	return o.mac(f, buf, todo, mem)
+}
+
+// memOnlyFetch reports whether f's bytes stay in memory only: f is a
+// stream fetch of whole chunks, none of them present or being MACed.
+func (o *cacheObj) memOnlyFetch(f *fetch) bool {
+	if !f.stream || o.cc == nil {
+		return false
+	}
+	first, last := o.chunkAt(f.off), o.chunkAt(f.end-1)
+	if o.chunks[first].Offset != f.off || o.chunks[last].Offset+o.chunks[last].Size != f.end {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if g := o.have.gaps(f.off, f.end); len(g) != 1 || g[0] != (span{f.off, f.end}) {
+		return false
+	}
+	for i := first; i <= last; i++ {
+		if o.macing[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // mac computes the MACs of chunks todo (in order, all present), taking
 // their plaintext from buf (the bytes at f.off) where it holds them and
-// from the data file otherwise.
-func (o *cacheObj) mac(f *fetch, buf []byte, todo []int) error {
+// from the data file otherwise. With mem, buf holds them all, they are
+// not in the data file, and a MAC they had is replaced.
+func (o *cacheObj) mac(f *fetch, buf []byte, todo []int, mem bool) error {
 	ps := make([][]byte, len(todo))
 	inBuf := make([]bool, len(todo))
 	var rerr error
@@ -497,9 +542,12 @@ func (o *cacheObj) mac(f *fetch, buf []byte, todo []int) error {
 		if rerr != nil || o.err != nil {
 			continue
 		}
+		if o.macs[i] == nil {
+			o.nmacs++
+		}
 		o.macs[i] = macs[k]
-		o.nmacs++
 		if inBuf[k] {
+			o.memOnly[i] = mem
 			o.addHot(i, ps[k])
 		}
 	}
@@ -523,14 +571,36 @@ func (o *cacheObj) mac(f *fetch, buf []byte, todo []int) error {
 // for the caller to take from the cache's count after it released o.mu
 // (c.mu is taken before o.mu, never after). The caller holds o.mu.
 func (o *cacheObj) dropLocked() int64 {
+	o.clearHot()
 	n := o.have.bytes()
 	o.have = nil
 	clear(o.macs)
 	o.nmacs = 0
-	clear(o.hot)
-	o.hotOrder, o.hotBytes = nil, 0
 	o.f.Truncate(0)
 	return n
+}
+
+// clearHot forgets every chunk in memory; those only there are no
+// longer present. The caller holds o.mu.
+func (o *cacheObj) clearHot() {
+	for i := range o.hot {
+		o.forgetMem(i)
+	}
+	clear(o.hot)
+	clear(o.hotRead)
+	o.hotOrder, o.hotBytes = nil, 0
+}
+
+// forgetMem marks chunk i, leaving memory, no longer present if memory
+// was its only place. Its MAC stays: the file's check still counts it.
+// The caller holds o.mu.
+func (o *cacheObj) forgetMem(i int) {
+	if o.memOnly == nil || !o.memOnly[i] {
+		return
+	}
+	o.memOnly[i] = false
+	c := o.chunks[i]
+	o.have.remove(c.Offset, c.Offset+c.Size)
 }
 
 // addHot keeps verified chunk i in memory. The caller holds o.mu.
@@ -539,13 +609,16 @@ func (o *cacheObj) addHot(i int, p []byte) {
 		return
 	}
 	o.hot[i] = p
+	o.hotRead[i] = 0
 	o.hotOrder = append(o.hotOrder, i)
 	o.hotBytes += int64(len(p))
 	for o.hotBytes > hotMax && len(o.hotOrder) > 0 {
 		j := o.hotOrder[0]
 		o.hotOrder = o.hotOrder[1:]
 		o.hotBytes -= int64(len(o.hot[j]))
+		o.forgetMem(j)
 		delete(o.hot, j)
+		delete(o.hotRead, j)
 	}
 }
 
@@ -555,7 +628,9 @@ func (o *cacheObj) dropHot(i int) {
 	if !ok {
 		return
 	}
+	o.forgetMem(i)
 	delete(o.hot, i)
+	delete(o.hotRead, i)
 	o.hotBytes -= int64(len(p))
 	o.hotOrder = slices.DeleteFunc(o.hotOrder, func(j int) bool { return j == i })
 }
@@ -564,10 +639,15 @@ func (o *cacheObj) dropHot(i int) {
 // not the one computed when it was fetched.
 var errCorruptCache = errors.New("vfs cache: a cached chunk does not match its MAC")
 
+// errChunkGone reports bytes that left the cache (a chunk kept in memory
+// only) between a read's fetch and its copy.
+var errChunkGone = errors.New("vfs cache: a chunk left memory before it was read")
+
 // readAt copies [off, off+len(p)) (present) into p: whole chunks with a
 // MAC from memory or read back and checked, other bytes from the data
 // file. A chunk that fails its check is dropped, and errCorruptCache
-// returned so the caller fetches it again.
+// returned so the caller fetches it again; errChunkGone says bytes left
+// memory before they were copied, to fetch again too.
 func (o *cacheObj) readAt(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
@@ -575,17 +655,21 @@ func (o *cacheObj) readAt(p []byte, off int64) (int, error) {
 		i := o.chunkAt(cur)
 		c := o.chunks[i]
 		k := int(min(int64(len(p)-n), c.Offset+c.Size-cur))
-		data, err := o.verified(i)
+		data, err := o.verified(i, cur, cur+int64(k))
 		if err != nil {
 			return n, err
 		}
 		if data != nil {
 			n += copy(p[n:n+k], data[cur-c.Offset:])
-			if cur+int64(k) == c.Offset+c.Size {
-				o.mu.Lock()
-				o.dropHot(i) // read to its end: a sequential reader is done with it
-				o.mu.Unlock()
+			o.mu.Lock()
+			if _, ok := o.hot[i]; ok {
+				// Read whole (the kernel's reads come out of order): a
+				// sequential reader is done with it.
+				if o.hotRead[i] += int64(k); o.hotRead[i] >= c.Size {
+					o.dropHot(i)
+				}
 			}
+			o.mu.Unlock()
 			continue
 		}
 		if _, err := o.f.ReadAt(p[n:n+k], cur); err != nil {
@@ -597,11 +681,14 @@ func (o *cacheObj) readAt(p []byte, off int64) (int, error) {
 }
 
 // verified returns chunk i's checked plaintext, or nil when the chunk has
-// no MAC (not whole in the cache, or a trusted backend).
-func (o *cacheObj) verified(i int) ([]byte, error) {
+// no MAC or is not whole in the cache (or the backend is trusted): then
+// [cur, end) of it is in the data file, or errChunkGone says it is no
+// longer present.
+func (o *cacheObj) verified(i int, cur, end int64) ([]byte, error) {
 	if o.cc == nil {
 		return nil, nil
 	}
+	c := o.chunks[i]
 	o.mu.Lock()
 	for o.macing[i] {
 		o.cond.Wait()
@@ -612,11 +699,19 @@ func (o *cacheObj) verified(i int) ([]byte, error) {
 		return nil, err
 	}
 	mac, data := o.macs[i], o.hot[i]
+	// Not in memory: what is present is in the data file (a chunk kept
+	// only in memory is no longer present once it leaves).
+	present, whole := o.have.contains(cur, end), o.have.contains(c.Offset, c.Offset+c.Size)
 	o.mu.Unlock()
-	if data != nil || mac == nil {
+	if data != nil {
 		return data, nil
 	}
-	c := o.chunks[i]
+	if !present {
+		return nil, errChunkGone
+	}
+	if mac == nil || !whole {
+		return nil, nil
+	}
 	data = make([]byte, c.Size)
 	if _, err := o.f.ReadAt(data, c.Offset); err != nil {
 		return nil, fmt.Errorf("vfs cache: %w", err)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -350,7 +351,8 @@ func TestCacheMegaCorruptCacheFile(t *testing.T) {
 	data := randData(size, 8)
 	putData(t, b, "f", data)
 	h := open(t, v, "f")
-	if got, err := readAll(ctx, h, size, 128<<10, false); err != nil || !bytes.Equal(got, data) {
+	// Backwards: a sequential read would keep the chunks in memory only.
+	if got, err := readAll(ctx, h, size, 4096, true); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("first read: %v", err)
 	}
 	h.Release(ctx)
@@ -430,6 +432,71 @@ func TestSuiteMega(t *testing.T) {
 				ts.FlipByte(t, e.Size, e.Size/2)
 			}}
 	}})
+}
+
+// TestCacheMegaSequentialStaysInMemory: a MEGA file read sequentially,
+// as the kernel does (1 MiB reads, several at a time, out of order),
+// returns the right bytes, fetches each about once, and writes nothing
+// to the cache's data file: read-ahead chunks stay in memory until read.
+// A sequential read of a tampered file still fails.
+func TestCacheMegaSequentialStaysInMemory(t *testing.T) {
+	ctx := t.Context()
+	cacheDir := t.TempDir()
+	v, b, ts := newMegaVFS(t, vfs.Options{CacheDir: cacheDir})
+	const size = 40<<20 + 333
+	data := randData(size, 11)
+	putData(t, b, "f", data)
+	h := open(t, v, "f")
+	got := make([]byte, size)
+	const bs, inFlight = 1 << 20, 4
+	for base := int64(0); base < size; base += bs * inFlight {
+		var wg sync.WaitGroup
+		for k := inFlight - 1; k >= 0; k-- { // the later reads first
+			off := base + int64(k)*bs
+			if off >= size {
+				continue
+			}
+			wg.Go(func() {
+				n, err := h.ReadAt(ctx, got[off:min(off+bs, size)], off)
+				if err != nil && err != io.EOF {
+					t.Errorf("read at %d: %v", off, err)
+				} else if want := min(bs, size-off); int64(n) != want {
+					t.Errorf("read at %d: %d bytes, want %d", off, n, want)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("wrong bytes")
+	}
+	if n := b.bytes.Load(); n > size+size/10 {
+		t.Errorf("a sequential read of %d bytes fetched %d", size, n)
+	}
+	files, _ := filepath.Glob(filepath.Join(vfs.BackendCacheDir(cacheDir, b), "blocks-*", "*"))
+	for _, f := range files {
+		var st syscall.Stat_t
+		if err := syscall.Stat(f, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Blocks != 0 {
+			t.Errorf("%s: %d bytes on disk after a sequential read, want none", f, st.Blocks*512)
+		}
+	}
+	h.Release(ctx)
+
+	// Read again after a close: fetched again, still in memory only, and
+	// checked as a whole: a flipped byte fails the read.
+	e, err := b.Stat(ctx, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.FlipByte(t, e.Size, e.Size/3)
+	h = open(t, v, "f")
+	defer h.Release(ctx)
+	if _, err := readAll(ctx, h, size, bs, false); !backend.IsFatal(err) {
+		t.Errorf("sequential read of a tampered file: %v, want a fatal error", err)
+	}
 }
 
 // TestCacheMegaReadAfterRename: a MEGA file partly in the cache, renamed

@@ -60,12 +60,20 @@
 // A read takes what the cache has and fetches the rest with ranged Opens
 // of the missing parts, rounded out to 4 KiB, so a random 4 KiB read
 // fetches 4 or 8 KiB. A read that continues near where the last ones
-// ended (the kernel sends sequential reads a few at a time, out of order)
-// is sequential once the one before it was too, or when it starts at 0:
-// it fetches to the end of its chunk and starts read-ahead past it, in a
-// window that starts at 128 KiB and doubles per sequential read up to
-// 16 MiB, as pieces of whole chunks (up to 2 MiB each, 4 in flight per
-// file). A random read resets the window.
+// ended (within the window or 8 reads of its size: the kernel sends
+// sequential reads of up to 1 MiB a few at a time, out of order) is
+// sequential once the one before it was too, or when it starts at 0: it
+// fetches the whole chunks it touches and starts read-ahead past them,
+// in a window that starts at 128 KiB and doubles per sequential read up
+// to 16 MiB, as pieces of whole chunks (up to 4 MiB each, 4 in flight
+// per file). A random read resets the window.
+//
+// With a ChunkVerifier backend, the whole chunks a sequential read or
+// read-ahead fetches are not written to the data file: they are MACed
+// and kept in memory until read whole (or pushed out by the bound
+// below), and are then no longer in the cache, so reading a file start
+// to end costs no disk writes, and reading it again fetches it again.
+// Their MACs stay, so the file's check counts them.
 //
 // MAC checks (ChunkVerifier backends): when a fetch completes a chunk,
 // its MAC is computed (from the fetched bytes, or read back from the data
@@ -75,11 +83,11 @@
 // EIO), drops the object's data, and fails every later read of the object
 // until its last handle closes, and every later read of a handle that
 // met it. So a file read whole, in any order and partly from the
-// cache, is checked as a full download is. A chunk read
+// cache or memory, is checked as a full download is. A chunk read
 // back from the data file is checked against its MAC first; a mismatch
 // (a corrupt cache file) drops the chunk and fetches it again, so bad
 // bytes are never returned. Verified chunks fetched or read back stay in
-// memory (up to 16 MiB per open file) so a sequential reader does not
+// memory (up to 32 MiB per open file) so a sequential reader does not
 // read them back and MAC them again. Bytes of a chunk the cache holds
 // only in part cannot be checked, as no ranged read can.
 //

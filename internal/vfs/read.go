@@ -173,8 +173,8 @@ func (r *reader) close() error {
 }
 
 // errReadRetries is the error of a read whose cached chunk failed its
-// MAC check again after it was fetched again.
-var errReadRetries = errors.New("the cached copy failed its MAC check after a new fetch")
+// MAC check, or left memory, again after it was fetched again.
+var errReadRetries = errors.New("the cached copy failed again after a new fetch")
 
 // cachedReader reads one handle's file through the block cache. Reads
 // run in parallel; mu guards only the sequential-read state.
@@ -196,9 +196,10 @@ func newCachedReader(ctx context.Context, c *blockCache, e backend.Entry) (*cach
 }
 
 // readAt reads len(p) bytes at off, fewer only at the end with io.EOF.
-// A read near where the last ones ended (the kernel sends sequential
-// reads out of order) is sequential once the one before it was too, or
-// from offset 0: it doubles the read-ahead window (128 KiB up to 16 MiB)
+// A read near where the last ones ended (within the window or 8 reads
+// of its size: the kernel sends sequential reads out of order) is
+// sequential once the one before it was too, or from offset 0: it
+// doubles the read-ahead window (128 KiB up to 16 MiB)
 // and starts read-ahead fetches past it. Any other read fetches only
 // what it asks for, rounded to 4 KiB.
 func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, error) {
@@ -211,7 +212,10 @@ func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, er
 	end := off + want
 	r.mu.Lock()
 	d := off - r.last
-	if d >= -r.window && d <= r.window {
+	// Near: within the window, or a few reads of this size (the kernel
+	// sends up to 1 MiB per read, several at a time).
+	near := max(r.window, 8*want)
+	if d >= -near && d <= near {
 		r.streak++
 		r.last = max(r.last, end)
 	} else {
@@ -223,20 +227,25 @@ func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, er
 	if sequential {
 		r.window = min(2*r.window, maxWindow)
 	}
-	ahead := r.window
+	ahead, furthest := r.window, max(r.last, end)
 	r.mu.Unlock()
-	if sequential && end < size {
-		// From the end of end's chunk: this read fetches up to there
-		// itself, so it completes (and checks) that chunk.
-		c := r.o.chunks[r.o.chunkAt(end-1)]
-		r.o.prefetch(c.Offset+c.Size, end+ahead)
+	if sequential && furthest < size {
+		// From the end of the chunk where the furthest sequential read
+		// ended: this read fetches up to the end of its own chunk itself,
+		// so it completes (and checks) that chunk, and reads ahead of it
+		// (the kernel's come out of order) fetch theirs: what is before
+		// may be read already, and gone from memory.
+		c := r.o.chunks[r.o.chunkAt(furthest-1)]
+		r.o.prefetch(c.Offset+c.Size, furthest+ahead)
 	}
+	var last error
 	for range 3 {
 		if err := r.o.ensure(ctx, off, end, sequential); err != nil {
 			return 0, err
 		}
 		n, err := r.o.readAt(p, off)
-		if errors.Is(err, errCorruptCache) {
+		if errors.Is(err, errCorruptCache) || errors.Is(err, errChunkGone) {
+			last = err
 			continue // dropped: fetch it again
 		}
 		if err == nil && end == size {
@@ -244,7 +253,7 @@ func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, er
 		}
 		return n, err
 	}
-	return 0, fmt.Errorf("read %s at %d: %w: %w", r.o.e.Path, off, errReadRetries, errCorruptCache)
+	return 0, fmt.Errorf("read %s at %d: %w: %w", r.o.e.Path, off, errReadRetries, last)
 }
 
 func (r *cachedReader) close() error {
