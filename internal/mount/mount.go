@@ -73,6 +73,9 @@ func Errno(err error) syscall.Errno {
 	return syscall.EIO
 }
 
+// maxRequest is the most one read or write request carries.
+const maxRequest = 1 << 20
+
 // attrTimeout is how long the kernel keeps entries and attributes; the
 // VFS's invalidations drop them sooner.
 const attrTimeout = time.Second
@@ -104,6 +107,11 @@ func New(dir string, v *vfs.VFS, o Options) (*Mount, error) {
 			// backend checks.
 			SyncRead:      !v.ParallelReads(),
 			DisableXAttrs: true,
+			// Reads and writes of up to 1 MiB per request (the kernel's
+			// most; it sends 128 KiB by default), and read-ahead as
+			// large: a sequential read costs an eighth of the requests.
+			MaxWrite:     maxRequest,
+			MaxReadAhead: maxRequest,
 		},
 	}
 	srv, err := fs.Mount(dir, root, fso)
