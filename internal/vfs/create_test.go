@@ -56,3 +56,43 @@ func TestCreateSurvivesListing(t *testing.T) {
 		t.Fatalf("backend has %q, want %q", got, want)
 	}
 }
+
+// TestModTimeAfterUploadWhileOpen: a time set after the upload at close
+// but before the kernel's release (touch or rsync right after a write)
+// is what the file's attributes show, and what the backend holds; the
+// write file still attached used to show its old time.
+func TestModTimeAfterUploadWhileOpen(t *testing.T) {
+	ctx := t.Context()
+	b := memory.New()
+	v, err := vfs.New(ctx, b, vfs.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	n, h, err := v.Root().Create(ctx, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.WriteAt(ctx, []byte("x"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Date(2020, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := n.SetModTime(ctx, mt); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Attr().ModTime; !got.Equal(mt) {
+		t.Errorf("attributes before release: mtime %v, want %v", got, mt)
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Attr().ModTime; !got.Equal(mt) {
+		t.Errorf("attributes after release: mtime %v, want %v", got, mt)
+	}
+	if e, err := b.Stat(ctx, "f"); err != nil || !e.ModTime.Equal(mt) {
+		t.Errorf("backend: %v, %v; want mtime %v", e.ModTime, err, mt)
+	}
+}

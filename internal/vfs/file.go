@@ -379,16 +379,20 @@ func (w *writeFile) truncate(ctx context.Context, size int64) error {
 	return nil
 }
 
-// setModTime sets the mtime the next upload gives the file, and reports
-// false when there is no upload to come.
+// setModTime sets the file's mtime: the one its attributes show, and the
+// one the next upload gives it. It reports false when no upload is to
+// come (the caller sets the backend's time).
 func (w *writeFile) setModTime(t time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.dirty || w.closed {
+	if w.closed {
 		return false
 	}
+	// Also when it is not dirty: the node's attributes come from the
+	// write file until its last handle goes, and the caller sets the
+	// backend's time then.
 	w.mtime = t
-	return true
+	return w.dirty
 }
 
 // upload stores f at the node's path with backend Put if it is dirty.
