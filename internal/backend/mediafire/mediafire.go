@@ -11,6 +11,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/internal/keyed"
+	"ferry/internal/backend/internal/options"
 	"ferry/internal/backend/internal/secret"
 	mfclient "ferry/mediafire"
 )
@@ -39,9 +40,9 @@ var Type = backend.Type{
 
 // Option names.
 const (
-	optUser       = "user"
-	optPass       = "pass"
-	optURL        = "url"
+	optUser       = options.User
+	optPass       = options.Pass
+	optURL        = options.URL
 	optAppID      = "app_id"
 	optAPIKey     = "api_key"
 	optAPIVersion = "api_version"
@@ -70,21 +71,12 @@ type config struct {
 // parseConfig validates a remote's configuration. Errors name the remote
 // and the option, never a secret value.
 func parseConfig(remote string, cfg backend.ConfigMap) (config, error) {
-	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret.String(cfg[optPass]),
-		apiKey: secret.String(cfg[optAPIKey])}
-	if c.user == "" {
-		return c, fmt.Errorf("mediafire remote %q: option %q (the account's e-mail) is required", remote, optUser)
+	c := config{remote: remote, apiKey: secret.String(cfg[optAPIKey])}
+	user, pass, url, err := options.Account("mediafire", remote, cfg, mfclient.DefaultBaseURL)
+	if err != nil {
+		return c, err
 	}
-	if c.pass == "" {
-		return c, fmt.Errorf("mediafire remote %q: option %q is required", remote, optPass)
-	}
-	c.url = strings.TrimRight(strings.TrimSpace(cfg[optURL]), "/")
-	if c.url == "" {
-		c.url = mfclient.DefaultBaseURL
-	}
-	if !strings.HasPrefix(c.url, "https://") && !strings.HasPrefix(c.url, "http://") {
-		return c, fmt.Errorf("mediafire remote %q: option %q: %q is not an http(s) URL", remote, optURL, c.url)
-	}
+	c.user, c.pass, c.url = user, secret.String(pass), url
 	c.appID = strings.TrimSpace(cfg[optAppID])
 	if c.appID == "" {
 		c.appID = mfclient.DefaultAppID
@@ -99,12 +91,8 @@ func parseConfig(remote string, cfg backend.ConfigMap) (config, error) {
 	if !validVersion(c.apiVersion) {
 		return c, fmt.Errorf("mediafire remote %q: option %q: %q is not a version such as 1.5", remote, optAPIVersion, c.apiVersion)
 	}
-	if v := strings.TrimSpace(cfg[optHardDelete]); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, fmt.Errorf("mediafire remote %q: option %q: %q is not true or false", remote, optHardDelete, v)
-		}
-		c.hardDelete = b
+	if c.hardDelete, err = options.Bool("mediafire", remote, optHardDelete, cfg[optHardDelete]); err != nil {
+		return c, err
 	}
 	return c, nil
 }

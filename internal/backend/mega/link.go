@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/backend/internal/options"
 	megaclient "ferry/mega"
 )
 
@@ -136,7 +137,7 @@ func openLink(ctx context.Context, arg string, cfg backend.ConfigMap, env backen
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	debug, err := parseBool("link", optDebug, cfg[optDebug])
+	debug, err := options.Bool("mega", "link", optDebug, cfg[optDebug])
 	if err != nil {
 		return nil, "", err
 	}

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/internal/keyed"
+	"ferry/internal/backend/internal/options"
 	"ferry/internal/backend/internal/secret"
 	megaclient "ferry/mega"
 )
@@ -39,10 +38,10 @@ var Type = backend.Type{
 
 // Option names.
 const (
-	optUser       = "user"
-	optPass       = "pass"
+	optUser       = options.User
+	optPass       = options.Pass
 	optCacheKey   = "cache_key"
-	optURL        = "url"
+	optURL        = options.URL
 	optHardDelete = "hard_delete"
 	optDebug      = "debug"
 )
@@ -81,40 +80,19 @@ type config struct {
 // parseConfig validates a remote's configuration. Errors name the remote
 // and the option, never a secret value.
 func parseConfig(remote string, cfg backend.ConfigMap) (config, error) {
-	c := config{remote: remote, user: strings.TrimSpace(cfg[optUser]), pass: secret.String(cfg[optPass]),
-		cacheKey: secret.String(cfg[optCacheKey])}
-	if c.user == "" {
-		return c, fmt.Errorf("mega remote %q: option %q (the account's e-mail) is required", remote, optUser)
-	}
-	if c.pass == "" {
-		return c, fmt.Errorf("mega remote %q: option %q is required", remote, optPass)
-	}
-	c.url = strings.TrimRight(strings.TrimSpace(cfg[optURL]), "/")
-	if c.url == "" {
-		c.url = megaclient.DefaultAPIURL
-	}
-	if !strings.HasPrefix(c.url, "https://") && !strings.HasPrefix(c.url, "http://") {
-		return c, fmt.Errorf("mega remote %q: option %q: %q is not an http(s) URL", remote, optURL, c.url)
-	}
-	var err error
-	if c.hardDelete, err = parseBool(remote, optHardDelete, cfg[optHardDelete]); err != nil {
+	c := config{remote: remote, cacheKey: secret.String(cfg[optCacheKey])}
+	user, pass, url, err := options.Account("mega", remote, cfg, megaclient.DefaultAPIURL)
+	if err != nil {
 		return c, err
 	}
-	if c.debug, err = parseBool(remote, optDebug, cfg[optDebug]); err != nil {
+	c.user, c.pass, c.url = user, secret.String(pass), url
+	if c.hardDelete, err = options.Bool("mega", remote, optHardDelete, cfg[optHardDelete]); err != nil {
+		return c, err
+	}
+	if c.debug, err = options.Bool("mega", remote, optDebug, cfg[optDebug]); err != nil {
 		return c, err
 	}
 	return c, nil
-}
-
-func parseBool(remote, name, v string) (bool, error) {
-	if v = strings.TrimSpace(v); v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("mega remote %q: option %q: %q is not true or false", remote, name, v)
-	}
-	return b, nil
 }
 
 // Backend is a MEGA remote rooted at a folder of the Cloud Drive. It is
