@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -213,6 +214,27 @@ func newGoMega(tb testing.TB, apiURL string, ul, dl int) *gomega.Mega {
 
 // rate is a finished sub-benchmark's throughput in MB/s (10^6 bytes, as
 // the testing package reports it).
+// cpuPerOp starts counting the process's CPU time (user and system, client
+// and in-process server together); the function it returns reports it per
+// op as cpu-ms/op. Unlike a rate, CPU time per op barely moves when other
+// work shares the machine, so it shows what a change to the hot path saves
+// even on a busy machine.
+func cpuPerOp(b *testing.B) func() {
+	before := processCPU(b)
+	return func() {
+		b.ReportMetric(float64(processCPU(b)-before)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	}
+}
+
+// processCPU is the user plus system time the process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func rate(b *testing.B, size int64) float64 {
 	return float64(size) * float64(b.N) / b.Elapsed().Seconds() / 1e6
 }
@@ -355,6 +377,7 @@ func BenchmarkTransfer(b *testing.B) {
 	// The limit: the same bytes, pieces, concurrency, memory budget and
 	// HTTP client as ferry's, with no crypto (see rawClient).
 	b.Run("upload/limit", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		b.SetBytes(size)
 		for b.Loop() {
 			h, err := raw.upload(ctx, fc.Root().Handle, newStream(dataSeed, size), size)
@@ -370,6 +393,7 @@ func BenchmarkTransfer(b *testing.B) {
 		rates["upload/limit"] = rate(b, size)
 	})
 	b.Run("upload/ferry", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		b.SetBytes(size)
 		for b.Loop() {
 			n, err := fc.Upload(ctx, fc.Root(), "ferry.bin", newStream(dataSeed, size), size, time.Now())
@@ -399,6 +423,7 @@ func BenchmarkTransfer(b *testing.B) {
 		if err != nil {
 			b.Fatalf("limit upload: %v", err)
 		}
+		defer cpuPerOp(b)()
 		b.SetBytes(size)
 		for b.Loop() {
 			w := &checkingDiscard{seed: dataSeed}
@@ -416,6 +441,7 @@ func BenchmarkTransfer(b *testing.B) {
 		rates["download/limit"] = rate(b, size)
 	})
 	b.Run("download/ferry", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		b.SetBytes(size)
 		for b.Loop() {
 			w := &checkingDiscard{seed: dataSeed}

@@ -18,7 +18,9 @@
 // Functions and MultiMAC are safe for concurrent use. The streaming types
 // ChunkMAC, Fingerprinter and UploadChecksum, and the cipher.Stream from
 // NewCTR, are not: use one per goroutine. They are the upload and download
-// hot paths: NewCTR is the standard library's AES-CTR; CBC-MAC is
+// hot paths: NewCTR is ferry's VAES kernel on amd64 machines that have it
+// (~10 GB/s per core, twice the standard library's AES-CTR, which it uses
+// elsewhere); CBC-MAC is
 // latency-bound, so ChunkMAC.Write runs at the standard library's AES-CBC
 // rate (~1 GB/s per core) while MultiMAC.Sum interleaves the chains of up
 // to eight chunks in an AES-NI kernel (~5.6 GB/s for four 1 MiB chunks,
