@@ -174,6 +174,11 @@ var rules = []rule{
 		},
 		allowed: func(string) bool { return false },
 	},
+	{
+		name:    "the backup repository and the chunker import only the contract (the repository also the chunker's parameters)",
+		applies: func(p string) bool { return p == "ferry/internal/backup/repo" || p == "ferry/internal/backup/chunker" },
+		allowed: func(d string) bool { return d == "ferry/internal/backend" || d == "ferry/internal/backup/chunker" },
+	},
 }
 
 // violations checks pkgs against rules and returns one line per broken
@@ -231,6 +236,7 @@ func TestRulesCatch(t *testing.T) {
 		rules[9].name:  {ImportPath: "ferry/internal/backend", Deps: []string{"ferry/internal/backend/local"}},
 		rules[10].name: {ImportPath: "ferry/internal/transfer", Deps: []string{"ferry/internal/backend/mega"}},
 		rules[11].name: {ImportPath: "ferry/internal/backend/internal/keyed", Deps: []string{"ferry/internal/backend"}},
+		rules[12].name: {ImportPath: "ferry/internal/backup/repo", Deps: []string{"ferry/internal/transfer"}},
 	}
 	if len(bad) != len(rules) {
 		t.Fatalf("%d rules, %d examples of breaking them", len(rules), len(bad))

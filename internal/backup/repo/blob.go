@@ -1,0 +1,322 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// bufPool holds buffers for sealed blobs.
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// BlobID returns the ID a blob with this plaintext has: HMAC-SHA256 under
+// the repository's ID key.
+func (r *Repository) BlobID(plain []byte) ID { return r.c.blobID(plain) }
+
+// HasBlob reports whether SaveBlob of a blob with this ID would store
+// nothing: it is in an uploaded pack that no prune mark names, or in a
+// pack being assembled.
+func (r *Repository) HasBlob(t BlobType, id ID) bool {
+	k := blobKey{t, id}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending[k] {
+		return true
+	}
+	_, live, _ := r.idx.lookup(k, r.marked)
+	return live
+}
+
+// SaveBlob stores plain (the caller keeps ownership of the slice only until
+// return) unless a blob with that ID is known; it returns the ID, whether
+// it was new, and the stored (encrypted) size. A blob whose only copies
+// are in packs a prune mark names is stored again. SaveBlob is safe for
+// concurrent use; packs are filled in temporary files and uploaded in the
+// background, at most Options.Uploads at once (SaveBlob waits for a slot
+// when a pack fills). An upload error is returned by a later SaveBlob and
+// by Flush.
+func (r *Repository) SaveBlob(ctx context.Context, t BlobType, plain []byte) (id ID, added bool, stored int, err error) {
+	if !t.valid() {
+		return ID{}, false, 0, fmt.Errorf("repo: save blob: invalid type %d", t)
+	}
+	if len(plain) > maxBlobSize {
+		return ID{}, false, 0, fmt.Errorf("repo: save blob: %d bytes, more than the %d a blob may hold", len(plain), maxBlobSize)
+	}
+	if err := ctx.Err(); err != nil {
+		return ID{}, false, 0, err
+	}
+	id = r.c.blobID(plain)
+	k := blobKey{t, id}
+	r.mu.Lock()
+	if err := r.failed; err != nil {
+		r.mu.Unlock()
+		return id, false, 0, err
+	}
+	_, live, _ := r.idx.lookup(k, r.marked)
+	if live || r.pending[k] {
+		r.mu.Unlock()
+		r.st.blobsKnown.Add(1)
+		return id, false, 0, nil
+	}
+	r.pending[k] = true
+	r.mu.Unlock()
+
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	sealed, compressed, err := r.encodeBlob((*bp)[:0], plain)
+	if err != nil {
+		r.unpend(k)
+		return id, false, 0, err
+	}
+	*bp = sealed
+	if err := r.addToPack(ctx, t, id, sealed, len(plain), compressed); err != nil {
+		r.unpend(k)
+		return id, false, 0, err
+	}
+	r.st.blobsNew.Add(1)
+	r.st.bytesNew.Add(int64(len(plain)))
+	r.st.bytesStored.Add(int64(len(sealed)))
+	return id, true, len(sealed), nil
+}
+
+func (r *Repository) unpend(k blobKey) {
+	r.mu.Lock()
+	delete(r.pending, k)
+	r.mu.Unlock()
+}
+
+// encodeBlob compresses plain where that helps and seals it, appending
+// to dst.
+func (r *Repository) encodeBlob(dst, plain []byte) ([]byte, bool, error) {
+	sealed, err := r.c.seal(dst, plain)
+	return sealed, false, err
+}
+
+// addToPack appends a sealed blob to the open pack of its type, and
+// starts the upload of the pack once it is full.
+func (r *Repository) addToPack(ctx context.Context, t BlobType, id ID, sealed []byte, rawLen int, compressed bool) error {
+	r.packMu[t].Lock()
+	p := r.packers[t]
+	if p == nil {
+		dir, err := r.tempDir()
+		if err == nil {
+			p, err = newPacker(dir, t)
+		}
+		if err != nil {
+			r.packMu[t].Unlock()
+			return err
+		}
+		r.packers[t] = p
+	}
+	if err := p.add(id, sealed, rawLen, compressed); err != nil {
+		r.packers[t] = nil
+		r.packMu[t].Unlock()
+		p.discard()
+		r.fail(err)
+		return err
+	}
+	if !p.full(r.cfg.PackSize) {
+		r.packMu[t].Unlock()
+		return nil
+	}
+	r.packers[t] = nil
+	r.packMu[t].Unlock()
+	return r.startUpload(ctx, p)
+}
+
+// startUpload finishes p and uploads it in the background once an upload
+// slot is free.
+func (r *Repository) startUpload(ctx context.Context, p *packer) error {
+	e, err := p.finish(r.c)
+	if err != nil {
+		p.discard()
+		r.fail(err)
+		return err
+	}
+	select {
+	case r.uploadSem <- struct{}{}:
+	case <-ctx.Done():
+		p.discard()
+		r.fail(ctx.Err())
+		return ctx.Err()
+	}
+	r.uploads.Add(1)
+	go func() {
+		defer r.uploads.Done()
+		defer func() { <-r.uploadSem }()
+		if err := r.upload(ctx, p, e); err != nil {
+			r.fail(err)
+		}
+	}()
+	return nil
+}
+
+// fail records the first background error; SaveBlob and Flush return it
+// from then on.
+func (r *Repository) fail(err error) {
+	r.mu.Lock()
+	if r.failed == nil {
+		r.failed = err
+		r.log.Error("repository write failed", "repo", r.be.String(), "err", err)
+	}
+	r.mu.Unlock()
+}
+
+// Flush finishes the open packs, waits for every upload, and writes one
+// index object listing the packs uploaded (or found unindexed at Open)
+// since the last Flush. With nothing new it writes nothing.
+func (r *Repository) Flush(ctx context.Context) error {
+	for _, t := range []BlobType{DataBlob, TreeBlob} {
+		r.packMu[t].Lock()
+		p := r.packers[t]
+		r.packers[t] = nil
+		r.packMu[t].Unlock()
+		if p != nil {
+			if err := r.startUpload(ctx, p); err != nil {
+				r.uploads.Wait()
+				return err
+			}
+		}
+	}
+	r.uploads.Wait()
+	r.mu.Lock()
+	if err := r.failed; err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	fresh := r.fresh
+	r.fresh = nil
+	r.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	if _, err := r.writeIndex(ctx, fresh); err != nil {
+		r.mu.Lock()
+		r.fresh = append(fresh, r.fresh...)
+		r.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// Lookup returns where a blob is stored (preferring a pack no prune mark
+// names), for readers that fetch pack ranges themselves.
+func (r *Repository) Lookup(t BlobType, id ID) (PackedBlob, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pb, _, ok := r.idx.lookup(blobKey{t, id}, r.marked)
+	return pb, ok
+}
+
+// OpenPackRange reads length bytes at off of a pack of blob type t. Tree
+// packs are read from the local cache, which fetches whole tree packs.
+func (r *Repository) OpenPackRange(ctx context.Context, pack ID, t BlobType, off, length int64) (io.ReadCloser, error) {
+	if !t.valid() {
+		return nil, fmt.Errorf("repo: open pack %s: invalid blob type %d", pack, t)
+	}
+	name := packPath(t, pack)
+	if t == TreeBlob && r.cache != nil {
+		f, ok := r.cache.openFile(name)
+		if ok {
+			r.st.cacheHits.Add(1)
+		} else {
+			var err error
+			if f, err = r.cachePack(ctx, t, pack); err != nil {
+				return nil, err
+			}
+		}
+		return &sectionCloser{io.NewSectionReader(f, off, length), f}, nil
+	}
+	rc, err := r.be.Open(ctx, name, off, length)
+	if err != nil {
+		return nil, fmt.Errorf("repo: read %s: %w", name, err)
+	}
+	r.st.objectsRead.Add(1)
+	return &countingReader{rc: rc, n: &r.st.bytesDownloaded}, nil
+}
+
+type sectionCloser struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (s *sectionCloser) Close() error { return s.f.Close() }
+
+type countingReader struct {
+	rc io.ReadCloser
+	n  interface{ Add(int64) int64 }
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.rc.Close() }
+
+// DecodeBlob decrypts and decompresses the stored bytes of the blob pb
+// describes into buf (grown as needed) and checks the plaintext against
+// its ID. Damaged bytes are an error wrapping ErrCorrupt.
+func (r *Repository) DecodeBlob(pb PackedBlob, stored []byte, buf []byte) ([]byte, error) {
+	if int64(len(stored)) != pb.Length {
+		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %d stored bytes, index says %d", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, len(stored), pb.Length)
+	}
+	plain, err := r.c.open(buf[:0], stored)
+	if err != nil {
+		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %w", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, err)
+	}
+	if pb.Compressed {
+		if plain, err = r.decompress(plain); err != nil {
+			return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %w", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, err)
+		}
+	}
+	if int64(len(plain)) != pb.RawLength {
+		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %d plaintext bytes, index says %d", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, len(plain), pb.RawLength)
+	}
+	if r.c.blobID(plain) != pb.ID {
+		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: plaintext does not match the ID", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt)
+	}
+	return plain, nil
+}
+
+func (r *Repository) decompress(b []byte) ([]byte, error) {
+	return nil, errors.New("compressed blobs are not supported yet")
+}
+
+// LoadBlob returns the plaintext of one blob in buf (grown as needed),
+// verified by its GCM tag and keyed ID. Tree blobs come from the local
+// cache when possible. A blob no index lists is ErrBlobNotFound.
+func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte) ([]byte, error) {
+	pb, ok := r.Lookup(t, id)
+	if !ok {
+		return nil, fmt.Errorf("repo: %s blob %s: %w", t, id.Short(), ErrBlobNotFound)
+	}
+	plain, err := r.loadBlob(ctx, pb, buf)
+	if err != nil && errors.Is(err, ErrCorrupt) && t == TreeBlob && r.cache.has(packPath(t, pb.Pack)) {
+		// The cached copy was damaged: drop it and fetch the pack again.
+		r.log.Warn("local cache: damaged tree pack dropped", "pack", packPath(t, pb.Pack))
+		r.cache.remove(packPath(t, pb.Pack))
+		plain, err = r.loadBlob(ctx, pb, buf)
+	}
+	return plain, err
+}
+
+func (r *Repository) loadBlob(ctx context.Context, pb PackedBlob, buf []byte) ([]byte, error) {
+	t, id := pb.Type, pb.ID
+	rc, err := r.OpenPackRange(ctx, pb.Pack, t, pb.Offset, pb.Length)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var sb bytes.Buffer
+	sb.Grow(int(pb.Length))
+	if _, err := io.Copy(&sb, io.LimitReader(rc, pb.Length+1)); err != nil {
+		return nil, fmt.Errorf("repo: read blob %s from %s: %w", id.Short(), packPath(t, pb.Pack), err)
+	}
+	return r.DecodeBlob(pb, sb.Bytes(), buf)
+}
