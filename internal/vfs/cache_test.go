@@ -473,6 +473,12 @@ func TestCacheMegaSequentialStaysInMemory(t *testing.T) {
 	if n := b.bytes.Load(); n > size+size/10 {
 		t.Errorf("a sequential read of %d bytes fetched %d", size, n)
 	}
+	// Read-ahead fetches whole pieces (eight chunks MACed at once), not a
+	// chunk per read as the window slides: a handful of ramp-up fetches,
+	// then one per 8 MiB.
+	if n := b.opens.Load(); n > 14 {
+		t.Errorf("a sequential read of %d bytes made %d ranged requests, want at most 14", size, n)
+	}
 	files, _ := filepath.Glob(filepath.Join(vfs.BackendCacheDir(cacheDir, b), "blocks-*", "*"))
 	for _, f := range files {
 		var st syscall.Stat_t
