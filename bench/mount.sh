@@ -124,6 +124,10 @@ END {
   if (runs["small/mount"] > 0) {
     a = med("small/mount", "seconds"); b = med("small/copy", "seconds")
     printf "| (c) writing %d files of 1-64 KiB (%.1f MiB): `cp -r` into the mount until unmounted vs `ferry copy`, s | %.2f | %.2f | %s | >= 50%% | %s |\n", sfiles, sbytes / 1048576, a, b, pct(b / a), met_lost(b >= 0.5 * a, "small/mount")
+    if (runs["small/mount-wb"] > 0) {
+      a = med("small/mount-wb", "seconds")
+      printf "| (c) the same with `--vfs-write-back 5s` (close returns once the file is journalled; the time still runs until every upload is done at the unmount), s | %.2f | %.2f | %s | >= 50%% | %s |\n", a, b, pct(b / a), met_lost(b >= 0.5 * a, "small/mount-wb")
+    }
   }
   if (runs["untar/mount"] > 0) {
     a = med("untar/mount", "seconds"); b = med("untar/local", "seconds")

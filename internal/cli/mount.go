@@ -27,6 +27,8 @@ type mountOptions struct {
 	daemon       bool
 	logFile      string
 	cacheMaxSize sizeFlag
+	writeBack    time.Duration
+	transfers    int
 }
 
 // envDaemon marks the background process of "ferry mount --daemon": it
@@ -53,12 +55,14 @@ The remote's resumed session is used: no new login. Reads fetch only the
 byte ranges asked for; a file read whole is verified (MEGA's MAC), and a
 mismatch is EIO. Files written are uploaded when they are closed, with
 their mtime, retried with backoff; an upload error is returned by close
-and fsync. Written data is journalled under --cache-dir's vfs/ until its
-upload succeeds: a failed upload is retried in the background while the
-mount runs, once more at unmount, and by the next mount of the same
-remote, which also finishes the uploads a crash (even kill -9) left. A
-file removed or renamed meanwhile stays removed or lands under its new
-name. A public link mounts read-only.`,
+and fsync. With --vfs-write-back D a close returns once the file is
+journalled on disk and the upload starts D later in the background
+(--transfers at once); unmounting uploads what still waits. Written
+data is journalled under --cache-dir's vfs/ until its upload succeeds:
+a failed upload is retried in the background while the mount runs, once
+more at unmount, and by the next mount of the same remote, which also
+finishes the uploads a crash (even kill -9) left. A file removed or
+renamed meanwhile stays removed or lands under its new name. A public link mounts read-only.`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runMount(cmd.Context(), g, o, args[0], args[1])
@@ -69,6 +73,8 @@ name. A public link mounts read-only.`,
 	cmd.Flags().DurationVar(&o.dirCacheTime, "dir-cache-time", vfs.DefaultDirCacheTime, "how long a directory listing is trusted (changes other MEGA clients make are seen within seconds anyway)")
 	o.cacheMaxSize = vfs.DefaultCacheMaxSize
 	cmd.Flags().Var(&o.cacheMaxSize, "cache-max-size", `bound of the block cache of file content read (e.g. 512M, 10G; "off": no cache, every read goes to the remote); files open now are never evicted`)
+	cmd.Flags().DurationVar(&o.writeBack, "vfs-write-back", 0, "upload a closed file this long after its close, in the background, instead of at the close (e.g. 5s, rclone's default): programs writing many files wait for no upload, close cannot report an upload error (it is logged and retried; the journal keeps the file), fsync still uploads")
+	cmd.Flags().IntVar(&o.transfers, "transfers", vfs.DefaultTransfers, "uploads of closed files that run at once (write-back, retries, unmount)")
 	cmd.Flags().BoolVar(&o.daemon, "daemon", false, "run in the background once mounted (ferry umount or fusermount3 -u ends it)")
 	cmd.Flags().StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (with --daemon, the log is discarded without it)")
 	return cmd
@@ -131,6 +137,8 @@ func serveMount(ctx context.Context, g *globals, o mountOptions, arg, dir string
 		CacheDir:     filepath.Join(g.cacheRoot(), "vfs"),
 		DirCacheTime: o.dirCacheTime,
 		CacheMaxSize: cacheBound(o.cacheMaxSize),
+		WriteBack:    o.writeBack,
+		Transfers:    o.transfers,
 		ReadOnly:     o.readOnly,
 		Logger:       log,
 	})

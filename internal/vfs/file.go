@@ -100,6 +100,7 @@ func (v *VFS) attachLocked(n *Node, empty bool) (*writeFile, error) {
 		}
 	}
 	delete(v.failed, n.w) // reopened: its handles upload it now
+	delete(v.due, n.w)
 	n.w.opens++
 	return n.w, nil
 }
@@ -220,16 +221,34 @@ func (h *Handle) Truncate(ctx context.Context, size int64) error {
 }
 
 // Flush uploads what the handle's file has that the backend lacks and
-// returns the upload's error (close(2) reports it).
+// returns the upload's error (close(2) reports it). With
+// Options.WriteBack it only journals the file (see there).
 func (h *Handle) Flush(ctx context.Context) error {
+	if !h.write {
+		return nil
+	}
+	w := h.writer()
+	if h.n.v.opts.WriteBack > 0 {
+		w.mu.Lock()
+		_, err := w.journalLocked()
+		w.mu.Unlock()
+		if err == nil {
+			return nil
+		}
+		h.n.v.log.Warn("vfs: cannot journal the file for write-back; uploading it now", "path", h.n.Path(), "err", err)
+	}
+	return w.upload(ctx)
+}
+
+// Fsync uploads what the handle's file has that the backend lacks, also
+// with write-back: a program that asks for its data to be safe gets it
+// stored.
+func (h *Handle) Fsync(ctx context.Context) error {
 	if !h.write {
 		return nil
 	}
 	return h.writer().upload(ctx)
 }
-
-// Fsync is Flush.
-func (h *Handle) Fsync(ctx context.Context) error { return h.Flush(ctx) }
 
 // Release closes the handle: a write handle uploads what is left, and
 // the last one drops the temporary file.
@@ -409,18 +428,11 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 		return nil
 	}
 	v := w.v
-	v.mu.Lock()
-	p, gone, replaces := w.n.entry.Path, w.n.gone, w.n.entry.ID
-	if w.n.local {
-		replaces = ""
-	}
-	v.mu.Unlock()
-	if gone {
-		w.dirty = false
-		w.unjournal()
+	p, err := w.journalLocked()
+	if p == "" {
 		return nil
 	}
-	if err := w.journal(p, replaces); err != nil {
+	if err != nil {
 		v.log.Error("vfs: cannot journal the upload; a crash before it finishes loses the write", "path", p, "err", err)
 	}
 	if v.crashBeforePut != nil {
@@ -433,7 +445,7 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 		v.log.Warn("vfs: upload failed; retrying", "path", p, "attempt", attempt, "in", d, "err", err)
 	}
 	var e backend.Entry
-	err := retry.Do(ctx, pol, func(ctx context.Context) error {
+	err = retry.Do(ctx, pol, func(ctx context.Context) error {
 		var err error
 		e, err = v.b.Put(ctx, p, io.NewSectionReader(w.f, 0, w.size), w.size, w.mtime)
 		return err
@@ -466,6 +478,56 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 	return nil
 }
 
+// journalLocked writes w's journal record if w is dirty, for the path its
+// node has now, and returns that path: "" when there is nothing to upload
+// (not dirty, or the file was removed). The caller holds w.mu.
+func (w *writeFile) journalLocked() (string, error) {
+	if !w.dirty {
+		return "", nil
+	}
+	v := w.v
+	v.mu.Lock()
+	p, gone, replaces := w.n.entry.Path, w.n.gone, w.n.entry.ID
+	if w.n.local {
+		replaces = ""
+	}
+	v.mu.Unlock()
+	if gone {
+		w.dirty = false
+		w.unjournal()
+		return "", nil
+	}
+	return p, w.journal(p, replaces)
+}
+
+// writeBackLocked is release with Options.WriteBack: the file is
+// journalled and the handle counted off; the last one queues the write
+// file for its write-back (it stays on the node meanwhile). It reports
+// false, having changed nothing, when the journal cannot be written: the
+// caller then uploads now. The caller holds w.mu.
+func (w *writeFile) writeBackLocked() bool {
+	v := w.v
+	if _, err := w.journalLocked(); err != nil {
+		v.log.Warn("vfs: cannot journal the file for write-back; uploading it now", "path", w.n.Path(), "err", err)
+		return false
+	}
+	if !w.dirty {
+		return false // nothing to upload: release ends the write file
+	}
+	v.mu.Lock()
+	w.opens--
+	if w.opens == 0 {
+		v.failed[w] = true
+		v.due[w] = time.Now().Add(v.opts.WriteBack)
+	}
+	v.mu.Unlock()
+	select {
+	case v.wbWake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
 // release counts one handle less; the last one uploads what is left and
 // drops the temporary file. When that upload fails, after retries, and
 // its journal record is on disk, the write file stays on the node (its
@@ -475,8 +537,11 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 func (w *writeFile) release(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err := w.uploadLocked(ctx, w.v.opts.UploadRetry)
 	v := w.v
+	if v.opts.WriteBack > 0 && w.writeBackLocked() {
+		return nil
+	}
+	err := w.uploadLocked(ctx, w.v.opts.UploadRetry)
 	v.mu.Lock()
 	w.opens--
 	last := w.opens == 0
@@ -517,6 +582,7 @@ func (w *writeFile) finishLocked() {
 		return
 	}
 	delete(v.failed, w)
+	delete(v.due, w)
 	if w.n.w == w {
 		w.n.w = nil
 	}

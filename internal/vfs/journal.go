@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"ferry/internal/backend"
 	"ferry/internal/retry"
 )
@@ -365,7 +367,7 @@ func (v *VFS) retrier(ctx context.Context) {
 		case <-v.wake:
 			t.Stop()
 		}
-		ws, js := v.retryWork()
+		ws, js := v.retryWork(false)
 		if len(ws)+len(js) == 0 {
 			wait = v.opts.RetryFailed
 			continue
@@ -388,12 +390,15 @@ func (v *VFS) retrier(ctx context.Context) {
 	}
 }
 
-// retryWork returns what the retrier has to do.
-func (v *VFS) retryWork() ([]*writeFile, []*replayJob) {
+// retryWork returns what the retrier has to do; with all, also the write
+// files still waiting for their write-back.
+func (v *VFS) retryWork(all bool) ([]*writeFile, []*replayJob) {
 	v.mu.Lock()
 	ws := make([]*writeFile, 0, len(v.failed))
 	for w := range v.failed {
-		ws = append(ws, w)
+		if _, waiting := v.due[w]; !waiting || all {
+			ws = append(ws, w)
+		}
 	}
 	var js []*replayJob
 	for j := range v.pending {
@@ -406,13 +411,8 @@ func (v *VFS) retryWork() ([]*writeFile, []*replayJob) {
 // retryOnce makes one attempt at each of ws and at each of js that a
 // replay already failed, and returns the errors of those that failed.
 func (v *VFS) retryOnce(ctx context.Context, ws []*writeFile, js []*replayJob) []error {
+	failed := v.uploadWaiting(ctx, ws, retry.Policy{MaxAttempts: -1})
 	once := retry.Policy{MaxAttempts: -1}
-	var failed []error
-	for _, w := range ws {
-		if err := w.retry(ctx, once); err != nil {
-			failed = append(failed, err)
-		}
-	}
 	for _, j := range js {
 		j.mu.Lock()
 		tried, p := j.tried && !j.done, j.path
@@ -424,12 +424,75 @@ func (v *VFS) retryOnce(ctx context.Context, ws []*writeFile, js []*replayJob) [
 	return failed
 }
 
+// uploadWaiting uploads the released write files ws with pol,
+// Options.Transfers at a time, and returns the errors of those that
+// failed (they stay queued for the retrier).
+func (v *VFS) uploadWaiting(ctx context.Context, ws []*writeFile, pol retry.Policy) []error {
+	var (
+		mu     sync.Mutex
+		failed []error
+		g      errgroup.Group
+	)
+	g.SetLimit(v.opts.Transfers)
+	for _, w := range ws {
+		g.Go(func() error {
+			if err := w.retry(ctx, pol); err != nil {
+				mu.Lock()
+				failed = append(failed, err)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	return failed
+}
+
+// writeBacker uploads the write files queued for write-back (v.due) as
+// they fall due, with Options.UploadRetry; one that still fails is left
+// to the retrier.
+func (v *VFS) writeBacker(ctx context.Context) {
+	defer v.wg.Done()
+	for {
+		v.mu.Lock()
+		now, next := time.Now(), time.Duration(0)
+		var ws []*writeFile
+		for w, t := range v.due {
+			if d := t.Sub(now); d <= 0 {
+				ws = append(ws, w)
+				delete(v.due, w)
+			} else if next == 0 || d < next {
+				next = d
+			}
+		}
+		v.mu.Unlock()
+		if len(ws) > 0 {
+			if failed := v.uploadWaiting(ctx, ws, v.opts.UploadRetry); len(failed) > 0 && ctx.Err() == nil {
+				v.log.Warn("vfs: write-back uploads failed; retrying in the background", "count", len(failed), "err", errors.Join(failed...))
+			}
+			continue
+		}
+		if next == 0 {
+			next = time.Hour // nothing queued: wait for wbWake
+		}
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-v.wbWake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
 // Sync tries once more, now, the uploads kept for a retry (failed at
-// release, or replays that failed) and returns the errors of those that
-// still fail; they stay journalled for the next VFS. A mount calls it
+// release, or replays that failed) and uploads the files waiting for
+// their write-back, and returns the errors of those that still fail; they stay journalled for the next VFS. A mount calls it
 // before Close.
 func (v *VFS) Sync(ctx context.Context) error {
-	ws, js := v.retryWork()
+	ws, js := v.retryWork(true)
 	if len(ws)+len(js) == 0 {
 		return nil
 	}

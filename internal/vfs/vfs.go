@@ -67,6 +67,19 @@ type Options struct {
 	// DefaultCacheMaxSize (1 GiB); negative turns the cache off, so reads
 	// go straight to the backend.
 	CacheMaxSize int64
+	// WriteBack, when positive, makes closing a written file return once
+	// its content and journal record are on disk (fsynced), and uploads it
+	// WriteBack later in the background (rclone's --vfs-write-back): a
+	// program writing many files waits for none of the uploads, and a file
+	// rewritten within WriteBack is uploaded once. close(2) then cannot
+	// report the upload's error: a failure is logged and retried like any
+	// failed upload, the journal keeps the file across a crash, and Sync
+	// (at unmount) uploads whatever is still waiting. Fsync still uploads
+	// at once. Zero uploads at every close, which reports its error.
+	WriteBack time.Duration
+	// Transfers is how many uploads of waiting files run at once
+	// (write-back, retries and Sync); zero means DefaultTransfers.
+	Transfers int
 	// ReadOnly refuses every mutation with ErrReadOnly.
 	ReadOnly bool
 	// Logger gets operators' messages; nil discards them.
@@ -110,6 +123,10 @@ type VFS struct {
 	// failed holds the released write files whose upload failed: they
 	// stay on their nodes (n.w) and the retrier uploads them.
 	failed map[*writeFile]bool // +checklocks:mu
+	// due holds the write files among failed that wait for their
+	// write-back (Options.WriteBack), with the time it is due; the
+	// retrier leaves them to the write-back until then.
+	due map[*writeFile]time.Time // +checklocks:mu
 	// pending holds the journal records of earlier VFSs not replayed yet,
 	// so unlink and rename can drop or retarget them.
 	pending map[*replayJob]bool // +checklocks:mu
@@ -122,7 +139,12 @@ type VFS struct {
 	wg      sync.WaitGroup // the watcher and refresher goroutines
 	refresh chan struct{}  // a token: listings went stale
 	wake    chan struct{}  // a token: an upload succeeded, retry the failed ones now
+	wbWake  chan struct{}  // a token: a write file was queued for write-back
 }
+
+// DefaultTransfers is Options.Transfers' default, the transfers of
+// ferry copy.
+const DefaultTransfers = 4
 
 // New returns a VFS over b. When b is a backend.ChangeNotifier, it
 // watches b until Close. ctx bounds only New's own work.
@@ -138,6 +160,9 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 	}
 	if o.RetryFailed <= 0 {
 		o.RetryFailed = DefaultRetryFailed
+	}
+	if o.Transfers <= 0 {
+		o.Transfers = DefaultTransfers
 	}
 	log := o.Logger
 	if log == nil {
@@ -155,7 +180,7 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 		return nil, &backend.PathError{Op: "mount", Backend: b.String(), Err: backend.ErrNotDir}
 	}
 	v := &VFS{b: b, opts: o, log: log, rootPath: rootPath, byKey: map[string]*Node{}, nextIno: 1,
-		failed: map[*writeFile]bool{}, pending: map[*replayJob]bool{}, refresh: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
+		failed: map[*writeFile]bool{}, due: map[*writeFile]time.Time{}, wbWake: make(chan struct{}, 1), pending: map[*replayJob]bool{}, refresh: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 	jobs, err := v.openArea()
 	if err != nil {
 		return nil, err
@@ -182,6 +207,10 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 	v.replayed = make(chan struct{})
 	v.wg.Add(1)
 	go v.retrier(wctx)
+	if o.WriteBack > 0 {
+		v.wg.Add(1)
+		go v.writeBacker(wctx)
+	}
 	if len(jobs) > 0 {
 		log.Info("vfs: replaying journalled uploads in the background", "count", len(jobs))
 		v.addPending(jobs)
