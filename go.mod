@@ -14,6 +14,7 @@ require (
 	golang.org/x/sync v0.24.0 // errgroup and semaphore for the transfer pipelines
 	golang.org/x/sys v0.49.0 // cpu feature detection (AES-NI for the multi-lane CBC-MAC)
 	golang.org/x/term v0.47.0 // password prompts without echo
+	golang.org/x/time v0.16.0 // backup pacing: rate.Limiter is a well-tested token bucket with context-aware waits
 )
 
 require github.com/inconshreveable/mousetrap v1.1.0 // indirect
