@@ -125,7 +125,7 @@ func TestSizes(t *testing.T) {
 		{Min: 64, Avg: 256, Max: 1024},
 	} {
 		t.Run(p.String(), func(t *testing.T) {
-			data := randomData(3, 4000*p.Avg)
+			data := randomData(3, 2000*p.Avg)
 			cs := chunks(t, bytes.NewReader(data), testKey(5), p)
 			checkChunks(t, cs, data, p)
 			mean := float64(len(data)) / float64(len(cs))
@@ -147,10 +147,10 @@ func TestSizes(t *testing.T) {
 
 func TestDefaultParamsMean(t *testing.T) {
 	if testing.Short() {
-		t.Skip("cuts 256 MiB")
+		t.Skip("cuts 128 MiB")
 	}
 	p := DefaultParams()
-	data := randomData(11, 256<<20)
+	data := randomData(11, 128<<20)
 	cs := chunks(t, bytes.NewReader(data), testKey(3), p)
 	checkChunks(t, cs, data, p)
 	mean := float64(len(data)) / float64(len(cs))
