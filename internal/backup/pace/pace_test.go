@@ -492,3 +492,31 @@ func TestCancelWhileWaiting(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkStat measures what the wrapper adds to a call: a slot, a token
+// and the bookkeeping, on an in-memory backend.
+func BenchmarkStat(b *testing.B) {
+	mem := memory.New()
+	if _, err := mem.Put(b.Context(), "a", strings.NewReader("x"), 1, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		be   backend.Backend
+	}{
+		{"memory", mem},
+		{"paced", pace.Wrap(mem, pace.Options{MaxConcurrency: 8})},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := tc.be.Stat(b.Context(), "a"); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
