@@ -26,9 +26,12 @@
 //
 // # Memory
 //
-// A Chunker reads through a buffer of at most Max plus Avg bytes (it
-// starts small and grows only for inputs that need it), and never holds
-// more of the input. Next copies each chunk into the caller's buffer.
+// Next reads each chunk straight into the caller's buffer, which grows to
+// at most Max bytes, in reads of up to 64 KiB once the chunk's first Min
+// bytes are in: the bytes are hashed while they are still in the CPU's
+// cache, and only what was read past a chunk's end (less than 64 KiB) is
+// kept, and copied, for the next chunk. Nothing else of the input is
+// held.
 package chunker
 
 import (
@@ -43,29 +46,22 @@ import (
 // KeySize is the length of a chunker key.
 const KeySize = 32
 
-// initialBuffer is the size of a new Chunker's read buffer; it grows up to
-// Max+Avg for inputs longer than that.
-const initialBuffer = 64 << 10
+// readBlock is the size of the reads after a chunk's first Min bytes: the
+// most a chunk is read past its end.
+const readBlock = 64 << 10
 
 // Chunker cuts the stream of one reader into chunks. It is not safe for
 // concurrent use.
 type Chunker struct {
-	r    io.Reader
-	gear [256]uint64
-	cp   cutPoints
-
-	// buf[start:end] is read but not yet returned; the chunk being looked
-	// for starts at start.
-	buf        []byte
-	start, end int
-	limit      int // the most buf grows to: Max+Avg
-	// pos and h are where the scan of the current chunk stopped (relative
-	// to start) and the hash there, so a scan that ran out of data goes on
-	// after the next read instead of starting over.
-	pos int
-	h   uint64
-	eof bool  // r returned io.EOF
-	err error // sticky: a bad key or Params, a read error, or io.EOF at the end
+	r     io.Reader
+	gear  [256]uint64
+	cp    cutPoints
+	block int // the read size after Min: readBlock, or less for small Params
+	// carry holds what the last read brought in past the last chunk's end:
+	// the start of the next chunk.
+	carry []byte
+	eof   bool  // r returned io.EOF
+	err   error // sticky: a bad key or Params, a read error, or io.EOF at the end
 }
 
 // New returns a chunker reading r, with a gear table derived from key (32
@@ -84,8 +80,7 @@ func New(r io.Reader, key []byte, p Params) *Chunker {
 	}
 	c.gear = gearTable(key)
 	c.cp = p.derive()
-	c.limit = p.Max + p.Avg
-	c.pos = c.cp.min
+	c.block = min(readBlock, max(p.Min, 4<<10))
 	return c
 }
 
@@ -93,12 +88,11 @@ func New(r io.Reader, key []byte, p Params) *Chunker {
 // buffer, so one Chunker can cut many files without allocating. A Chunker
 // whose New failed stays failed.
 func (c *Chunker) Reset(r io.Reader) {
-	if c.limit == 0 { // New failed: keep its error
+	if c.block == 0 { // New failed: keep its error
 		return
 	}
 	c.r = r
-	c.start, c.end = 0, 0
-	c.pos, c.h = c.cp.min, 0
+	c.carry = c.carry[:0]
 	c.eof, c.err = false, nil
 }
 
@@ -127,116 +121,121 @@ func (c *Chunker) Next(buf []byte) ([]byte, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
+	out := append(buf[:0], c.carry...)
+	c.carry = c.carry[:0]
+	// The scan of this chunk has hashed out[:i] (from Min on) into h.
+	i, h := c.cp.min, uint64(0)
 	for {
-		if n, ok := c.scan(c.buf[c.start:c.end]); ok {
-			return c.take(buf, n), nil
+		n, ok := 0, false
+		if n, i, h, ok = c.scan(out, i, h); ok {
+			c.carry = append(c.carry, out[n:]...)
+			return out[:n], nil
 		}
 		if c.eof {
-			if c.start == c.end {
+			if len(out) == 0 {
 				c.err = io.EOF
 				return nil, io.EOF
 			}
-			return c.take(buf, c.end-c.start), nil
+			return out, nil
 		}
-		if err := c.fill(); err != nil {
+		var err error
+		if out, err = c.read(out); err != nil {
 			c.err = err
 			return nil, err
 		}
 	}
 }
 
-// take copies the first n unread bytes into buf and starts the next chunk
-// after them.
-func (c *Chunker) take(buf []byte, n int) []byte {
-	buf = append(buf[:0], c.buf[c.start:c.start+n]...)
-	c.start += n
-	c.pos, c.h = c.cp.min, 0
-	return buf
-}
-
-// fill reads more input after moving the unread bytes to the front of buf,
-// growing buf up to its limit when the unread bytes fill it. It reads until
-// buf is full or the input ends.
-func (c *Chunker) fill() error {
-	if c.start > 0 {
-		c.end = copy(c.buf, c.buf[c.start:c.end])
-		c.start = 0
+// read appends input to out: up to Min bytes, or readBlock more, never
+// past Max. It reads until it has them or the input ends.
+func (c *Chunker) read(out []byte) ([]byte, error) {
+	target := len(out) + c.block
+	if len(out) < c.cp.min {
+		target = c.cp.min
 	}
-	if c.end == len(c.buf) {
-		n := min(max(2*len(c.buf), initialBuffer), c.limit)
-		nb := make([]byte, n)
-		copy(nb, c.buf[:c.end])
-		c.buf = nb
+	target = min(target, c.cp.max)
+	if cap(out) < target {
+		nb := make([]byte, len(out), min(max(target, 2*cap(out)), c.cp.max))
+		copy(nb, out)
+		out = nb
 	}
-	for c.end < len(c.buf) {
-		n, err := c.r.Read(c.buf[c.end:])
-		if n < 0 || n > len(c.buf)-c.end {
-			return errors.New("chunker: reader returned an invalid count")
+	for len(out) < target {
+		n, err := c.r.Read(out[len(out):target])
+		if n < 0 || n > target-len(out) {
+			return out, errors.New("chunker: reader returned an invalid count")
 		}
-		c.end += n
+		out = out[:len(out)+n]
 		if err == io.EOF {
 			c.eof = true
-			return nil
+			return out, nil
 		}
 		if err != nil {
-			return err
-		}
-		if n == 0 && c.end < len(c.buf) {
-			// A reader may return 0, nil; keep reading, as io.ReadFull does.
-			continue
+			return out, err
 		}
 	}
-	return nil
+	return out, nil
 }
 
-// scan looks for the end of the chunk starting at data[0], going on from
-// where the last scan of this chunk stopped. It returns the chunk's length
-// and true if the end is within data (a cut, or Max reached), or false if
-// more data is needed.
-func (c *Chunker) scan(data []byte) (int, bool) {
-	i, h := c.pos, c.h
+// scan looks for the end of the chunk at the start of data, going on from
+// offset i with hash h, where the last scan of it stopped. It returns the
+// chunk's length and true if the end is within data (a cut, or Max
+// reached), or false, the offset and the hash to go on from once more
+// data is in.
+func (c *Chunker) scan(data []byte, i int, h uint64) (int, int, uint64, bool) {
 	if end := min(c.cp.normal, len(data)); i < end {
 		n, hh, ok := gearScan(&c.gear, data[i:end], h, c.cp.maskS)
 		if ok {
-			return i + n, true
+			return i + n, 0, 0, true
 		}
 		i, h = end, hh
 	}
 	if end := min(c.cp.max, len(data)); i < end {
 		n, hh, ok := gearScan(&c.gear, data[i:end], h, c.cp.maskL)
 		if ok {
-			return i + n, true
+			return i + n, 0, 0, true
 		}
 		i, h = end, hh
 	}
 	if len(data) >= c.cp.max {
-		return c.cp.max, true
+		return c.cp.max, 0, 0, true
 	}
-	c.pos, c.h = i, h
-	return 0, false
+	return 0, i, h, false
 }
 
 // gearScan rolls the gear hash h over d and returns the length of the
 // prefix of d after which h&mask is first zero, or false and the hash
-// after all of d. It handles two bytes per step: the hash after both,
-// (h<<2) + (gear[a]<<1 + gear[b]), depends on h through one shift and one
-// add, while the hash between them is computed beside it, which halves
-// the loop's dependency chain.
+// after all of d. It takes four bytes a step: the hash after them,
+// h<<4 + (gear[a]<<3 + gear[b]<<2 + gear[c]<<1 + gear[d]), depends on h
+// through one shift and one add, and the three hashes between are
+// computed beside it from h and the same partial sums. That shortens the
+// loop's dependency chain and saves instructions per byte; cuts fall
+// exactly where a byte-at-a-time loop puts them.
 func gearScan(gear *[256]uint64, d []byte, h, mask uint64) (int, uint64, bool) {
 	g := gear[:] // one nil check here, not one per byte
 	j := 0
-	for ; j < len(d)-1; j += 2 {
-		a, b := g[d[j]], g[d[j+1]]
+	for ; j < len(d)-3; j += 4 {
+		a, b, c, e := g[d[j]], g[d[j+1]], g[d[j+2]], g[d[j+3]]
+		t2 := a<<1 + b
+		t3 := t2<<1 + c
+		t4 := t3<<1 + e
 		h1 := h<<1 + a
-		h = h<<2 + (a<<1 + b)
+		h2 := h<<2 + t2
+		h3 := h<<3 + t3
+		h = h<<4 + t4
 		if h1&mask == 0 {
 			return j + 1, h1, true
 		}
+		if h2&mask == 0 {
+			return j + 2, h2, true
+		}
+		if h3&mask == 0 {
+			return j + 3, h3, true
+		}
 		if h&mask == 0 {
-			return j + 2, h, true
+			return j + 4, h, true
 		}
 	}
-	if j < len(d) {
+	for ; j < len(d); j++ {
 		h = h<<1 + g[d[j]]
 		if h&mask == 0 {
 			return j + 1, h, true
