@@ -49,8 +49,9 @@
 // # Stats and logs
 //
 // Stats reports requests, retries, pushbacks and errors, per operation
-// and in total, and the window. Each retry and each window change is
-// logged at Debug; Close logs the totals at Info.
+// and in total, and the window. Each retry and each halving of the window
+// is logged at Debug, the fatal error that stops the backend at Warn, and
+// Close logs the totals at Info.
 package pace
 
 import (
@@ -100,8 +101,9 @@ type Options struct {
 	// BackoffBase and BackoffCap shape the backoff before each retry (see
 	// retry.Policy); 0 means retry.DefaultBase and retry.DefaultCap.
 	BackoffBase, BackoffCap time.Duration
-	// Logger gets a Debug record per retry and window change and the
-	// Info summary at Close; nil discards.
+	// Logger gets a Debug record per retry and per halving of the
+	// window, a Warn record for the fatal error and the Info totals at
+	// Close; nil discards.
 	Logger *slog.Logger
 }
 
