@@ -36,8 +36,9 @@
 // *bytes.Reader, an *io.SectionReader): each attempt seeks back to where
 // the reader was when Put was called. Any other reader gets one attempt,
 // and a caller that can produce its data again retries itself. The backup
-// repository assembles each pack in a temporary file and passes the
-// *os.File, so pack uploads are retried here.
+// repository assembles each pack in a temporary file; passing that file,
+// or io.NewSectionReader over it, gets pack uploads retried here, while a
+// bufio.Reader around it hides its Seek and gets one attempt.
 //
 // Open holds its slot only until it returns the reader: the window bounds
 // requests in flight, not open readers (a caller holding several readers
