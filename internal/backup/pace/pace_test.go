@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,20 +184,35 @@ func TestRetries(t *testing.T) {
 	if got := read(t, mem, "b"); !bytes.Equal(got, data) {
 		t.Fatalf("stored %d bytes, want the %d put (the retry did not rewind the source)", len(got), len(data))
 	}
+	// The repository's way: a temporary file, through a SectionReader.
+	tmp, err := os.CreateTemp(t.TempDir(), "pack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tmp.Close()
+	if _, err := tmp.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(t.Context(), "c", io.NewSectionReader(tmp, 0, int64(len(data))), int64(len(data)), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, mem, "c"); !bytes.Equal(got, data) {
+		t.Fatalf("stored %d bytes from the file, want the %d put", len(got), len(data))
+	}
 	s := b.Stats()
 	if s.Ops[pace.OpStat] != (pace.OpStats{Calls: 1, Requests: 3, Retries: 2, Pushbacks: 2}) {
 		t.Errorf("stat counts %+v", s.Ops[pace.OpStat])
 	}
-	if s.Ops[pace.OpPut] != (pace.OpStats{Calls: 1, Requests: 3, Retries: 2, Pushbacks: 2}) {
+	if s.Ops[pace.OpPut] != (pace.OpStats{Calls: 2, Requests: 6, Retries: 4, Pushbacks: 4}) {
 		t.Errorf("put counts %+v", s.Ops[pace.OpPut])
 	}
-	if s.Requests != 6 || s.Retries != 4 || s.Errors != 0 {
-		t.Errorf("stats %+v, want 6 requests and 4 retries", s)
+	if s.Requests != 9 || s.Retries != 6 || s.Errors != 0 {
+		t.Errorf("stats %+v, want 9 requests and 6 retries", s)
 	}
 
 	// Retries used up: the error says so and wraps the service's.
 	b2 := pace.Wrap(&faulty{Backend: mem, fail: func(int64, string, string) error { return busy }}, fast(t, pace.Options{Retries: 2}))
-	_, err := b2.Stat(t.Context(), "a")
+	_, err = b2.Stat(t.Context(), "a")
 	var pe *backend.PathError
 	if !errors.As(err, &pe) || !errors.Is(err, busy) || !strings.Contains(err.Error(), "giving up after 3 attempts") {
 		t.Fatalf("stat = %v, want giving up after 3 attempts with the PathError", err)
