@@ -196,3 +196,55 @@ func TestMEGAFatalStops(t *testing.T) {
 		t.Logf("close: %v", err)
 	}
 }
+
+// TestMEGAStormOutlastsClientRetries has the API answer EAGAIN to every
+// request for longer than the MEGA client retries on its own (ten
+// attempts), so the error reaches the wrapper, which retries the Put from
+// its rewound source once the storm is over.
+func TestMEGAStormOutlastsClientRetries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the MEGA client's own backoff (several seconds)")
+	}
+	ts := megaservertest.Start(t)
+	var storm atomic.Int64 // API requests still to answer EAGAIN
+	proxy := megaservertest.StartProxy(t, ts.URL, megaservertest.ProxyConfig{
+		Reply: func(w http.ResponseWriter, r *http.Request, resp *http.Response) {
+			if r.URL.Path == "/cs" && storm.Add(-1) >= 0 {
+				io.WriteString(w, "-3")
+				return
+			}
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			io.Copy(w, resp.Body)
+		},
+	})
+	b := pace.Wrap(openMEGA(t, proxy.URL), fast(t, pace.Options{MaxConcurrency: 4, Retries: 3}))
+	ctx := t.Context()
+	if err := b.Mkdir(ctx, "data"); err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("pack "), 40000)
+	storm.Store(10) // the client's default attempts
+	if _, err := b.Put(ctx, "data/pack", bytes.NewReader(data), int64(len(data)), time.Now()); err != nil {
+		t.Fatalf("put through the storm: %v", err)
+	}
+	rc, err := b.Open(ctx, "data/pack", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes, %v; want the %d put", len(got), err, len(data))
+	}
+	s := b.Stats().Ops[pace.OpPut]
+	t.Logf("put: %+v", s)
+	if s.Retries != 1 || s.Requests != 2 || s.Errors != 0 {
+		t.Errorf("put counts %+v, want 2 requests, 1 retry of the wrapper's own", s)
+	}
+	if s.Pushbacks != 10 {
+		t.Errorf("%d pushbacks, want 10 (9 retried by the client, 1 returned)", s.Pushbacks)
+	}
+}
