@@ -18,6 +18,10 @@ var (
 	// (EBLOCKED); logging in again right away will not help. It reports
 	// itself fatal (Fatal() bool).
 	ErrBlocked error = fatalError("mega: account blocked or too many logins; try again later or check the account in a browser")
+	// ErrOverQuota means the account has no room for what was asked
+	// (EOVERQUOTA, EGOINGOVERQUOTA): retrying will not help until space is
+	// freed or bought. It reports itself fatal (Fatal() bool).
+	ErrOverQuota error = fatalError("mega: over storage quota; free space (ferry cleanup empties the rubbish bin) or upgrade the account")
 	// ErrMFARequired means the account has two-factor authentication and
 	// no PIN source was given in LoginOptions.
 	ErrMFARequired = errors.New("mega: two-factor authentication PIN required")
@@ -48,6 +52,8 @@ func apiError(cmd string, code megaapi.ErrorCode) error {
 		return fmt.Errorf("%w: %w", ErrSessionExpired, e)
 	case megaapi.EBLOCKED:
 		return fmt.Errorf("%w: %w", ErrBlocked, e)
+	case megaapi.EOVERQUOTA, megaapi.EGOINGOVERQUOTA:
+		return fmt.Errorf("%w: %w", ErrOverQuota, e)
 	}
 	return e
 }
