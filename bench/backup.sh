@@ -58,6 +58,7 @@
 #                           /dev/shm when it has 8 GiB free, so no tool waits
 #                           on fsync and CPU is what is measured; else /var/tmp)
 #   FERRY_BENCH_KEEP=DIR    keep the raw results and every tool's output in DIR
+#   FERRY_BENCH_FERRY=BIN   run this ferry binary instead of building ./cmd/ferry
 #
 # The numbers are only meaningful on an otherwise idle machine. The header
 # shows the load average before and after. A failed step or a restore that
@@ -107,9 +108,15 @@ restic_version=$(restic version | awk '{print $2}')
 duplicity_version=$(duplicity --version | awk '{print $2}')
 
 go build -o "$work/backupdata" ./bench/cmd/backupdata
-go build -o "$work/ferry" ./cmd/ferry
-ferry_bin=$work/ferry
+if [ -n "${FERRY_BENCH_FERRY:-}" ]; then
+  ferry_bin=$FERRY_BENCH_FERRY
+  ferry_prebuilt=1
+else
+  go build -o "$work/ferry" ./cmd/ferry
+  ferry_bin=$work/ferry
+fi
 ferry_version=$(git -C "$repo_root" describe --always --dirty 2>/dev/null || echo "?")
+[ -z "${ferry_prebuilt:-}" ] || ferry_version="$ferry_bin (prebuilt)"
 ferry_ok=1
 ferry_why=
 if ! "$ferry_bin" backup --help >"$work/backup-help.txt" 2>&1 || ! grep -q verify "$work/backup-help.txt" ||
@@ -180,7 +187,8 @@ measure() {
   local tool=$1 step=$2 repo=$3
   shift 3
   local tag=$out/run$run-$tool-$step
-  local before after counts rc=0 stored
+  local before after counts rc=0 stored load0
+  load0=$(cut -d' ' -f1 /proc/loadavg)
   if [ "$tool" = ferry-mega ]; then
     before=$(wc -l <"$server_log")
   else
@@ -207,7 +215,7 @@ measure() {
   fi
   [ "$rc" = 0 ] || log "$tool $step failed (exit $rc): $(tail -3 "$tag.err" | tr '\n' ' ')"
   read -r wall user sys rss < <(tail -1 "$tag.time")
-  echo "RESULT run=$run tool=$tool step=$step rc=$rc wall=$wall cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') rss_kib=$rss stored=$stored $counts" | tee -a "$results" >&2
+  echo "RESULT run=$run tool=$tool step=$step load=$load0 rc=$rc wall=$wall cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') rss_kib=$rss stored=$stored $counts" | tee -a "$results" >&2
 }
 
 # check_restore TOOL DIR compares a restore with the source: the source
@@ -345,7 +353,7 @@ function met(ok) { return ok ? "met" : "**missed**" }
 function mib(b) { return (b == "") ? "n/a" : sprintf("%.1f", b / 1048576) }
 /^RESULT / {
   t = kv($0, "tool"); s = kv($0, "step")
-  split("rc wall cpu rss_kib stored written deleted requests uploads downloads logins", keys, " ")
+  split("load rc wall cpu rss_kib stored written deleted requests uploads downloads logins", keys, " ")
   for (k in keys) { x = kv($0, keys[k]); if (x != "") v[t, s, keys[k]] = v[t, s, keys[k]] " " x }
   if (kv($0, "rc") != 0) failed[t, s] = 1
 }
@@ -425,11 +433,11 @@ END {
     printf "| %d backups (and a restore and a verify) to a mega remote make 1 login | %s | %s |\n", login_runs + 3, total, met(total <= 1 && lfail == 0)
   } else
     printf "| 100 backups to a mega remote make 1 login | n/a | not measured |\n"
-  printf "\n<details><summary>every run (wall s; stored bytes; objects written)</summary>\n\n"
+  printf "\n<details><summary>every run (wall s; stored bytes; objects written; 1-minute load average before the step)</summary>\n\n"
   ntools = split("restic duplicity ferry ferry-mega", tl, " ")
   for (i = 1; i <= nsteps; i++)
     for (j = 1; j <= ntools; j++)
-      if (has(tl[j], steps[i])) printf "- %s %s:%s;%s;%s\n", steps[i], tl[j], v[tl[j], steps[i], "wall"], v[tl[j], steps[i], "stored"], v[tl[j], steps[i], "written"]
+      if (has(tl[j], steps[i])) printf "- %s %s:%s;%s;%s;%s\n", steps[i], tl[j], v[tl[j], steps[i], "wall"], v[tl[j], steps[i], "stored"], v[tl[j], steps[i], "written"], v[tl[j], steps[i], "load"]
   printf "\n</details>\n\nCommand: `FERRY_BENCH_COUNT=%d bench/backup.sh`; restic %s, duplicity %s, ferry %s.\n", count, restic_version, duplicity_version, ferry_version
   for (k in failed) exitcode = 1
   for (k in bad) exitcode = 1
