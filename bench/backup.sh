@@ -59,6 +59,7 @@
 #                           on fsync and CPU is what is measured; else /var/tmp)
 #   FERRY_BENCH_KEEP=DIR    keep the raw results and every tool's output in DIR
 #   FERRY_BENCH_FERRY=BIN   run this ferry binary instead of building ./cmd/ferry
+#   FERRY_BENCH_RAW=DIR     run nothing: print the tables of a FERRY_BENCH_KEEP directory
 #
 # The numbers are only meaningful on an otherwise idle machine. The header
 # shows the load average before and after. A failed step or a restore that
@@ -75,6 +76,137 @@ tools=${FERRY_BENCH_TOOLS:-restic duplicity ferry ferry-mega}
 login_runs=${FERRY_BENCH_LOGIN_RUNS:-100}
 password=ferry-bench-password
 
+# render prints the tables from $out/results.txt and the variables of
+# $out/meta.env; its exit status is 1 if a step failed or a restore
+# differed.
+render() {
+awk -v count="$count" -v cores="$cores" -v load="$load_before" -v load_after="$load_after" \
+    -v dataset="$(cat "$out/dataset.txt")" -v change="$(cat "$out/change.txt" 2>/dev/null)" -v where="$parent" \
+    -v restic_version="$restic_version" -v duplicity_version="$duplicity_version" -v ferry_version="$ferry_version" \
+    -v ferry_ok="$ferry_ok" -v ferry_why="$ferry_why" -v login_runs="$login_runs" '
+function median(s,    a, n, i, j, t) {
+  n = split(s, a, " ")
+  if (n == 0) return ""
+  for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j+1] = a[j]; a[j+1] = t }
+  return (n % 2) ? a[(n+1)/2] + 0 : (a[n/2] + a[n/2+1]) / 2
+}
+function kv(line, key,    i, f, n, p) {
+  n = split(line, f, " ")
+  for (i = 1; i <= n; i++) { split(f[i], p, "="); if (p[1] == key) return p[2] }
+  return ""
+}
+function m(tool, step, key) { return median(v[tool, step, key]) }
+function has(tool, step) { return (tool, step, "wall") in v }
+function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "n/a" }
+function met(ok) { return ok ? "met" : "**missed**" }
+function mib(b) { return (b == "") ? "n/a" : sprintf("%.1f", b / 1048576) }
+/^RESULT / {
+  t = kv($0, "tool"); s = kv($0, "step")
+  split("load rc wall cpu rss_kib stored written deleted requests uploads downloads logins", keys, " ")
+  for (k in keys) { x = kv($0, keys[k]); if (x != "") v[t, s, keys[k]] = v[t, s, keys[k]] " " x }
+  if (kv($0, "rc") != 0) failed[t, s] = 1
+  if (kv($0, "load") + 0 > maxload) maxload = kv($0, "load") + 0
+}
+/^RESTORE / { if (kv($0, "ok") != 1) bad[kv($0, "tool")] = 1 }
+/^LOGINS / { lr = lr " " kv($0, "logins"); lfail += kv($0, "failed"); lreq = lreq " " kv($0, "requests") }
+END {
+  nsteps = split("full incr nochange restore verify", steps, " ")
+  printf "### ferry backup vs restic %s and duplicity %s\n\n", restic_version, duplicity_version
+  printf "Data set: %s; then `backupdata -change`: %s. %s cores; load average before: %s, after: %s; repositories and restores in %s. Median of %d run(s); every run in the details.\n\n", dataset, change, cores, load, load_after, where, count
+  split(load, la, " "); split(load_after, lb, " ")
+  if (la[1] > cores || lb[1] > cores || maxload > cores)
+    printf "**The machine was busy** (a 1-minute load average above %s, the number of cores, before a step: up to %s): wall times are inflated and noisy; CPU times (user+sys) and the counts are not.\n\n", cores, maxload
+  if (!ferry_ok) printf "**ferry skipped:** %s. The ferry rows and ratios appear once the commands exist.\n\n", ferry_why
+  printf "Local repository (restic: directory; duplicity: file://, GnuPG symmetric; ferry: local remote). Requests = files opened + directories listed + files deleted in the repository (inotify), a lower bound of what a remote would see.\n\n"
+  printf "| step | tool | wall s | CPU s | peak RSS MiB | stored MiB | objects written | objects deleted | requests | wall / restic | CPU / restic | RSS / restic |\n"
+  printf "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+  ntools = split("restic duplicity ferry", tl, " ")
+  for (i = 1; i <= nsteps; i++) {
+    s = steps[i]
+    for (j = 1; j <= ntools; j++) {
+      t = tl[j]
+      if (!has(t, s)) continue
+      mark = ((t, s) in failed) ? " (**failed**)" : ""
+      if (s == "restore" && (t in bad)) mark = mark " (**differs**)"
+      printf "| %s | %s%s | %.1f | %.1f | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", s, t, mark, m(t, s, "wall"), m(t, s, "cpu"), m(t, s, "rss_kib") / 1024,
+        mib(m(t, s, "stored")), m(t, s, "written"), m(t, s, "deleted"), m(t, s, "requests"),
+        ratio(m(t, s, "wall"), m("restic", s, "wall")), ratio(m(t, s, "cpu"), m("restic", s, "cpu")), ratio(m(t, s, "rss_kib"), m("restic", s, "rss_kib"))
+    }
+  }
+  printf "\n"
+  if (has("ferry-mega", "full")) {
+    printf "ferry to a mega remote (`ferry serve mega` on loopback; counts from its debug log: API commands, of them `p` = nodes written, `d` = deleted, `u` = upload slots, `g` = downloads, `us` = logins; stored = growth of the server data directory).\n\n"
+    printf "| step | wall s | CPU s | peak RSS MiB | stored MiB | objects written | objects deleted | API commands | uploads | downloads | logins | wall / restic (local) |\n"
+    printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    for (i = 1; i <= nsteps; i++) {
+      s = steps[i]; t = "ferry-mega"
+      if (!has(t, s)) continue
+      mark = ((t, s) in failed) ? " (**failed**)" : ""
+      if (s == "restore" && (t in bad)) mark = mark " (**differs**)"
+      printf "| %s%s | %.1f | %.1f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, mark, m(t, s, "wall"), m(t, s, "cpu"), m(t, s, "rss_kib") / 1024,
+        mib(m(t, s, "stored")), m(t, s, "written"), m(t, s, "deleted"), m(t, s, "requests"), m(t, s, "uploads"), m(t, s, "downloads"), m(t, s, "logins"),
+        ratio(m(t, s, "wall"), m("restic", s, "wall"))
+    }
+    if (lr != "") printf "\n%s further no-change backups to the mega remote: %s login(s) (median), %s API commands in all, %d failed.\n", login_runs, median(lr), median(lreq), lfail
+    printf "\n"
+  }
+  printf "| target (issue 12) | value | result |\n|---|---:|---|\n"
+  if (has("ferry", "full") && has("restic", "full")) {
+    r = m("ferry", "full", "wall") / m("restic", "full", "wall")
+    printf "| full backup time <= 0.8x restic | %.2fx | %s |\n", r, met(r <= 0.8)
+    r = m("ferry", "incr", "wall") / m("restic", "incr", "wall")
+    printf "| incremental time <= restic | %.2fx | %s |\n", r, met(r <= 1)
+    r = m("ferry", "restore", "wall") / m("restic", "restore", "wall")
+    printf "| restore time <= restic | %.2fx | %s |\n", r, met(r <= 1 && !("ferry" in bad))
+    r = m("ferry", "nochange", "stored") / m("restic", "nochange", "stored")
+    printf "| stored bytes <= 1.05x restic (after the three backups) | %.3fx | %s |\n", r, met(r <= 1.05)
+    fr = 0; rr = 0
+    for (i = 1; i <= nsteps; i++) { s = steps[i]; if (m("ferry", s, "rss_kib") > fr) fr = m("ferry", s, "rss_kib"); if (m("restic", s, "rss_kib") > rr) rr = m("restic", s, "rss_kib") }
+    printf "| peak RSS <= restic (largest of all steps) | %.0f vs %.0f MiB | %s |\n", fr / 1024, rr / 1024, met(fr <= rr)
+    w = m("ferry", "incr", "written")
+    printf "| a small (5%%) incremental writes <= 4 objects | %s | %s |\n", w, met(w <= 4)
+    w = m("ferry", "nochange", "written")
+    printf "| a no-change run writes 0 objects | %s | %s |\n", w, met(w == 0)
+    if (has("ferry-mega", "nochange")) {
+      w = m("ferry-mega", "nochange", "written") + m("ferry-mega", "nochange", "uploads")
+      printf "| a no-change run writes 0 objects (mega: `p` + `u`) | %s | %s |\n", w, met(w == 0)
+    }
+  } else {
+    printf "| full backup time <= 0.8x restic | n/a | not measured (ferry skipped) |\n"
+    printf "| incremental time <= restic | n/a | not measured |\n"
+    printf "| restore time <= restic | n/a | not measured |\n"
+    printf "| stored bytes <= 1.05x restic | n/a | not measured |\n"
+    printf "| peak RSS <= restic | n/a | not measured |\n"
+    printf "| a small incremental writes <= 4 objects | n/a | not measured (restic: %s, duplicity: %s) |\n", m("restic", "incr", "written"), m("duplicity", "incr", "written")
+    printf "| a no-change run writes 0 objects | n/a | not measured (restic: %s, duplicity: %s) |\n", m("restic", "nochange", "written"), m("duplicity", "nochange", "written")
+  }
+  if (lr != "") {
+    total = median(lr)
+    for (i = 1; i <= nsteps; i++) total += m("ferry-mega", steps[i], "logins")
+    printf "| %d backups (and a restore and a verify) to a mega remote make 1 login | %s | %s |\n", login_runs + 3, total, met(total <= 1 && lfail == 0)
+  } else
+    printf "| 100 backups to a mega remote make 1 login | n/a | not measured |\n"
+  printf "\n<details><summary>every run (wall s; stored bytes; objects written; 1-minute load average before the step)</summary>\n\n"
+  ntools = split("restic duplicity ferry ferry-mega", tl, " ")
+  for (i = 1; i <= nsteps; i++)
+    for (j = 1; j <= ntools; j++)
+      if (has(tl[j], steps[i])) printf "- %s %s:%s;%s;%s;%s\n", steps[i], tl[j], v[tl[j], steps[i], "wall"], v[tl[j], steps[i], "stored"], v[tl[j], steps[i], "written"], v[tl[j], steps[i], "load"]
+  printf "\n</details>\n\nCommand: `FERRY_BENCH_COUNT=%d bench/backup.sh`; restic %s, duplicity %s, ferry %s.\n", count, restic_version, duplicity_version, ferry_version
+  for (k in failed) exitcode = 1
+  for (k in bad) exitcode = 1
+  exit exitcode
+}
+' "$out/results.txt"
+}
+
+if [ -n "${FERRY_BENCH_RAW:-}" ]; then
+  out=$FERRY_BENCH_RAW
+  # shellcheck source=/dev/null
+  . "$out/meta.env"
+  render
+  exit
+fi
+
 if [ -n "${FERRY_BENCH_DIR:-}" ]; then
   parent=$FERRY_BENCH_DIR
 elif [ -d /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 {print $4}')" -gt $((8 << 20)) ]; then
@@ -90,7 +222,7 @@ watch_pid=
 cleanup() {
   [ -z "$watch_pid" ] || kill "$watch_pid" 2>/dev/null || true
   [ -z "${server_pid:-}" ] || kill "$server_pid" 2>/dev/null || true
-  if [ -n "${FERRY_BENCH_KEEP:-}" ]; then rm -rf "${work:?}/run"*; else rm -rf "${work:?}"; fi
+  rm -rf "${work:?}"
 }
 trap cleanup EXIT
 
@@ -329,118 +461,9 @@ for run in $(seq "$count"); do
   rm -rf "$rundir"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-
 cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
-awk -v count="$count" -v cores="$cores" -v load="$load_before" -v load_after="$load_after" \
-    -v dataset="$(cat "$out/dataset.txt")" -v change="$(cat "$out/change.txt")" -v where="$parent" \
-    -v restic_version="$restic_version" -v duplicity_version="$duplicity_version" -v ferry_version="$ferry_version" \
-    -v ferry_ok="$ferry_ok" -v ferry_why="$ferry_why" -v login_runs="$login_runs" '
-function median(s,    a, n, i, j, t) {
-  n = split(s, a, " ")
-  if (n == 0) return ""
-  for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j+1] = a[j]; a[j+1] = t }
-  return (n % 2) ? a[(n+1)/2] + 0 : (a[n/2] + a[n/2+1]) / 2
-}
-function kv(line, key,    i, f, n, p) {
-  n = split(line, f, " ")
-  for (i = 1; i <= n; i++) { split(f[i], p, "="); if (p[1] == key) return p[2] }
-  return ""
-}
-function m(tool, step, key) { return median(v[tool, step, key]) }
-function has(tool, step) { return (tool, step, "wall") in v }
-function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "n/a" }
-function met(ok) { return ok ? "met" : "**missed**" }
-function mib(b) { return (b == "") ? "n/a" : sprintf("%.1f", b / 1048576) }
-/^RESULT / {
-  t = kv($0, "tool"); s = kv($0, "step")
-  split("load rc wall cpu rss_kib stored written deleted requests uploads downloads logins", keys, " ")
-  for (k in keys) { x = kv($0, keys[k]); if (x != "") v[t, s, keys[k]] = v[t, s, keys[k]] " " x }
-  if (kv($0, "rc") != 0) failed[t, s] = 1
-}
-/^RESTORE / { if (kv($0, "ok") != 1) bad[kv($0, "tool")] = 1 }
-/^LOGINS / { lr = lr " " kv($0, "logins"); lfail += kv($0, "failed"); lreq = lreq " " kv($0, "requests") }
-END {
-  nsteps = split("full incr nochange restore verify", steps, " ")
-  printf "### ferry backup vs restic %s and duplicity %s\n\n", restic_version, duplicity_version
-  printf "Data set: %s; then `backupdata -change`: %s. %s cores; load average before: %s, after: %s; repositories and restores in %s. Median of %d run(s); every run in the details.\n\n", dataset, change, cores, load, load_after, where, count
-  if (!ferry_ok) printf "**ferry skipped:** %s. The ferry rows and ratios appear once the commands exist.\n\n", ferry_why
-  printf "Local repository (restic: directory; duplicity: file://, GnuPG symmetric; ferry: local remote). Requests = files opened + directories listed + files deleted in the repository (inotify), a lower bound of what a remote would see.\n\n"
-  printf "| step | tool | wall s | CPU s | peak RSS MiB | stored MiB | objects written | objects deleted | requests | wall / restic | RSS / restic |\n"
-  printf "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-  ntools = split("restic duplicity ferry", tl, " ")
-  for (i = 1; i <= nsteps; i++) {
-    s = steps[i]
-    for (j = 1; j <= ntools; j++) {
-      t = tl[j]
-      if (!has(t, s)) continue
-      mark = ((t, s) in failed) ? " (**failed**)" : ""
-      if (s == "restore" && (t in bad)) mark = mark " (**differs**)"
-      printf "| %s | %s%s | %.1f | %.1f | %.0f | %s | %s | %s | %s | %s | %s |\n", s, t, mark, m(t, s, "wall"), m(t, s, "cpu"), m(t, s, "rss_kib") / 1024,
-        mib(m(t, s, "stored")), m(t, s, "written"), m(t, s, "deleted"), m(t, s, "requests"),
-        (t == "restic") ? "1.00" : ratio(m(t, s, "wall"), m("restic", s, "wall")), (t == "restic") ? "1.00" : ratio(m(t, s, "rss_kib"), m("restic", s, "rss_kib"))
-    }
-  }
-  printf "\n"
-  if (has("ferry-mega", "full")) {
-    printf "ferry to a mega remote (`ferry serve mega` on loopback; counts from its debug log: API commands, of them `p` = nodes written, `d` = deleted, `u` = upload slots, `g` = downloads, `us` = logins; stored = growth of the server data directory).\n\n"
-    printf "| step | wall s | CPU s | peak RSS MiB | stored MiB | objects written | objects deleted | API commands | uploads | downloads | logins | wall / restic (local) |\n"
-    printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-    for (i = 1; i <= nsteps; i++) {
-      s = steps[i]; t = "ferry-mega"
-      if (!has(t, s)) continue
-      mark = ((t, s) in failed) ? " (**failed**)" : ""
-      if (s == "restore" && (t in bad)) mark = mark " (**differs**)"
-      printf "| %s%s | %.1f | %.1f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, mark, m(t, s, "wall"), m(t, s, "cpu"), m(t, s, "rss_kib") / 1024,
-        mib(m(t, s, "stored")), m(t, s, "written"), m(t, s, "deleted"), m(t, s, "requests"), m(t, s, "uploads"), m(t, s, "downloads"), m(t, s, "logins"),
-        ratio(m(t, s, "wall"), m("restic", s, "wall"))
-    }
-    if (lr != "") printf "\n%s further no-change backups to the mega remote: %s login(s) (median), %s API commands in all, %d failed.\n", login_runs, median(lr), median(lreq), lfail
-    printf "\n"
-  }
-  printf "| target (issue 12) | value | result |\n|---|---:|---|\n"
-  if (has("ferry", "full") && has("restic", "full")) {
-    r = m("ferry", "full", "wall") / m("restic", "full", "wall")
-    printf "| full backup time <= 0.8x restic | %.2fx | %s |\n", r, met(r <= 0.8)
-    r = m("ferry", "incr", "wall") / m("restic", "incr", "wall")
-    printf "| incremental time <= restic | %.2fx | %s |\n", r, met(r <= 1)
-    r = m("ferry", "restore", "wall") / m("restic", "restore", "wall")
-    printf "| restore time <= restic | %.2fx | %s |\n", r, met(r <= 1 && !("ferry" in bad))
-    r = m("ferry", "nochange", "stored") / m("restic", "nochange", "stored")
-    printf "| stored bytes <= 1.05x restic (after the three backups) | %.3fx | %s |\n", r, met(r <= 1.05)
-    fr = 0; rr = 0
-    for (i = 1; i <= nsteps; i++) { s = steps[i]; if (m("ferry", s, "rss_kib") > fr) fr = m("ferry", s, "rss_kib"); if (m("restic", s, "rss_kib") > rr) rr = m("restic", s, "rss_kib") }
-    printf "| peak RSS <= restic (largest of all steps) | %.0f vs %.0f MiB | %s |\n", fr / 1024, rr / 1024, met(fr <= rr)
-    w = m("ferry", "incr", "written")
-    printf "| a small (5%%) incremental writes <= 4 objects | %s | %s |\n", w, met(w <= 4)
-    w = m("ferry", "nochange", "written")
-    printf "| a no-change run writes 0 objects | %s | %s |\n", w, met(w == 0)
-    if (has("ferry-mega", "nochange")) {
-      w = m("ferry-mega", "nochange", "written") + m("ferry-mega", "nochange", "uploads")
-      printf "| a no-change run writes 0 objects (mega: `p` + `u`) | %s | %s |\n", w, met(w == 0)
-    }
-  } else {
-    printf "| full backup time <= 0.8x restic | n/a | not measured (ferry skipped) |\n"
-    printf "| incremental time <= restic | n/a | not measured |\n"
-    printf "| restore time <= restic | n/a | not measured |\n"
-    printf "| stored bytes <= 1.05x restic | n/a | not measured |\n"
-    printf "| peak RSS <= restic | n/a | not measured |\n"
-    printf "| a small incremental writes <= 4 objects | n/a | not measured (restic: %s, duplicity: %s) |\n", m("restic", "incr", "written"), m("duplicity", "incr", "written")
-    printf "| a no-change run writes 0 objects | n/a | not measured (restic: %s, duplicity: %s) |\n", m("restic", "nochange", "written"), m("duplicity", "nochange", "written")
-  }
-  if (lr != "") {
-    total = median(lr)
-    for (i = 1; i <= nsteps; i++) total += m("ferry-mega", steps[i], "logins")
-    printf "| %d backups (and a restore and a verify) to a mega remote make 1 login | %s | %s |\n", login_runs + 3, total, met(total <= 1 && lfail == 0)
-  } else
-    printf "| 100 backups to a mega remote make 1 login | n/a | not measured |\n"
-  printf "\n<details><summary>every run (wall s; stored bytes; objects written; 1-minute load average before the step)</summary>\n\n"
-  ntools = split("restic duplicity ferry ferry-mega", tl, " ")
-  for (i = 1; i <= nsteps; i++)
-    for (j = 1; j <= ntools; j++)
-      if (has(tl[j], steps[i])) printf "- %s %s:%s;%s;%s;%s\n", steps[i], tl[j], v[tl[j], steps[i], "wall"], v[tl[j], steps[i], "stored"], v[tl[j], steps[i], "written"], v[tl[j], steps[i], "load"]
-  printf "\n</details>\n\nCommand: `FERRY_BENCH_COUNT=%d bench/backup.sh`; restic %s, duplicity %s, ferry %s.\n", count, restic_version, duplicity_version, ferry_version
-  for (k in failed) exitcode = 1
-  for (k in bad) exitcode = 1
-  exit exitcode
-}
-' "$results"
+
+for v in count cores parent login_runs load_before load_after restic_version duplicity_version ferry_version ferry_ok ferry_why; do
+  printf '%s=%q\n' "$v" "${!v}"
+done >"$out/meta.env"
+render
