@@ -14,7 +14,8 @@
 #             middle, created, deleted: `backupdata -change`)
 #   nochange  the same tree again
 #   restore   the latest snapshot into an empty directory, then checked
-#             against the source with diff -r (outside the timing)
+#             against the source (outside the timing): contents with
+#             diff -r, and every entry's size, mtime (to the second) and mode
 #   verify    restic `check --read-data`; duplicity `verify` (reads every
 #             volume, checks the hashes, compares with the source);
 #             ferry `backup verify --read-data-subset 100%`
@@ -350,20 +351,29 @@ measure() {
   echo "RESULT run=$run tool=$tool step=$step load=$load0 rc=$rc wall=$wall cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') rss_kib=$rss stored=$stored $counts" | tee -a "$results" >&2
 }
 
-# check_restore TOOL DIR compares a restore with the source: the source
-# tree is DIR itself or DIR followed by the source's absolute path
-# (restic and ferry may keep it).
+# tree_meta DIR lists every entry under DIR with its type, size (files
+# only: a directory's size depends on the file system), mtime and mode.
+tree_meta() {
+  (cd "$1" && find . -mindepth 1 -printf '%P %y %s %TY-%Tm-%Td %TH:%TM:%.2TS %m\n') | awk '$2 == "d" { $3 = "-" } 1' | sort
+}
+
+# check_restore TOOL DIR compares a restore with the source: contents
+# (diff -r) and each file's and directory's size, modification time (to
+# the second) and mode. The source tree is DIR itself or DIR followed by
+# the source's absolute path (restic and ferry may keep it).
 check_restore() {
-  local tool=$1 dir=$2 got=$2 ok=1
+  local tool=$1 dir=$2 got=$2 ok=1 diffs=$out/run$run-$1-restore.diff
   [ ! -d "$dir$src" ] || got=$dir$src
-  if ! diff -r -q "$src" "$got" >"$out/run$run-$tool-restore.diff" 2>&1; then
+  if ! diff -r -q "$src" "$got" >"$diffs" 2>&1; then
     ok=0
-    log "$tool restore differs from the source: $(head -3 "$out/run$run-$tool-restore.diff" | tr '\n' ' ')"
+    log "$tool restore differs from the source: $(head -3 "$diffs" | tr '\n' ' ')"
+  elif ! diff <(tree_meta "$src") <(tree_meta "$got") >"$diffs" 2>&1; then
+    ok=0
+    log "$tool restore has other times, sizes or modes than the source: $(head -2 "$diffs" | tr '\n' ' ')"
   fi
   echo "RESTORE run=$run tool=$tool ok=$ok" | tee -a "$results" >&2
   rm -rf "$dir"
 }
-
 
 start_mega() {
   server_data=$rundir/megaserver
