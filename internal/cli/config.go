@@ -30,7 +30,7 @@ The remotes live in the config file (see "ferry config file"): INI
 sections with a "type" and the type's options. Passwords are stored
 obscured, or the whole file is encrypted with a configuration password
 (asked for on the terminal, or taken from $FERRY_CONFIG_PASS).`,
-		Args: exactArgs(0),
+		Args: groupArgs("command"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runConfigWizard(cmd.Context(), g)
 		},

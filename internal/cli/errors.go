@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"ferry/internal/backend"
 	"ferry/internal/transfer"
@@ -21,6 +22,8 @@ const (
 	exitNoRetry     = 6 // less serious errors
 	exitFatal       = 7 // fatal error (one that more retries won't fix, like account blocked)
 	exitNoTransfer  = 9 // operation successful, but no files transferred (--error-on-no-transfer)
+
+	exitInterrupted = 130 // stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 )
 
 // exitCode maps an error to rclone's exit codes. It is the only place that
@@ -47,9 +50,11 @@ func exitCode(err error) int {
 	return exitError
 }
 
-// message is the one-line text printed for err.
+// message is the one-line text printed for err, after "ferry: ". A
+// message that starts with a command's path ("ferry copy needs ...")
+// loses its "ferry ", so the line names the program once.
 func message(err error) string {
-	return err.Error()
+	return strings.TrimPrefix(err.Error(), "ferry ")
 }
 
 // errDirNotFound marks a missing directory given to a command that works on

@@ -114,7 +114,7 @@ func (g *globals) resolver() *remote.Resolver {
 			Links:     remote.Links(),
 			Env: backend.Env{
 				Logger:  g.logger(),
-				Verbose: g.verbose,
+				Verbose: g.log.verbosity(),
 				Prompt:  g.backendPrompt(false),
 			},
 		}

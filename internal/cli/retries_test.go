@@ -13,9 +13,11 @@ import (
 )
 
 // TestRetriesShown copies to a MEGA server that answers EAGAIN to a fifth
-// of its requests (fixed seed): with -v every retry is logged with what
-// was retried and why, and the final statistics count them, in text and
-// in --json; a command that is not a transfer (lsf) logs its retries too.
+// of its requests (fixed seed): with -vv every retry is logged, in
+// rclone's log format, with what was retried and why; with -v the final
+// statistics count them, in text and in --json; a command that is not a
+// transfer (lsf) counts its retries in one line at -v and logs each at
+// -vv.
 func TestRetriesShown(t *testing.T) {
 	configEnv(t)
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -32,11 +34,11 @@ func TestRetriesShown(t *testing.T) {
 		return runCLI(t, t.Context(), "", append(args, remote...)...)
 	}
 
-	code, _, errOut := run("copy", "-v", src, ":mega:dst")
+	code, _, errOut := run("copy", "-vv", src, ":mega:dst")
 	if code != 0 {
 		t.Fatalf("copy: exit %d\n%s", code, errOut)
 	}
-	logged := regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=retrying op="?(cs \w+|upload)"? .*attempt=\d+ err=".*(EAGAIN|-3).*" delay=`).FindAllString(errOut, -1)
+	logged := regexp.MustCompile(`(?m)^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d DEBUG : (\S+: )?retrying op="?(cs \w+|upload)"? attempt=\d+ err=".*(EAGAIN|-3).*" delay=`).FindAllString(errOut, -1)
 	m := regexp.MustCompile(`(?m)^Retries: +(\d+) \(temporary failures tried again\)$`).FindStringSubmatch(errOut)
 	if len(logged) == 0 || m == nil {
 		t.Fatalf("copy -v under faults: %d retry lines, Retries line %v\n%s", len(logged), m, errOut)
@@ -60,6 +62,17 @@ func TestRetriesShown(t *testing.T) {
 		t.Fatalf("mkdir: exit %d\n%s", code, errOut)
 	}
 
+	// -v: no line per retry, but the statistics count them.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	code, _, errOut = run("copy", "-v", "--ignore-existing", src, ":mega:dst")
+	if code != 0 {
+		t.Fatalf("copy -v: exit %d\n%s", code, errOut)
+	}
+	m = regexp.MustCompile(`(?m)^Retries: +(\d+) `).FindStringSubmatch(errOut)
+	if strings.Contains(errOut, "retrying") || m == nil || m[1] == "0" {
+		t.Errorf("copy -v: want no retry lines and a count of them:\n%s", errOut)
+	}
+
 	// --json: the summary document counts the retries.
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	code, out, errOut := run("copy", "--json", src, ":mega:dst")
@@ -73,13 +86,22 @@ func TestRetriesShown(t *testing.T) {
 		t.Errorf("copy --json: retries %v (%v)\n%s\n%s", stats.Retries, err, out, errOut)
 	}
 
-	// lsf: no statistics, but the retries are logged at -v.
+	// lsf: no statistics, but one line counts the retries at -v, and
+	// -vv logs each.
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	code, out, errOut = run("lsf", "-R", "-v", ":mega:dst")
 	if code != 0 || strings.Count(out, "\n") != 15 {
 		t.Fatalf("lsf: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !regexp.MustCompile(`level=INFO msg=retrying op="cs \w+" attempt=\d+ err=`).MatchString(errOut) {
-		t.Errorf("lsf -v logs no retries:\n%s", errOut)
+	if !regexp.MustCompile(`(?m)^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO  : [1-9]\d* retries of temporary failures \(cs \w+: [1-9]`).MatchString(errOut) || strings.Contains(errOut, "retrying") {
+		t.Errorf("lsf -v: want one line counting the retries:\n%s", errOut)
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	code, out, errOut = run("lsf", "-R", "-vv", ":mega:dst")
+	if code != 0 || strings.Count(out, "\n") != 15 {
+		t.Fatalf("lsf -vv: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !regexp.MustCompile(`DEBUG : retrying op="cs \w+" attempt=\d+ err=`).MatchString(errOut) {
+		t.Errorf("lsf -vv logs no retries:\n%s", errOut)
 	}
 }

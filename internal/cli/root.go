@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,25 +18,12 @@ type Stdio struct {
 
 // globals are the flags every command shares.
 type globals struct {
-	args        []string // the command line, without the program name (mount --daemon runs it again)
-	verbose     int
-	cpuprofile  string // --cpuprofile: write a CPU profile of the command
-	stopProfile func() // set while profiling
+	args        []string   // the command line, without the program name (mount --daemon runs it again)
+	log         logOptions // -v, -q, --log-level, --log-file, --use-json-log
+	cpuprofile  string     // --cpuprofile: write a CPU profile of the command
+	stopProfile func()     // set while profiling
 	stdio       Stdio
 	rem         remoteState // --config, backend option flags, open remotes (fs.go)
-}
-
-// logger returns an operator logger on stderr at the -v level: warnings by
-// default, info with -v, debug with -vv.
-func (g *globals) logger() *slog.Logger {
-	level := slog.LevelWarn
-	switch {
-	case g.verbose >= 2:
-		level = slog.LevelDebug
-	case g.verbose == 1:
-		level = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(g.stdio.Err, &slog.HandlerOptions{Level: level}))
 }
 
 // Run runs ferry with args (without the program name) and returns the exit
@@ -46,7 +31,7 @@ func (g *globals) logger() *slog.Logger {
 func Run(ctx context.Context, args []string, stdio Stdio) int {
 	g := &globals{args: args, stdio: stdio}
 	root := newRootCommand(g)
-	root.SetArgs(args)
+	root.SetArgs(commandFirst(root, args))
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
@@ -54,8 +39,14 @@ func Run(ctx context.Context, args []string, stdio Stdio) int {
 	if g.stopProfile != nil {
 		g.stopProfile()
 	}
+	g.finishLog(err)
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil {
+		// Ctrl-C (or SIGTERM): whatever failed failed because of it.
+		fmt.Fprintln(stdio.Err, "ferry: interrupted")
+		return exitInterrupted
 	}
 	fmt.Fprintf(stdio.Err, "ferry: %v\n", message(err))
 	return exitCode(err)
@@ -70,17 +61,23 @@ logs in once and resumes its session, and serves a MEGA-compatible server
 for offline use and tests.
 
 Start with "ferry quickstart": it runs everything on an embedded local server.`,
+		Args:          groupArgs("command"),
+		RunE:          groupRun,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().CountVarP(&g.verbose, "verbose", "v", "print more (-v info, -vv debug)")
+	addLogFlags(root.PersistentFlags(), &g.log)
 	root.PersistentFlags().StringVar(&g.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		tuneGC(cmd)
-		// Every command logs its retries at -v; the transfer commands
-		// also count them (transfer.Stats.ObserveRetries).
-		cmd.SetContext(retry.WithObserver(cmd.Context(), logRetries(g.logger())))
+		if err := g.log.setup(); err != nil {
+			return err
+		}
+		// Every command counts its retries and logs each at -vv; the
+		// transfer commands count them in their statistics instead
+		// (transfer.Stats.ObserveRetries).
+		cmd.SetContext(retry.WithObserver(cmd.Context(), g.log.tally.observer(g.logger())))
 		return g.startProfile()
 	}
 	addRemoteFlags(root.PersistentFlags(), g)
@@ -121,15 +118,6 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		newUmountCommand(g),
 	)
 	return root
-}
-
-// logRetries is a retry.Observer that logs each retry at info level (-v):
-// what was retried, the attempt, why and the wait. Errors of the service
-// clients carry no secrets (the MEGA client scrubs URLs and tokens).
-func logRetries(log *slog.Logger) retry.Observer {
-	return func(op string, attempt int, err error, delay time.Duration) {
-		log.Info("retrying", "op", op, "attempt", attempt, "err", err, "delay", delay)
-	}
 }
 
 // usageError marks bad flags or arguments (exit code 1).

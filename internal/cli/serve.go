@@ -29,6 +29,8 @@ func newServeCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:         "serve",
 		Short:       "Serve a storage protocol locally",
+		Args:        groupArgs("protocol"),
+		RunE:        groupRun,
 		Annotations: map[string]string{annotationDaemon: "true"},
 	}
 	cmd.AddCommand(newServeMegaCommand(g))

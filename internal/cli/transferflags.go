@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"strconv"
@@ -137,7 +136,7 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 	err = fn(ctx, transfer.Location{Backend: src.Backend, Path: src.Path}, transfer.Location{Backend: dst.Backend, Path: dst.Path}, opts)
 	// Like rclone, the final statistics are printed with -v, -P or --json;
 	// a plain run prints only what went wrong.
-	snap := out.finish(o.json || o.progress || g.verbose > 0)
+	snap := out.finish(o.json || o.progress || g.log.info())
 	if err == nil && o.errorOnNoTransfer && snap.Transfers == 0 {
 		return errNoFilesTransferred
 	}
@@ -157,33 +156,19 @@ type output struct {
 // display; logs and messages then pass above the display.
 func startOutput(g *globals, asJSON, progress bool, stats *transfer.Stats) *output {
 	o := &output{stats: stats}
-	errw := g.stdio.Err
+	errw := g.log.writer(g.stdio.Err)
 	if progress {
 		o.progress = ui.StartProgress(errw, stats.Snapshot, ui.ProgressOptions{})
 		errw = o.progress.Writer()
 	}
 	// The printer and the logger share errw.
 	errw = &ui.LockedWriter{W: errw}
-	minLevel := ui.LevelNotice
-	if g.verbose > 0 {
-		minLevel = ui.LevelInfo
-	}
-	o.printer = ui.NewPrinter(g.stdio.Out, errw, asJSON, minLevel)
 	o.logger = loggerOn(g, errw)
-	return o
-}
-
-// loggerOn is g.logger writing to w (shared with the printer, or above a
-// progress display).
-func loggerOn(g *globals, w io.Writer) *slog.Logger {
-	level := slog.LevelWarn
-	switch {
-	case g.verbose >= 2:
-		level = slog.LevelDebug
-	case g.verbose == 1:
-		level = slog.LevelInfo
+	o.printer = ui.NewPrinter(g.stdio.Out, errw, asJSON, g.log.printerLevel())
+	if tp, ok := o.printer.(*ui.TextPrinter); ok {
+		tp.Log = o.logger // messages in the log's format, as rclone prints them
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return o
 }
 
 // finish stops the display and, if summary, prints the statistics.

@@ -126,9 +126,10 @@ func loggerOr(l *slog.Logger) *slog.Logger {
 	return l
 }
 
-// Attribute keys of the engine's log records.
+// Attribute keys of the engine's log records. The path is "object", as
+// rclone's logs call it (the CLI's handler prints it before the message).
 const (
-	logKeyPath   = "path"
+	logKeyPath   = "object"
 	logKeyReason = "reason"
 	logKeyError  = "err"
 	logKeyCount  = "count"

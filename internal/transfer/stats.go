@@ -170,7 +170,8 @@ const opTransfer = "transfer"
 
 // ObserveRetries returns ctx with a retry.Observer that counts every
 // retry made under it into s and logs it to log (nil: not logged): at
-// info level (-v) for the service clients' own retries, with what was
+// debug level (-vv; -v shows the count in the statistics) for the
+// service clients' own retries, with what was
 // retried (the policy's Op), the attempt, the error and the wait; at warn
 // level for a whole file the engine transfers again. path, if not empty,
 // names the file the retries are for. The engine installs one per file;
@@ -182,7 +183,7 @@ func (s *Stats) ObserveRetries(ctx context.Context, log *slog.Logger, path strin
 		if log == nil {
 			return
 		}
-		level, msg := slog.LevelInfo, "retrying"
+		level, msg := slog.LevelDebug, "retrying"
 		if op == opTransfer {
 			level, msg = slog.LevelWarn, "transfer failed, retrying"
 		}

@@ -45,7 +45,7 @@ func TestRetriesCounted(t *testing.T) {
 	}}
 	var logs bytes.Buffer
 	opts, _ := testOptions(t)
-	opts.Logger = slog.New(slog.NewTextHandler(&lockedBuffer{b: &logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opts.Logger = slog.New(slog.NewTextHandler(&lockedBuffer{b: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if err := Copy(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +54,14 @@ func TestRetriesCounted(t *testing.T) {
 	}
 	out := logs.String()
 	for _, want := range []string{
-		`level=INFO msg=retrying op="upload chunk" path=inner attempt=1 err="chunk 0: unexpected EOF"`,
-		`level=WARN msg="transfer failed, retrying" path=whole attempt=1 err="upload: unexpected EOF"`,
+		`level=DEBUG msg=retrying op="upload chunk" object=inner attempt=1 err="chunk 0: unexpected EOF"`,
+		`level=WARN msg="transfer failed, retrying" object=whole attempt=1 err="upload: unexpected EOF"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "path=calm attempt") {
+	if strings.Contains(out, "object=calm attempt") {
 		t.Errorf("a file without failures was logged as retried:\n%s", out)
 	}
 }

@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 )
 
@@ -57,12 +59,24 @@ func NewPrinter(stdout, stderr io.Writer, asJSON bool, minLevel Level) Printer {
 type TextPrinter struct {
 	Out, Err io.Writer
 	MinLevel Level
-	mu       sync.Mutex // serialises writes
+	// Log, if set, takes the messages instead of Err (with the path as
+	// KeyObject), so that they share the operator log's format and
+	// destination.
+	Log *slog.Logger
+	mu  sync.Mutex // serialises writes
 }
 
 // Message implements Printer.
 func (p *TextPrinter) Message(level Level, object, msg string) {
 	if level < p.MinLevel {
+		return
+	}
+	if p.Log != nil {
+		var attrs []slog.Attr
+		if object != "" {
+			attrs = append(attrs, slog.String(KeyObject, object))
+		}
+		p.Log.LogAttrs(context.Background(), SlogLevel(level), msg, attrs...)
 		return
 	}
 	line := fmt.Sprintf("%-6s: %s\n", level, oneLine(msg))
