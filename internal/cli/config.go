@@ -78,12 +78,13 @@ func existingRemote(f *config.File, name string) (*config.Remote, error) {
 
 // obscureMode says how "config create/update" treat secret values.
 type obscureMode struct {
-	obscure   bool // --obscure: always obscure
+	obscure   bool // --obscure: obscure (the default)
 	noObscure bool // --no-obscure: values are already obscured
+	noCheck   bool // config create --no-check: save without opening the remote
 }
 
 func (o *obscureMode) addFlags(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&o.obscure, "obscure", false, "force any passwords to be obscured")
+	cmd.Flags().BoolVar(&o.obscure, "obscure", false, "obscure the passwords given (the default)")
 	cmd.Flags().BoolVar(&o.noObscure, "no-obscure", false, "force any passwords not to be obscured (they are given obscured)")
 }
 
@@ -107,9 +108,11 @@ func parsePairs(args []string) ([]pair, error) {
 	return out, nil
 }
 
-// apply sets pairs on r, a remote of type t. Secrets are obscured unless
-// they already look obscured (--obscure and --no-obscure decide for
-// certain); an empty value unsets the option.
+// apply sets pairs on r, a remote of type t. Secrets are obscured, or,
+// with --no-obscure, taken as already obscured (and refused if they are
+// not): what a value looks like never decides, so a long alphanumeric
+// password is never stored as if it were obscured. An empty value unsets
+// the option.
 func (o obscureMode) apply(r *config.Remote, t backend.Type, pairs []pair) error {
 	if o.obscure && o.noObscure {
 		return usagef("--obscure and --no-obscure exclude each other")
@@ -132,7 +135,7 @@ func (o obscureMode) apply(r *config.Remote, t backend.Type, pairs []pair) error
 			return usageError{&config.OptionError{Remote: r.Name, Option: p.key, Err: fmt.Errorf("%w for type %s", config.ErrUnknownOption, t.Name)}}
 		}
 		v := p.value
-		if opt.Secret && v != "" && (o.noObscure || !o.obscure && config.IsObscured(v)) {
+		if opt.Secret && v != "" && o.noObscure {
 			if !config.IsObscured(v) {
 				return usageError{&config.OptionError{Remote: r.Name, Option: p.key, Err: config.ErrNotObscured}}
 			}
@@ -152,7 +155,7 @@ func (o obscureMode) apply(r *config.Remote, t backend.Type, pairs []pair) error
 // storeRemote applies pairs to r, checks it, fills generated options,
 // and writes it into f (saved) unless ctx ended; then prints it. config
 // create and config update end with it.
-func (g *globals) storeRemote(ctx context.Context, f *config.File, r *config.Remote, t backend.Type, o obscureMode, pairs []pair) error {
+func (g *globals) storeRemote(ctx context.Context, f *config.File, r *config.Remote, t backend.Type, o obscureMode, pairs []pair, check bool) error {
 	if err := o.apply(r, t, pairs); err != nil {
 		return err
 	}
@@ -161,6 +164,11 @@ func (g *globals) storeRemote(ctx context.Context, f *config.File, r *config.Rem
 	}
 	if err := r.FillGenerated(t.Options); err != nil {
 		return err
+	}
+	if check {
+		if err := g.checkRemote(ctx, f, r, t); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -202,10 +210,15 @@ func newConfigCreateCommand(g *globals) *cobra.Command {
 
     ferry config create photos mega user=alice@example.com pass=secret
 
-Passwords are obscured before they are stored, unless they already look
-obscured (22 or more URL-safe base64 characters); --obscure and
---no-obscure decide for certain. The remote is not contacted: run
-"ferry config reconnect NAME:" to log in once and check the credentials.`,
+Passwords are obscured before they are stored (--obscure, the default);
+with --no-obscure they are taken as already obscured ("ferry obscure"
+makes such values).
+
+The remote is opened once before it is saved, as a command would open it:
+for MEGA and MediaFire that is a login, which checks the credentials and
+the server URL (and caches the session for the next command). A remote
+that fails the check is not saved; --no-check saves it without
+contacting anything.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usagef("%s needs NAME and TYPE (see %q)", cmd.CommandPath(), cmd.CommandPath()+" --help")
@@ -217,6 +230,7 @@ obscured (22 or more URL-safe base64 characters); --obscure and
 		},
 	}
 	o.addFlags(cmd)
+	cmd.Flags().BoolVar(&o.noCheck, "no-check", false, "save the remote without opening it (no login, no credentials check)")
 	return cmd
 }
 
@@ -244,7 +258,7 @@ func runConfigCreate(ctx context.Context, g *globals, o obscureMode, args []stri
 	if err := r.Set(config.KeyType, t.Name); err != nil {
 		return err
 	}
-	return g.storeRemote(ctx, f, r, t, o, pairs)
+	return g.storeRemote(ctx, f, r, t, o, pairs, !o.noCheck)
 }
 
 func newConfigUpdateCommand(g *globals) *cobra.Command {
@@ -300,7 +314,7 @@ func runConfigUpdate(ctx context.Context, g *globals, o obscureMode, args []stri
 		}
 	}
 	r := old.Clone()
-	return g.storeRemote(ctx, f, r, t, o, pairs)
+	return g.storeRemote(ctx, f, r, t, o, pairs, false)
 }
 
 func newConfigShowCommand(g *globals) *cobra.Command {

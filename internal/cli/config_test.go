@@ -61,7 +61,7 @@ func TestConfigCommands(t *testing.T) {
 	if out := mustRun(t, "", "config", "show"); out != "; empty config\n" {
 		t.Errorf("show empty: %q", out)
 	}
-	out = mustRun(t, "", "config", "create", "photos", "mega", "user=alice@example.com", "pass=s3cret pass", "hard_delete", "true")
+	out = mustRun(t, "", "config", "create", "--no-check", "photos", "mega", "user=alice@example.com", "pass=s3cret pass", "hard_delete", "true")
 	if !strings.HasPrefix(out, "[photos]\ntype = mega\nuser = alice@example.com\npass = ") || strings.Contains(out, "s3cret") {
 		t.Errorf("create printed %q", out)
 	}
@@ -84,9 +84,8 @@ func TestConfigCommands(t *testing.T) {
 		t.Errorf("config file: %q", out)
 	}
 
-	// --no-obscure takes an obscured value as is; --obscure obscures one
-	// that looks obscured.
-	mustRun(t, "", "config", "create", "p2", "mega", "user=b", "pass="+stored, "--no-obscure")
+	// --no-obscure takes an obscured value as is; --obscure obscures.
+	mustRun(t, "", "config", "create", "--no-check", "p2", "mega", "user=b", "pass="+stored, "--no-obscure")
 	f, _ = config.Load(path, nil)
 	if v, _ := f.Remote("p2").Get("pass"); v != stored {
 		t.Errorf("--no-obscure stored %q", v)
@@ -97,11 +96,14 @@ func TestConfigCommands(t *testing.T) {
 	if pw, _ := config.Reveal(v); pw != stored {
 		t.Errorf("--obscure stored %q revealing %q", v, pw)
 	}
-	// Without either, an obscured-looking value is kept.
+	// Without either, a value is obscured, even one that looks obscured:
+	// what it looks like never decides.
 	mustRun(t, "", "config", "update", "p2:", "pass="+stored, "hard_delete=")
 	f, _ = config.Load(path, nil)
-	if v, _ := f.Remote("p2").Get("pass"); v != stored {
-		t.Errorf("update re-obscured %q", v)
+	if v, _ := f.Remote("p2").Get("pass"); v == stored {
+		t.Errorf("update kept %q as if obscured", v)
+	} else if pw, _ := config.Reveal(v); pw != stored {
+		t.Errorf("update stored %q revealing %q, want %q", v, pw, stored)
 	}
 	if _, ok := f.Remote("p2").Get("hard_delete"); ok {
 		t.Errorf("empty value did not unset")
@@ -386,7 +388,7 @@ func TestConfigReconnectMFA(t *testing.T) {
 	ts := megaservertest.Start(t)
 	secret := []byte("12345678901234567890")
 	ts.AddUser(t, "mfa@example.com", "pw with mfa", megaservertest.UserOpts{MFASecret: secret})
-	mustRun(t, "", "config", "create", "m", "mega", "user=mfa@example.com", "pass=pw with mfa", "url="+ts.URL)
+	mustRun(t, "", "config", "create", "--no-check", "m", "mega", "user=mfa@example.com", "pass=pw with mfa", "url="+ts.URL)
 
 	g := &globals{stdio: Stdio{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}}
 	_, err := g.openRemote(t.Context(), "m:")
@@ -434,7 +436,7 @@ func TestConfigLocation(t *testing.T) {
 func TestBackendFlags(t *testing.T) {
 	configEnv(t)
 	ts := megaservertest.Start(t)
-	mustRun(t, "", "config", "create", "m", "mega", "user="+megaservertest.UserV2, "pass=wrong in file", "url=http://127.0.0.1:1")
+	mustRun(t, "", "config", "create", "--no-check", "m", "mega", "user="+megaservertest.UserV2, "pass=wrong in file", "url=http://127.0.0.1:1")
 	t.Setenv("FERRY_MEGA_URL", ts.URL)
 	t.Setenv("FERRY_MEGA_PASS", "wrong in env")
 	code, _, errOut := runCLI(t, t.Context(), "", "config", "reconnect", "m:")

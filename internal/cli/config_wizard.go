@@ -13,6 +13,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/config"
+	"ferry/internal/retry"
 )
 
 // wizard is the interactive "ferry config" session. Its questions and
@@ -193,7 +194,33 @@ func (w *wizard) newRemote(ctx context.Context) error {
 	if err := r.Set(config.KeyType, t.Name); err != nil {
 		return err
 	}
+	if err := w.askServerFirst(ctx, r, t); err != nil {
+		return err
+	}
 	return w.editOptions(ctx, r, t, false)
+}
+
+// askServerFirst asks for the server URL (an advanced option, asked
+// last) before anything else when the type's default server cannot be
+// reached: without network, or for a local server, the user sees why at
+// once instead of after the credentials, and the check at the end does
+// not spend its retries on a server that is not there.
+func (w *wizard) askServerFirst(ctx context.Context, r *config.Remote, t backend.Type) error {
+	o, ok := config.FindOption(t.Options, optionURL)
+	if !ok || o.Default == "" {
+		return nil
+	}
+	w.printf("\nChecking that %s can be reached...\n", o.Default)
+	err := probeServer(ctx, o.Default)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	w.printf("The default server %s cannot be reached (%v).\n", o.Default, err)
+	w.printf("\nOption %s.\n%s\n", o.Name, o.Help)
+	return w.askValue(ctx, r, o)
 }
 
 // pickType asks for the storage type from the registry.
@@ -322,6 +349,7 @@ func (w *wizard) verify(ctx context.Context, r *config.Remote, t backend.Type) (
 	cfg, err := r.Values(t.Options)
 	if err == nil {
 		w.printf("\nLogging in to check the credentials...\n")
+		ctx = retry.WithObserver(ctx, printRetries(w.out))
 		var env backend.Env
 		if env, err = w.g.resolver().EnvFor(r.Name); err == nil {
 			env.Prompt = func(ctx context.Context, question string, secret bool) (string, error) {

@@ -23,7 +23,7 @@ import (
 func (g *globals) openRemote(ctx context.Context, arg string) (*remote.Ref, error) {
 	ref, err := g.resolver().Open(ctx, arg)
 	if err != nil {
-		return nil, remoteError(err)
+		return nil, remoteError(g.serverHint(ctx, arg, err))
 	}
 	return ref, nil
 }
@@ -33,7 +33,7 @@ func (g *globals) openRemote(ctx context.Context, arg string) (*remote.Ref, erro
 func (g *globals) openWritable(ctx context.Context, arg string) (*remote.Ref, error) {
 	ref, err := g.resolver().OpenWritable(ctx, arg)
 	if err != nil {
-		return nil, remoteError(err)
+		return nil, remoteError(g.serverHint(ctx, arg, err))
 	}
 	return ref, nil
 }
