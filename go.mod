@@ -6,7 +6,7 @@ require (
 	github.com/creack/pty v1.1.24 // tests only: drives the "ferry config" wizard over a pseudo-terminal (x/term has no pty side)
 	github.com/hanwen/go-fuse/v2 v2.12.1 // ferry mount: the FUSE protocol in pure Go (no cgo, no libfuse), with the node API and kernel cache notifications the mount needs
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // the MEGA backend's bounded cache of download URLs per node: a small, well-tested generic LRU
-	github.com/spf13/cobra v1.10.2 // the CLI: rclone's own command framework, so flags and help look as rclone users expect
+	github.com/spf13/cobra v1.10.2 // the CLI: rclone's own command framework, so flags and help look as rclone users expect; its doc package writes the man pages (ferry gendocs), as rclone's are made
 	github.com/spf13/pflag v1.0.10 // cobra's POSIX flags, used directly for the per-backend option flags
 	github.com/t3rm1n4l/go-mega v0.0.0-20260717075258-c6acd6a5bd04 // tests and benchmarks only: the independent MEGA client (rclone's) for interop
 	go.etcd.io/bbolt v1.5.0 // megaserver metadata: pure Go, one file, ACID transactions with fsync on commit, no cgo (SQLite would need cgo or a large pure-Go port)
@@ -17,4 +17,9 @@ require (
 	golang.org/x/time v0.16.0 // backup pacing: rate.Limiter is a well-tested token bucket with context-aware waits
 )
 
-require github.com/inconshreveable/mousetrap v1.1.0 // indirect
+require (
+	github.com/cpuguy83/go-md2man/v2 v2.0.6 // indirect; cobra/doc renders ferry gendocs's man pages with it
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/russross/blackfriday/v2 v2.1.0 // indirect; go-md2man's Markdown parser
+	go.yaml.in/yaml/v3 v3.0.4 // indirect; cobra/doc's YAML docs, not used by ferry
+)

@@ -45,6 +45,7 @@ obscured, or the whole file is encrypted with a configuration password
 		newConfigFileCommand(g),
 		newConfigPasswordCommand(g),
 		newConfigProvidersCommand(g),
+		newConfigPathsCommand(g),
 	)
 	return cmd
 }

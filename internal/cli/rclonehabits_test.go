@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -24,8 +25,15 @@ import (
 // environment) and returns its exit code and output.
 func runBin(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
+	return runBinIn(t, env, nil, args...)
+}
+
+// runBinIn is runBin with stdin.
+func runBinIn(t *testing.T, env []string, stdin io.Reader, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), ferryBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

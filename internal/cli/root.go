@@ -116,7 +116,12 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		newDedupeCommand(g),
 		newMountCommand(g),
 		newUmountCommand(g),
+		newListremotesCommand(g),
+		newObscureCommand(g),
+		newGendocsCommand(g),
 	)
+	root.SetHelpCommand(newHelpCommand(g))
+	addCompletions(g, root)
 	return root
 }
 
