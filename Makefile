@@ -1,10 +1,15 @@
 # ferry's developer targets. `make help` lists them.
 GO ?= go
 
-.PHONY: help test race lint bench fuzz quickstart
+.PHONY: help install test race lint bench fuzz quickstart
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+
+install: ## build ferry and install it into $GOBIN (default: $(go env GOPATH)/bin)
+	@echo "==> building and installing ferry (go install ./cmd/ferry; the first build downloads the modules and takes a minute or two)"
+	$(GO) install ./cmd/ferry
+	@echo "==> installed $$($(GO) env GOBIN | grep . || echo $$($(GO) env GOPATH)/bin)/ferry"
 
 test: ## the README's test command
 	$(GO) test ./...
@@ -30,5 +35,6 @@ fuzz: ## each fuzz target for 10 seconds
 	  done; \
 	done
 
-quickstart: ## the README's main job: a round trip on the embedded server
-	$(GO) run ./cmd/ferry quickstart
+quickstart: ## the README's main job: a round trip on the embedded server (ARGS="--backend mediafire" for MediaFire)
+	@echo "==> compiling ferry, then running ferry quickstart (the first build downloads the modules and takes a minute or two)"
+	$(GO) run ./cmd/ferry quickstart $(ARGS)
