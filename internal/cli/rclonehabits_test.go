@@ -234,6 +234,18 @@ func TestLogFormat(t *testing.T) {
 			t.Errorf("not a log line: %q", l)
 		}
 	}
+
+	// A cron-like run (no terminal: stdin is /dev/null, stdout and
+	// stderr are pipes) with --log-file -v against the faulty server:
+	// the log has the copied files, the statistics and their count of
+	// retries; stdout and stderr stay empty.
+	cronLog := filepath.Join(t.TempDir(), "cron.log")
+	code, out, errOut = runBin(t, append(env, "XDG_CACHE_HOME="+t.TempDir()), append([]string{"--log-file", cronLog, "copy", "-v", src, ":mega:cron"}, remote...)...)
+	logged, _ = os.ReadFile(cronLog)
+	if code != 0 || out != "" || errOut != "" || !regexp.MustCompile(`(?m)^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO  : sub/b.txt: Copied \(new\)$`).Match(logged) ||
+		!regexp.MustCompile(`(?m)^Retries: +[1-9]\d* `).Match(logged) {
+		t.Errorf("cron-like copy: exit %d, stdout %q, stderr %q, log:\n%s", code, out, errOut, logged)
+	}
 }
 
 // quietLogger logs a test server's warnings to the test.
