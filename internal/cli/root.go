@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry/internal/retry"
+	"ferry/internal/ui"
 )
 
 // Stdio are the streams a command reads and writes.
@@ -29,6 +30,10 @@ type globals struct {
 // Run runs ferry with args (without the program name) and returns the exit
 // code. It is the whole program: cmd/ferry only adds signals and os.Exit.
 func Run(ctx context.Context, args []string, stdio Stdio) int {
+	// Every logger, printer and progress display writes stderr through
+	// this one lock, so that lines never interleave (and a test's
+	// bytes.Buffer is safe).
+	stdio.Err = &ui.LockedWriter{W: stdio.Err}
 	g := &globals{args: args, stdio: stdio}
 	root := newRootCommand(g)
 	root.SetArgs(commandFirst(root, args))

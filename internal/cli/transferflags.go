@@ -156,13 +156,14 @@ type output struct {
 // display; logs and messages then pass above the display.
 func startOutput(g *globals, asJSON, progress bool, stats *transfer.Stats) *output {
 	o := &output{stats: stats}
-	errw := g.log.writer(g.stdio.Err)
+	errw := g.stdio.Err
 	if progress {
 		o.progress = ui.StartProgress(errw, stats.Snapshot, ui.ProgressOptions{})
 		errw = o.progress.Writer()
 	}
-	// The printer and the logger share errw.
-	errw = &ui.LockedWriter{W: errw}
+	// The printer and the logger share errw: stderr (above the display),
+	// or the log file, while the display stays on the terminal.
+	errw = &ui.LockedWriter{W: g.log.writer(errw)}
 	o.logger = loggerOn(g, errw)
 	o.printer = ui.NewPrinter(g.stdio.Out, errw, asJSON, g.log.printerLevel())
 	if tp, ok := o.printer.(*ui.TextPrinter); ok {

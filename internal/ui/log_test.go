@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -76,5 +77,21 @@ func BenchmarkLogHandler(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		log.Info("Copied (new)", KeyObject, "photos/2024/cat.jpg")
+	}
+}
+
+// TestLockedWriterFd: IsTerminal sees through the lock, and a writer
+// without a descriptor is no terminal.
+func TestLockedWriterFd(t *testing.T) {
+	if IsTerminal(&LockedWriter{W: &bytes.Buffer{}}) {
+		t.Error("a locked bytes.Buffer is a terminal")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := (&LockedWriter{W: f}).Fd(); got != f.Fd() {
+		t.Errorf("Fd %d, want %d", got, f.Fd())
 	}
 }

@@ -170,3 +170,12 @@ func (l *LockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.W.Write(p)
 }
+
+// Fd returns W's file descriptor, so that IsTerminal sees through the
+// lock; ^uintptr(0), which is no descriptor, when W has none.
+func (l *LockedWriter) Fd() uintptr {
+	if f, ok := l.W.(interface{ Fd() uintptr }); ok {
+		return f.Fd()
+	}
+	return ^uintptr(0)
+}
