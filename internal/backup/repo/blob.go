@@ -92,8 +92,15 @@ func (r *Repository) unpend(k blobKey) {
 // encodeBlob compresses plain where that helps and seals it, appending
 // to dst.
 func (r *Repository) encodeBlob(dst, plain []byte) ([]byte, bool, error) {
-	sealed, err := r.c.seal(dst, plain)
-	return sealed, false, err
+	zp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(zp)
+	body, compressed := plain, false
+	if z := compress(r.cfg.Compression, (*zp)[:0], plain); z != nil {
+		*zp = z
+		body, compressed = z, true
+	}
+	sealed, err := r.c.seal(dst, body)
+	return sealed, compressed, err
 }
 
 // addToPack appends a sealed blob to the open pack of its type, and
@@ -266,14 +273,21 @@ func (r *Repository) DecodeBlob(pb PackedBlob, stored []byte, buf []byte) ([]byt
 	if int64(len(stored)) != pb.Length {
 		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %d stored bytes, index says %d", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, len(stored), pb.Length)
 	}
-	plain, err := r.c.open(buf[:0], stored)
-	if err != nil {
-		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %w", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, err)
-	}
+	var plain []byte
+	var err error
 	if pb.Compressed {
-		if plain, err = r.decompress(plain); err != nil {
+		zp := bufPool.Get().(*[]byte)
+		defer bufPool.Put(zp)
+		z, err := r.c.open((*zp)[:0], stored)
+		if err != nil {
 			return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %w", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, err)
 		}
+		*zp = z
+		if plain, err = decompress(buf[:0], z, pb.RawLength); err != nil {
+			return nil, fmt.Errorf("repo: blob %s in pack %s: %w: zstd: %w", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, err)
+		}
+	} else if plain, err = r.c.open(buf[:0], stored); err != nil {
+		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %w", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, err)
 	}
 	if int64(len(plain)) != pb.RawLength {
 		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: %d plaintext bytes, index says %d", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt, len(plain), pb.RawLength)
@@ -282,10 +296,6 @@ func (r *Repository) DecodeBlob(pb PackedBlob, stored []byte, buf []byte) ([]byt
 		return nil, fmt.Errorf("repo: blob %s in pack %s: %w: plaintext does not match the ID", pb.ID.Short(), pb.Pack.Short(), ErrCorrupt)
 	}
 	return plain, nil
-}
-
-func (r *Repository) decompress(b []byte) ([]byte, error) {
-	return nil, errors.New("compressed blobs are not supported yet")
 }
 
 // LoadBlob returns the plaintext of one blob in buf (grown as needed),
