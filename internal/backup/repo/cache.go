@@ -2,6 +2,8 @@ package repo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +37,50 @@ func (r *Repository) openCache() error {
 }
 
 func (c *cache) path(name string) string { return filepath.Join(c.dir, filepath.FromSlash(name)) }
+
+// hintPath is the file naming the repository last opened at r's
+// backend: CacheDir/backup/locations/<SHA-256 of the backend's name>.
+func (r *Repository) hintPath() string {
+	h := sha256.Sum256([]byte(r.be.String()))
+	return filepath.Join(r.opts.CacheDir, "backup", "locations", hex.EncodeToString(h[:]))
+}
+
+// cacheHint returns the cache of the repository last opened at r's
+// backend, or nil. It is only a hint: what Open takes from it must pass
+// the same checks as a download (a key opens with the password, the
+// config decrypts under the keys).
+func (r *Repository) cacheHint() *cache {
+	if r.opts.CacheDir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(r.hintPath())
+	if err != nil {
+		return nil
+	}
+	id, err := ParseID(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil
+	}
+	return &cache{dir: filepath.Join(r.opts.CacheDir, "backup", id.String()), log: r.log}
+}
+
+// saveCacheHint records that r's backend holds repository r.ID().
+func (r *Repository) saveCacheHint() {
+	if r.cache == nil {
+		return
+	}
+	p := r.hintPath()
+	if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == r.cfg.ID.String() {
+		return
+	}
+	hc := &cache{dir: filepath.Dir(p), log: r.log}
+	if err := hc.write(filepath.Base(p), func(f *os.File) error {
+		_, err := f.WriteString(r.cfg.ID.String() + "\n")
+		return err
+	}); err != nil {
+		r.log.Warn("local cache: cannot record the repository's location", "err", err)
+	}
+}
 
 // get returns the cached object name, or false.
 func (c *cache) get(name string) ([]byte, bool) {

@@ -154,29 +154,63 @@ func (r *Repository) saveKey(ctx context.Context, password []byte) (string, *key
 	if err := r.putObject(ctx, "keys/"+id, b); err != nil {
 		return "", nil, err
 	}
+	r.cache.put("keys/"+id, b)
 	return id, &kf, nil
 }
 
+// foundKey is the keys/ object a password opened.
+type foundKey struct {
+	name  string
+	data  []byte       // the object as stored
+	names map[ID]int64 // every keys/ object named by an ID, for pruning the cache
+}
+
 // findKey tries password on every keys/ object and returns the master
-// keys and the name of the first object it opens.
-func findKey(ctx context.Context, r *Repository, password []byte) (*masterKeys, string, error) {
+// keys and the first object it opens. Objects hint (a local cache, or
+// nil) holds are not downloaded.
+func findKey(ctx context.Context, r *Repository, hint *cache, password []byte) (*masterKeys, foundKey, error) {
 	names, err := r.listNames(ctx, "keys")
 	if err != nil {
-		return nil, "", err
+		return nil, foundKey{}, err
 	}
 	if len(names) == 0 {
-		return nil, "", fmt.Errorf("repo: %s has a config but no keys/: %w", r.be, ErrWrongPassword)
+		return nil, foundKey{}, fmt.Errorf("repo: %s has a config but no keys/: %w", r.be, ErrWrongPassword)
 	}
 	slices.Sort(names)
+	ids := map[ID]int64{}
+	for _, name := range names {
+		if id, err := ParseID(name); err == nil {
+			ids[id] = 0
+		}
+	}
+	// Try the cached keys first: a password that opens one costs no
+	// download at all.
+	slices.SortStableFunc(names, func(a, b string) int {
+		ca, cb := hint.has("keys/"+a), hint.has("keys/"+b)
+		switch {
+		case ca && !cb:
+			return -1
+		case cb && !ca:
+			return 1
+		}
+		return 0
+	})
 	var errs []error
 	for _, name := range names {
-		b, err := r.getObject(ctx, "keys/"+name)
-		if err != nil {
-			return nil, "", err
+		b, ok := hint.get("keys/" + name)
+		if ok && !namedByHash(name, b) {
+			// Damaged in the cache (ferry names keys by their SHA-256).
+			hint.remove("keys/" + name)
+			ok = false
+		}
+		if !ok {
+			if b, err = r.getObject(ctx, "keys/"+name); err != nil {
+				return nil, foundKey{}, err
+			}
 		}
 		mk, _, err := openKeyFile(b, password)
 		if err == nil {
-			return mk, name, nil
+			return mk, foundKey{name: name, data: b, names: ids}, nil
 		}
 		if !errors.Is(err, errAuth) {
 			errs = append(errs, fmt.Errorf("keys/%s: %w", name, err))
@@ -185,7 +219,7 @@ func findKey(ctx context.Context, r *Repository, password []byte) (*masterKeys, 
 	if len(errs) > 0 {
 		r.log.Warn("unreadable key objects", "errors", errors.Join(errs...).Error())
 	}
-	return nil, "", ErrWrongPassword
+	return nil, foundKey{}, ErrWrongPassword
 }
 
 // Keys lists the keys/ objects, each with what it says of its making.
@@ -258,4 +292,11 @@ func (r *Repository) ChangePassword(ctx context.Context, password []byte) error 
 		return fmt.Errorf("repo: new key %s written, old key %s not removed: %w", id, old, err)
 	}
 	return nil
+}
+
+// namedByHash reports whether name is the SHA-256 of b, as ferry names
+// the key objects it writes; only those are cached.
+func namedByHash(name string, b []byte) bool {
+	id, err := ParseID(name)
+	return err == nil && hashID(b) == id
 }

@@ -41,15 +41,12 @@ func (r *Repository) Marked(ctx context.Context) ([]Mark, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.cache.prune("deleted", ids)
 	var out []Mark
 	for id := range ids {
 		name := "deleted/" + id.String()
-		sealed, err := r.getObject(ctx, name)
-		if err != nil {
-			return nil, err
-		}
 		var m Mark
-		if err := r.decodeObject(name, id, sealed, &m); err != nil {
+		if err := r.loadObject(ctx, name, id, &m); err != nil {
 			return nil, err
 		}
 		m.ID = id

@@ -170,6 +170,9 @@ func Init(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	if err := checkConfig(&r.cfg); err != nil {
 		return nil, err
 	}
+	if err := r.openCache(); err != nil {
+		return nil, err
+	}
 	id, _, err := r.saveKey(ctx, password)
 	if err != nil {
 		return nil, err
@@ -186,9 +189,8 @@ func Init(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	if err := r.putObject(ctx, "config", sealed); err != nil {
 		return nil, err
 	}
-	if err := r.openCache(); err != nil {
-		return nil, err
-	}
+	r.cache.put("config", sealed)
+	r.saveCacheHint()
 	r.log.Info("repository created", "repo", be.String(), "id", r.cfg.ID.Short())
 	return r, nil
 }
@@ -200,27 +202,30 @@ func Init(ctx context.Context, be backend.Backend, password []byte, o Options) (
 // so their blobs are reused.
 func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (*Repository, error) {
 	r := newRepository(be, o)
-	sealed, err := r.getObject(ctx, "config")
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := be.Stat(ctx, "config"); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", be, ErrNotFound)
+	} else if err != nil {
+		return nil, fmt.Errorf("repo: %w", err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	mk, keyID, err := findKey(ctx, r, password)
+	// The cache of the repository last opened at this backend, if any: it
+	// may hold the config and the keys, which are then not downloaded.
+	hint := r.cacheHint()
+	mk, key, err := findKey(ctx, r, hint, password)
 	if err != nil {
 		return nil, err
 	}
 	if err := r.setKeys(mk); err != nil {
 		return nil, err
 	}
-	r.keyID = keyID
-	b, err := r.c.open(nil, sealed)
-	if err != nil {
-		return nil, fmt.Errorf("repo: config: %w: %w", ErrCorrupt, err)
-	}
-	if err := json.Unmarshal(b, &r.cfg); err != nil {
-		return nil, fmt.Errorf("repo: config: %w: %w", ErrCorrupt, err)
+	r.keyID = key.name
+	sealed, ok := hint.get("config")
+	if !ok || r.decodeConfig(sealed) != nil {
+		if sealed, err = r.getObject(ctx, "config"); err != nil {
+			return nil, err
+		}
+		if err := r.decodeConfig(sealed); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkConfig(&r.cfg); err != nil {
 		return nil, err
@@ -237,6 +242,12 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	if err := r.openCache(); err != nil {
 		return nil, err
 	}
+	r.cache.put("config", sealed)
+	if namedByHash(key.name, key.data) {
+		r.cache.put("keys/"+key.name, key.data)
+	}
+	r.cache.prune("keys", key.names)
+	r.saveCacheHint()
 	if err := r.loadIndexes(ctx); err != nil {
 		return nil, err
 	}
@@ -247,6 +258,23 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 		return nil, err
 	}
 	return r, nil
+}
+
+// decodeConfig decrypts and checks the config object.
+func (r *Repository) decodeConfig(sealed []byte) error {
+	b, err := r.c.open(nil, sealed)
+	if err != nil {
+		return fmt.Errorf("repo: config: %w: %w", ErrCorrupt, err)
+	}
+	var c config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return fmt.Errorf("repo: config: %w: %w", ErrCorrupt, err)
+	}
+	if err := checkConfig(&c); err != nil {
+		return err
+	}
+	r.cfg = c
+	return nil
 }
 
 func checkConfig(c *config) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -391,5 +390,4 @@ func TestTempPacksInCacheDir(t *testing.T) {
 	if len(tmp) != 0 {
 		t.Errorf("temporary packs left: %v", tmp)
 	}
-	_ = os.Remove
 }
