@@ -238,7 +238,7 @@ func (r *Repository) Keys(ctx context.Context) ([]KeyInfo, error) {
 		if err := json.Unmarshal(b, &kf); err != nil {
 			return nil, fmt.Errorf("repo: keys/%s: not a key object: %w", name, err)
 		}
-		out = append(out, KeyInfo{ID: name, Created: kf.Created, Host: kf.Host, User: kf.User, Current: name == r.keyID})
+		out = append(out, KeyInfo{ID: name, Created: kf.Created, Host: kf.Host, User: kf.User, Current: name == r.currentKey()})
 	}
 	slices.SortFunc(out, func(a, b KeyInfo) int { return a.Created.Compare(b.Created) })
 	return out, nil
@@ -260,7 +260,7 @@ func (r *Repository) AddKey(ctx context.Context, password []byte) (KeyInfo, erro
 // RemoveKey deletes keys/<id>. It refuses the key this Repository was
 // opened with (ErrKeyInUse) and the last key (ErrLastKey).
 func (r *Repository) RemoveKey(ctx context.Context, id string) error {
-	if id == r.keyID {
+	if id == r.currentKey() {
 		return fmt.Errorf("repo: key %s: %w", id, ErrKeyInUse)
 	}
 	names, err := r.listNames(ctx, "keys")
@@ -273,6 +273,7 @@ func (r *Repository) RemoveKey(ctx context.Context, id string) error {
 	if len(names) <= 1 {
 		return fmt.Errorf("repo: key %s: %w", id, ErrLastKey)
 	}
+	r.cache.remove("keys/" + id)
 	return r.removeObject(ctx, "keys/"+id)
 }
 
@@ -282,12 +283,17 @@ func (r *Repository) ChangePassword(ctx context.Context, password []byte) error 
 	if len(password) == 0 {
 		return errors.New("repo: empty password")
 	}
-	old := r.keyID
+	r.keyMu.Lock() // one password change at a time
+	defer r.keyMu.Unlock()
+	old := r.currentKey()
 	id, _, err := r.saveKey(ctx, password)
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
 	r.keyID = id
+	r.mu.Unlock()
+	r.cache.remove("keys/" + old)
 	if err := r.removeObject(ctx, "keys/"+old); err != nil {
 		return fmt.Errorf("repo: new key %s written, old key %s not removed: %w", id, old, err)
 	}
@@ -299,4 +305,10 @@ func (r *Repository) ChangePassword(ctx context.Context, password []byte) error 
 func namedByHash(name string, b []byte) bool {
 	id, err := ParseID(name)
 	return err == nil && hashID(b) == id
+}
+
+func (r *Repository) currentKey() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.keyID
 }

@@ -116,6 +116,8 @@ type Repository struct {
 
 	cache *cache // nil without Options.CacheDir
 
+	keyMu sync.Mutex // serialises ChangePassword
+
 	mu      sync.Mutex
 	keyID   string              // guarded by mu: the keys/ object in use
 	idx     *index              // guarded by mu
