@@ -40,6 +40,12 @@ func (r *Repository) HasBlob(t BlobType, id ID) bool {
 // when a pack fills). An upload error is returned by a later SaveBlob and
 // by Flush.
 func (r *Repository) SaveBlob(ctx context.Context, t BlobType, plain []byte) (id ID, added bool, stored int, err error) {
+	return r.saveBlob(ctx, t, plain, false)
+}
+
+// saveBlob is SaveBlob; with force it stores a fresh copy even of a blob
+// an uploaded pack holds (Repack), unless one is being stored already.
+func (r *Repository) saveBlob(ctx context.Context, t BlobType, plain []byte, force bool) (id ID, added bool, stored int, err error) {
 	if !t.valid() {
 		return ID{}, false, 0, fmt.Errorf("repo: save blob: invalid type %d", t)
 	}
@@ -57,7 +63,7 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, plain []byte) (id
 		return id, false, 0, err
 	}
 	_, live, _ := r.idx.lookup(k, r.marked)
-	if live || r.pending[k] {
+	if (live && !force) || r.pending[k] {
 		r.mu.Unlock()
 		r.st.blobsKnown.Add(1)
 		return id, false, 0, nil

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 )
@@ -111,4 +112,164 @@ func (r *Repository) Packs() []PackInfo {
 	}
 	slices.SortFunc(out, func(a, b PackInfo) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 	return out
+}
+
+// RemoveMark deletes a deleted/ mark: prune's phase 2 drops the marks it
+// has dealt with, and those of packs it found live again.
+func (r *Repository) RemoveMark(ctx context.Context, id ID) error {
+	name := "deleted/" + id.String()
+	if err := r.be.Remove(ctx, name); err != nil {
+		return fmt.Errorf("repo: remove mark %s: %w", id.Short(), err)
+	}
+	r.cache.remove(name)
+	return r.loadMarksFresh(ctx)
+}
+
+// loadMarksFresh replaces the in-memory marks with those stored now.
+func (r *Repository) loadMarksFresh(ctx context.Context) error {
+	marks, err := r.Marked(ctx)
+	if err != nil {
+		return err
+	}
+	m := map[ID]bool{}
+	for _, mk := range marks {
+		for _, p := range mk.Packs {
+			m[p] = true
+		}
+	}
+	r.mu.Lock()
+	r.marked = m
+	r.mu.Unlock()
+	return nil
+}
+
+// Repack stores a fresh copy of each blob (read from where the index
+// says it is) in new packs and flushes them into a new index, so the
+// packs holding the old copies can be marked and deleted. Blobs are read
+// and written one at a time.
+func (r *Repository) Repack(ctx context.Context, blobs []PackedBlob) error {
+	var buf []byte
+	for _, pb := range blobs {
+		rc, err := r.OpenPackRange(ctx, pb.Pack, pb.Type, pb.Offset, pb.Length)
+		if err != nil {
+			return err
+		}
+		stored, err := io.ReadAll(io.LimitReader(rc, pb.Length+1))
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("repo: repack: read %s: %w", packPath(pb.Type, pb.Pack), err)
+		}
+		plain, err := r.DecodeBlob(pb, stored, buf)
+		if err != nil {
+			return fmt.Errorf("repo: repack: %w", err)
+		}
+		buf = plain
+		if _, _, _, err := r.saveBlob(ctx, pb.Type, plain, true); err != nil {
+			return err
+		}
+	}
+	return r.Flush(ctx)
+}
+
+// DeletePacks deletes packs (prune's phase 2, for packs the caller found
+// still dead) and rewrites the index objects that list them: first it
+// writes one new index with every other pack those objects list, then it
+// deletes the old index objects, then the packs, then the marks all of
+// whose packs are gone. A crash in between leaves indexes that list
+// packs twice (harmless) or packs no index lists (found by the next
+// Open, or deleted by the next prune), never an index that lists only a
+// deleted pack's copy of a live blob the caller kept.
+func (r *Repository) DeletePacks(ctx context.Context, packs []ID) error {
+	if len(packs) == 0 {
+		return nil
+	}
+	gone := map[ID]bool{}
+	for _, p := range packs {
+		gone[p] = true
+	}
+	// Every index object now on the backend, including those written by
+	// others since Open.
+	ids, err := r.listIDs(ctx, "index")
+	if err != nil {
+		return err
+	}
+	var affected []ID
+	var keep []packEntry
+	for _, id := range sortedIDs(ids) {
+		r.mu.Lock()
+		c, ok := r.indexes[id]
+		r.mu.Unlock()
+		if !ok {
+			if c, err = r.readIndex(ctx, id); err != nil {
+				return err
+			}
+		}
+		if !slices.ContainsFunc(c.Packs, func(p packEntry) bool { return gone[p.ID] }) {
+			continue
+		}
+		affected = append(affected, id)
+		for _, p := range c.Packs {
+			if !gone[p.ID] {
+				keep = append(keep, p)
+			}
+		}
+	}
+	if len(keep) > 0 {
+		if _, err := r.writeIndex(ctx, keep); err != nil {
+			return err
+		}
+	}
+	for _, id := range affected {
+		if err := r.removeObject(ctx, "index/"+id.String()); err != nil {
+			return err
+		}
+		r.cache.remove("index/" + id.String())
+		r.mu.Lock()
+		delete(r.indexes, id)
+		r.mu.Unlock()
+	}
+	r.mu.Lock()
+	types := map[ID]BlobType{}
+	for _, p := range packs {
+		if m, ok := r.idx.packs[p]; ok {
+			types[p] = m.Type
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range packs {
+		t, ok := types[p]
+		if !ok {
+			// Not in the index (an unindexed pack): find it by trying both
+			// directories.
+			for _, bt := range []BlobType{DataBlob, TreeBlob} {
+				if _, err := r.be.Stat(ctx, packPath(bt, p)); err == nil {
+					t, ok = bt, true
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
+		if err := r.removeObject(ctx, packPath(t, p)); err != nil {
+			return err
+		}
+		r.cache.remove(packPath(t, p))
+	}
+	r.mu.Lock()
+	r.idx.removePacks(gone)
+	r.mu.Unlock()
+
+	marks, err := r.Marked(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range marks {
+		if !slices.ContainsFunc(m.Packs, func(p ID) bool { return !gone[p] }) {
+			if err := r.removeObject(ctx, "deleted/"+m.ID.String()); err != nil {
+				return err
+			}
+			r.cache.remove("deleted/" + m.ID.String())
+		}
+	}
+	return r.loadMarksFresh(ctx)
 }

@@ -19,8 +19,11 @@ func (r *Repository) findUnindexed(ctx context.Context) error {
 		for id, size := range packs {
 			r.mu.Lock()
 			_, known := r.idx.packs[id]
+			marked := r.marked[id]
 			r.mu.Unlock()
-			if known {
+			if known || marked {
+				// A marked pack a killed run left is prune's to delete:
+				// indexing it now would list a pack about to go.
 				continue
 			}
 			e, err := r.readPackHeader(ctx, t, id, size)
