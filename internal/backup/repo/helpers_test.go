@@ -11,7 +11,9 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/local"
+	"ferry/internal/backend/mega"
 	"ferry/internal/backend/memory"
+	"ferry/megaserver/megaservertest"
 )
 
 var testPassword = []byte("correct horse battery staple")
@@ -32,6 +34,30 @@ var backends = []struct {
 		}
 		return b
 	}},
+	{"mega", newMegaBackend},
+}
+
+// newMegaBackend returns the MEGA backend on a fresh loopback server's
+// seeded account, rooted in a folder below the root, closed at the end
+// of the test.
+func newMegaBackend(t *testing.T) backend.Backend {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := megaservertest.Start(t, megaservertest.WithLogger(quiet))
+	b, err := mega.Type.New(t.Context(), "test", backend.ConfigMap{
+		"user": megaservertest.UserV2, "pass": megaservertest.PasswordV2, "url": srv.URL,
+	}, "backups/repo", backend.Env{CacheDir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatalf("mega backend: %v", err)
+	}
+	t.Cleanup(func() {
+		if c, ok := b.(backend.Closer); ok {
+			if err := c.Close(); err != nil {
+				t.Errorf("close mega backend: %v", err)
+			}
+		}
+	})
+	return b
 }
 
 // eachBackend runs f once per backend in backends.
