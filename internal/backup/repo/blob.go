@@ -144,6 +144,11 @@ func (r *Repository) addToPack(ctx context.Context, t BlobType, id ID, sealed []
 // startUpload finishes p and uploads it in the background once an upload
 // slot is free.
 func (r *Repository) startUpload(ctx context.Context, p *packer) error {
+	if err := ctx.Err(); err != nil {
+		p.discard()
+		r.fail(err)
+		return err
+	}
 	e, err := p.finish(r.c)
 	if err != nil {
 		p.discard()
@@ -183,6 +188,9 @@ func (r *Repository) fail(err error) {
 // index object listing the packs uploaded (or found unindexed at Open)
 // since the last Flush. With nothing new it writes nothing.
 func (r *Repository) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	for _, t := range []BlobType{DataBlob, TreeBlob} {
 		r.packMu[t].Lock()
 		p := r.packers[t]
@@ -335,4 +343,23 @@ func (r *Repository) loadBlob(ctx context.Context, pb PackedBlob, buf []byte) ([
 		return nil, fmt.Errorf("repo: read blob %s from %s: %w", id.Short(), packPath(t, pb.Pack), err)
 	}
 	return r.DecodeBlob(pb, sb.Bytes(), buf)
+}
+
+// Close waits for the uploads in flight and discards the packs still
+// being filled (without uploading them: call Flush first to keep them).
+// The Repository must not be used afterwards.
+func (r *Repository) Close() error {
+	for _, t := range []BlobType{DataBlob, TreeBlob} {
+		r.packMu[t].Lock()
+		p := r.packers[t]
+		r.packers[t] = nil
+		r.packMu[t].Unlock()
+		if p != nil {
+			p.discard()
+		}
+	}
+	r.uploads.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,6 +251,7 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	}
 	r.cache.prune("keys", key.names)
 	r.saveCacheHint()
+	r.removeStaleTemp()
 	if err := r.loadIndexes(ctx); err != nil {
 		return nil, err
 	}
@@ -427,6 +429,23 @@ func (r *Repository) listIDs(ctx context.Context, dir string) (map[ID]int64, err
 		out[id] = e.Size
 	}
 	return out, nil
+}
+
+// staleTemp is the age after which a temporary pack in the cache dir is
+// taken for a leftover of a killed process and removed at Open.
+const staleTemp = 24 * time.Hour
+
+// removeStaleTemp removes temporary packs older than staleTemp.
+func (r *Repository) removeStaleTemp() {
+	if r.opts.CacheDir == "" {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(r.opts.CacheDir, "ferry-pack-*.tmp"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && time.Since(fi.ModTime()) > staleTemp {
+			os.Remove(f)
+		}
+	}
 }
 
 // tempDir is where packs are assembled.

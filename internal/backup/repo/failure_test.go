@@ -1,0 +1,133 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/internal/backend"
+	"ferry/internal/backend/memory"
+)
+
+var errInjected = errors.New("injected put failure")
+
+// failingPuts fails every Put of a path with the prefix.
+type failingPuts struct {
+	backend.Backend
+	prefix string
+}
+
+func (f failingPuts) Put(ctx context.Context, p string, r io.Reader, size int64, mt time.Time) (backend.Entry, error) {
+	if strings.HasPrefix(p, f.prefix) {
+		return backend.Entry{}, errInjected
+	}
+	return f.Backend.Put(ctx, p, r, size, mt)
+}
+
+// TestUploadFailureSticks makes every data pack upload fail: the error
+// comes back from a later SaveBlob, from Flush and Close, no index is
+// written, and no temporary pack is left.
+func TestUploadFailureSticks(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.New()
+	o := testOptions(t)
+	o.PackSize = 16 << 10
+	r := initRepo(t, failingPuts{mem, "data/"}, o)
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		_, _, _, err = r.SaveBlob(ctx, DataBlob, randBytes(uint64(i), 10000))
+		if err == nil {
+			r.uploads.Wait()
+		}
+	}
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("SaveBlob after a failed upload: %v, want the upload's error", err)
+	}
+	if err := r.Flush(ctx); !errors.Is(err, errInjected) {
+		t.Errorf("Flush: %v, want the upload's error", err)
+	}
+	if err := r.Close(); !errors.Is(err, errInjected) {
+		t.Errorf("Close: %v, want the upload's error", err)
+	}
+	if idx := objects(t, mem, "index"); len(idx) != 0 {
+		t.Errorf("index written after a failed upload: %v", idx)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(o.CacheDir, "ferry-pack-*")); len(tmp) != 0 {
+		t.Errorf("temporary packs left: %v", tmp)
+	}
+}
+
+// TestCancelled checks that a cancelled ctx stores nothing.
+func TestCancelled(t *testing.T) {
+	be := memory.New()
+	o := testOptions(t)
+	r := initRepo(t, be, o)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, _, err := r.SaveBlob(ctx, DataBlob, []byte("x")); !errors.Is(err, context.Canceled) {
+		t.Errorf("SaveBlob with a cancelled ctx: %v", err)
+	}
+	if _, _, _, err := r.SaveBlob(t.Context(), DataBlob, []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Flush with a cancelled ctx: %v", err)
+	}
+	if got := append(objects(t, be, "data"), objects(t, be, "index")...); len(got) != 0 {
+		t.Errorf("objects written with a cancelled ctx: %v", got)
+	}
+	if _, err := Open(ctx, be, testPassword, o); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a cancelled ctx: %v", err)
+	}
+}
+
+// TestCloseDiscards checks that Close drops the open packs and their
+// temporary files, uploading nothing.
+func TestCloseDiscards(t *testing.T) {
+	be := memory.New()
+	o := testOptions(t)
+	r := initRepo(t, be, o)
+	if _, _, _, err := r.SaveBlob(t.Context(), TreeBlob, []byte("tree")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(o.CacheDir, "ferry-pack-*")); len(tmp) != 0 {
+		t.Errorf("temporary packs left: %v", tmp)
+	}
+	if got := objects(t, be, "tree"); len(got) != 0 {
+		t.Errorf("Close uploaded %v", got)
+	}
+}
+
+// TestStaleTempRemoved checks that Open removes temporary packs older
+// than a day (a killed process's) and keeps recent ones (another
+// process's, maybe running).
+func TestStaleTempRemoved(t *testing.T) {
+	be := memory.New()
+	o := testOptions(t)
+	initRepo(t, be, o)
+	old := filepath.Join(o.CacheDir, "ferry-pack-old.tmp")
+	recent := filepath.Join(o.CacheDir, "ferry-pack-recent.tmp")
+	for _, f := range []string{old, recent} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(old, time.Now().Add(-25*time.Hour), time.Now().Add(-25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	openRepo(t, be, o)
+	if _, err := os.Stat(old); err == nil {
+		t.Errorf("stale temporary pack kept")
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("recent temporary pack removed: %v", err)
+	}
+}
