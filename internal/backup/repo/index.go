@@ -56,72 +56,117 @@ type packMeta struct {
 	Blobs int
 }
 
+// indexEntry is one location of a blob, kept small: the in-memory index
+// holds one per blob of the repository (about 85 bytes with its key and
+// the map's share, so a million blobs, a terabyte of data, take ~85 MB;
+// TestIndexMemory checks it).
+type indexEntry struct {
+	pack          uint32 // index into index.packIDs
+	off, len, raw uint32
+	compressed    bool
+}
+
 // index is the in-memory index: every index object merged, plus the packs
 // found without one. It is guarded by Repository.mu.
 type index struct {
-	blobs map[blobKey]PackedBlob   // the first location of each blob
-	more  map[blobKey][]PackedBlob // further locations (a blob stored twice)
-	packs map[ID]packMeta
+	blobs   map[blobKey]indexEntry   // the first location of each blob
+	more    map[blobKey][]indexEntry // further locations (a blob stored twice)
+	packs   map[ID]packMeta
+	packNum map[ID]uint32 // pack ID -> index into packIDs
+	packIDs []ID          // removed packs keep their slot
 }
 
 func newIndex() *index {
-	return &index{blobs: map[blobKey]PackedBlob{}, more: map[blobKey][]PackedBlob{}, packs: map[ID]packMeta{}}
+	return &index{blobs: map[blobKey]indexEntry{}, more: map[blobKey][]indexEntry{},
+		packs: map[ID]packMeta{}, packNum: map[ID]uint32{}}
 }
 
+// maxPackSize bounds a pack, so offsets and lengths fit in 32 bits.
+const maxPackSize = 1<<32 - 1
+
 // addPack records a pack and its blobs; a pack already known is skipped.
+// The caller has checked that the pack is at most maxPackSize bytes.
 func (x *index) addPack(p packEntry) {
 	if _, ok := x.packs[p.ID]; ok {
 		return
 	}
 	x.packs[p.ID] = packMeta{Type: p.Type, Size: p.Size, Blobs: len(p.Blobs)}
+	n, ok := x.packNum[p.ID]
+	if !ok {
+		n = uint32(len(x.packIDs))
+		x.packIDs = append(x.packIDs, p.ID)
+		x.packNum[p.ID] = n
+	}
 	for _, b := range p.Blobs {
-		pb := PackedBlob{Type: p.Type, ID: b.ID, Pack: p.ID, Offset: b.Offset, Length: b.Length,
-			RawLength: b.RawLength, Compressed: b.Compressed}
+		e := indexEntry{pack: n, off: uint32(b.Offset), len: uint32(b.Length), raw: uint32(b.RawLength), compressed: b.Compressed}
 		k := blobKey{p.Type, b.ID}
 		if _, ok := x.blobs[k]; ok {
-			x.more[k] = append(x.more[k], pb)
+			x.more[k] = append(x.more[k], e)
 		} else {
-			x.blobs[k] = pb
+			x.blobs[k] = e
 		}
 	}
+}
+
+func (x *index) packed(k blobKey, e indexEntry) PackedBlob {
+	return PackedBlob{Type: k.t, ID: k.id, Pack: x.packIDs[e.pack], Offset: int64(e.off), Length: int64(e.len),
+		RawLength: int64(e.raw), Compressed: e.compressed}
 }
 
 // locations returns every known location of a blob.
 func (x *index) locations(k blobKey) []PackedBlob {
-	pb, ok := x.blobs[k]
+	e, ok := x.blobs[k]
 	if !ok {
 		return nil
 	}
-	return append([]PackedBlob{pb}, x.more[k]...)
+	out := []PackedBlob{x.packed(k, e)}
+	for _, m := range x.more[k] {
+		out = append(out, x.packed(k, m))
+	}
+	return out
+}
+
+// each calls f with every location of every blob.
+func (x *index) each(f func(PackedBlob)) {
+	for k, e := range x.blobs {
+		f(x.packed(k, e))
+		for _, m := range x.more[k] {
+			f(x.packed(k, m))
+		}
+	}
 }
 
 // lookup returns a location of the blob, preferring one in a pack that
-// no prune mark names; ok reports whether any location is in an
+// no prune mark names; live reports whether any location is in an
 // unmarked pack.
 func (x *index) lookup(k blobKey, marked map[ID]bool) (pb PackedBlob, live bool, found bool) {
-	pb, found = x.blobs[k]
+	e, found := x.blobs[k]
 	if !found {
 		return pb, false, false
 	}
-	if !marked[pb.Pack] {
-		return pb, true, true
+	if !marked[x.packIDs[e.pack]] {
+		return x.packed(k, e), true, true
 	}
 	for _, m := range x.more[k] {
-		if !marked[m.Pack] {
-			return m, true, true
+		if !marked[x.packIDs[m.pack]] {
+			return x.packed(k, m), true, true
 		}
 	}
-	return pb, false, true
+	return x.packed(k, e), false, true
 }
 
 // removePacks drops packs and their blobs.
 func (x *index) removePacks(gone map[ID]bool) {
+	nums := map[uint32]bool{}
 	for id := range gone {
+		if n, ok := x.packNum[id]; ok {
+			nums[n] = true
+		}
 		delete(x.packs, id)
 	}
-	for k, pb := range x.blobs {
-		rest := slices.DeleteFunc(x.more[k], func(p PackedBlob) bool { return gone[p.Pack] })
-		if gone[pb.Pack] {
+	for k, e := range x.blobs {
+		rest := slices.DeleteFunc(x.more[k], func(m indexEntry) bool { return nums[m.pack] })
+		if nums[e.pack] {
 			if len(rest) == 0 {
 				delete(x.blobs, k)
 				delete(x.more, k)
@@ -170,6 +215,14 @@ func (r *Repository) readIndex(ctx context.Context, id ID) (indexContent, error)
 	for _, p := range c.Packs {
 		if !p.Type.valid() {
 			return c, fmt.Errorf("repo: %s: pack %s: %w: bad blob type", name, p.ID, ErrCorrupt)
+		}
+		if p.Size < 0 || p.Size > maxPackSize {
+			return c, fmt.Errorf("repo: %s: pack %s: %w: size %d out of range", name, p.ID, ErrCorrupt, p.Size)
+		}
+		for _, b := range p.Blobs {
+			if b.Offset < 0 || b.Length < overhead || b.Offset+b.Length > p.Size || b.RawLength < 0 || b.RawLength > maxBlobSize {
+				return c, fmt.Errorf("repo: %s: pack %s: blob %s: %w: range %d+%d, raw %d out of range", name, p.ID, b.ID.Short(), ErrCorrupt, b.Offset, b.Length, b.RawLength)
+			}
 		}
 	}
 	return c, nil

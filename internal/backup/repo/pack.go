@@ -168,6 +168,9 @@ func decodeHeader(b []byte, size, hdrLen int64) (packEntry, error) {
 // reads of its tail, and checks it.
 func (r *Repository) readPackHeader(ctx context.Context, t BlobType, id ID, size int64) (packEntry, error) {
 	name := packPath(t, id)
+	if size > maxPackSize {
+		return packEntry{}, fmt.Errorf("repo: %s: %w: %d bytes is larger than a pack may be", name, ErrCorrupt, size)
+	}
 	if size < 4+overhead+headerEntrySize {
 		return packEntry{}, fmt.Errorf("repo: %s: %w: %d bytes is too short for a pack", name, ErrCorrupt, size)
 	}

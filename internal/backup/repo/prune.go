@@ -99,12 +99,7 @@ func (r *Repository) Packs() []PackInfo {
 			p.Blobs = append(p.Blobs, pb)
 		}
 	}
-	for k, pb := range r.idx.blobs {
-		add(pb)
-		for _, m := range r.idx.more[k] {
-			add(m)
-		}
-	}
+	r.idx.each(add)
 	out := make([]PackInfo, 0, len(byID))
 	for _, p := range byID {
 		slices.SortFunc(p.Blobs, func(a, b PackedBlob) int { return cmp.Compare(a.Offset, b.Offset) })

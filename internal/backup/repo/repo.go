@@ -287,8 +287,8 @@ func checkConfig(c *config) error {
 		return fmt.Errorf("repo: config: format version %d, this ferry reads %d", c.Version, formatVersion)
 	case c.Chunker.Min <= 0 || c.Chunker.Min > c.Chunker.Avg || c.Chunker.Avg > c.Chunker.Max || c.Chunker.Max > maxBlobSize:
 		return fmt.Errorf("repo: config: chunker bounds %+v are not 0 < min <= avg <= max <= %d", c.Chunker, maxBlobSize)
-	case c.PackSize < 1<<10 || c.PackSize > 1<<32:
-		return fmt.Errorf("repo: config: pack size %d out of range 1 KiB..4 GiB", c.PackSize)
+	case c.PackSize < 1<<10 || c.PackSize > 1<<31:
+		return fmt.Errorf("repo: config: pack size %d out of range 1 KiB..2 GiB", c.PackSize)
 	}
 	switch c.Compression {
 	case "auto", "off", "max":
