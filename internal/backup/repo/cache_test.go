@@ -161,3 +161,25 @@ func TestCachePrune(t *testing.T) {
 		t.Errorf("cache entry of a removed snapshot kept")
 	}
 }
+
+// TestCachePrunesTreePacks deletes a tree pack through another
+// Repository: the next Open drops it from this cache.
+func TestCachePrunesTreePacks(t *testing.T) {
+	ctx := t.Context()
+	be := memory.New()
+	o := testOptions(t)
+	r := initRepo(t, be, o)
+	ids := saveFlush(t, r, TreeBlob, []byte("tree one"))
+	p := packOf(t, r, TreeBlob, ids[0])
+	cached := filepath.Join(o.CacheDir, "backup", r.ID().String(), filepath.FromSlash(packPath(TreeBlob, p)))
+	if _, err := os.Stat(cached); err != nil {
+		t.Fatalf("tree pack not cached at upload: %v", err)
+	}
+	if err := openRepo(t, be, testOptions(t)).DeletePacks(ctx, []ID{p}); err != nil {
+		t.Fatal(err)
+	}
+	openRepo(t, be, o)
+	if _, err := os.Stat(cached); err == nil {
+		t.Errorf("cached tree pack kept after the pack was deleted")
+	}
+}

@@ -40,9 +40,20 @@
 // # The local cache
 //
 // With Options.CacheDir set, CacheDir/backup/<repository ID>/ keeps the
-// index and snapshot objects and the tree packs exactly as stored, so a
-// second Open and a walk of every tree read nothing from the backend but
-// the listings.
+// config, the keys, the index, snapshot and mark objects and the tree
+// packs exactly as stored, so a second Open, Snapshots and a walk of
+// every tree read nothing from the backend but the listings.
+//
+// # Killed runs, checks and prune
+//
+// Open reads the header of every pack no index lists (a run killed
+// before its Flush left it) and reuses its blobs; the next Flush indexes
+// it. Check verifies every object and pack header, and with
+// CheckOptions.ReadData a fraction of the packs whole. Prune's policy
+// lives in package backup; this package gives it the primitives: Packs,
+// MarkDeleted and Marked (phase 1: SaveBlob never dedups against a blob
+// whose only copies are in marked packs), Repack, DeletePacks and
+// RemoveMark (phase 2).
 //
 // # Errors
 //
@@ -53,6 +64,9 @@
 //
 // # Concurrency
 //
-// A Repository is safe for concurrent use. An upload error is sticky: it
-// is returned by every later SaveBlob and by Flush.
+// A Repository is safe for concurrent use. Flush covers the SaveBlob
+// calls that returned before it was called. An upload error is sticky: it
+// is returned by every later SaveBlob, by Flush and by Close. Several
+// Repository values, in one process or many, may write to one repository
+// at once.
 package repo

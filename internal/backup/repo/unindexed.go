@@ -16,6 +16,9 @@ func (r *Repository) findUnindexed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if t == TreeBlob {
+			r.cache.prune("tree", packs) // tree packs a prune deleted elsewhere
+		}
 		for id, size := range packs {
 			r.mu.Lock()
 			_, known := r.idx.packs[id]
