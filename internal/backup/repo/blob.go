@@ -162,9 +162,9 @@ func (r *Repository) startUpload(ctx context.Context, p *packer) error {
 		r.fail(ctx.Err())
 		return ctx.Err()
 	}
-	r.uploads.Add(1)
+	r.uploads.add()
 	go func() {
-		defer r.uploads.Done()
+		defer r.uploads.done()
 		defer func() { <-r.uploadSem }()
 		if err := r.upload(ctx, p, e); err != nil {
 			r.fail(err)
@@ -198,12 +198,12 @@ func (r *Repository) Flush(ctx context.Context) error {
 		r.packMu[t].Unlock()
 		if p != nil {
 			if err := r.startUpload(ctx, p); err != nil {
-				r.uploads.Wait()
+				r.uploads.wait()
 				return err
 			}
 		}
 	}
-	r.uploads.Wait()
+	r.uploads.wait()
 	r.mu.Lock()
 	if err := r.failed; err != nil {
 		r.mu.Unlock()
@@ -358,8 +358,43 @@ func (r *Repository) Close() error {
 			p.discard()
 		}
 	}
-	r.uploads.Wait()
+	r.uploads.wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed
+}
+
+// inflight counts background uploads. Unlike a sync.WaitGroup, an upload
+// may start while another goroutine waits (SaveBlob beside Flush): wait
+// returns once none is in flight.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle *sync.Cond
+}
+
+func (f *inflight) add() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	f.n--
+	if f.n == 0 && f.idle != nil {
+		f.idle.Broadcast()
+	}
+	f.mu.Unlock()
+}
+
+func (f *inflight) wait() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.idle == nil {
+		f.idle = sync.NewCond(&f.mu)
+	}
+	for f.n > 0 {
+		f.idle.Wait()
+	}
 }

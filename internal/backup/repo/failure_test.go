@@ -42,7 +42,7 @@ func TestUploadFailureSticks(t *testing.T) {
 	for i := 0; i < 100 && err == nil; i++ {
 		_, _, _, err = r.SaveBlob(ctx, DataBlob, randBytes(uint64(i), 10000))
 		if err == nil {
-			r.uploads.Wait()
+			r.uploads.wait()
 		}
 	}
 	if !errors.Is(err, errInjected) {

@@ -131,7 +131,7 @@ type Repository struct {
 	packMu  [3]sync.Mutex // packMu[t] guards packers[t]
 	packers [3]*packer    // the open pack of each blob type
 
-	uploads   sync.WaitGroup
+	uploads   inflight
 	uploadSem chan struct{}
 
 	st stats

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/backend/memory"
 )
 
 // TestUnindexedPacks is a run killed before its Flush: its packs are on
@@ -33,7 +34,7 @@ func TestUnindexedPacks(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		r.uploads.Wait() // the full packs are uploaded; the open ones are lost with the process
+		r.uploads.wait() // the full packs are uploaded; the open ones are lost with the process
 		if idx := objects(t, be, "index"); len(idx) != 0 {
 			t.Fatalf("index objects without Flush: %v", idx)
 		}
@@ -107,7 +108,7 @@ func TestUnindexedDamagedPack(t *testing.T) {
 		if err := r.startUpload(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		r.uploads.Wait()
+		r.uploads.wait()
 		packs := objects(t, be, "data")
 		if len(packs) != 1 {
 			t.Fatalf("packs %v", packs)
@@ -220,4 +221,57 @@ func TestTwoWriters(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFlushWhileSaving flushes over and over while other goroutines save:
+// every blob ends up indexed and loads.
+func TestFlushWhileSaving(t *testing.T) {
+	ctx := t.Context()
+	be := memory.New()
+	o := testOptions(t)
+	o.PackSize = 8 << 10
+	r := initRepo(t, be, o)
+	const workers, each = 4, 50
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	flushErr := make(chan error, 1)
+	go func() {
+		defer close(flushErr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := r.Flush(ctx); err != nil {
+				flushErr <- err
+				return
+			}
+		}
+	}()
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if _, _, _, err := r.SaveBlob(ctx, DataBlob, randBytes(uint64(w*each+i), 3000)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-flushErr; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r2 := openRepo(t, be, testOptions(t))
+	for i := range workers * each {
+		b := randBytes(uint64(i), 3000)
+		if got, err := r2.LoadBlob(ctx, DataBlob, r2.BlobID(b), nil); err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("blob %d: %v", i, err)
+		}
+	}
 }
