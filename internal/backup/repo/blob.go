@@ -37,8 +37,10 @@ func (r *Repository) HasBlob(t BlobType, id ID) bool {
 // are in packs a prune mark names is stored again. SaveBlob is safe for
 // concurrent use; packs are filled in temporary files and uploaded in the
 // background, at most Options.Uploads at once (SaveBlob waits for a slot
-// when a pack fills). An upload error is returned by a later SaveBlob and
-// by Flush.
+// when a pack fills). A pack's upload outlives the call that filled it:
+// it keeps that ctx's values but not its cancellation, and Flush's ctx or
+// Close stops it. An upload error is returned by a later SaveBlob and by
+// Flush.
 func (r *Repository) SaveBlob(ctx context.Context, t BlobType, plain []byte) (id ID, added bool, stored int, err error) {
 	return r.saveBlob(ctx, t, plain, false)
 }
@@ -162,14 +164,29 @@ func (r *Repository) startUpload(ctx context.Context, p *packer) error {
 		r.fail(ctx.Err())
 		return ctx.Err()
 	}
-	r.uploads.add()
+	// The upload outlives the call that filled the pack (an archiver's
+	// per-file or errgroup ctx ends before its Flush): it keeps ctx's
+	// values, not its cancellation. Flush's ctx and Close stop it.
+	uctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n := r.uploads.add(cancel)
 	go func() {
-		defer r.uploads.done()
+		defer r.uploads.done(n)
 		defer func() { <-r.uploadSem }()
-		if err := r.upload(ctx, p, e); err != nil {
+		if err := r.upload(uctx, p, e); err != nil {
 			r.fail(err)
 		}
 	}()
+	return nil
+}
+
+// waitUploads waits for the uploads in flight; if ctx ends first, it
+// cancels them and returns ctx's error once they have stopped.
+func (r *Repository) waitUploads(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, r.uploads.cancelAll)
+	r.uploads.wait()
+	if !stop() {
+		return ctx.Err()
+	}
 	return nil
 }
 
@@ -198,12 +215,14 @@ func (r *Repository) Flush(ctx context.Context) error {
 		r.packMu[t].Unlock()
 		if p != nil {
 			if err := r.startUpload(ctx, p); err != nil {
-				r.uploads.wait()
+				r.waitUploads(ctx)
 				return err
 			}
 		}
 	}
-	r.uploads.wait()
+	if err := r.waitUploads(ctx); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	if err := r.failed; err != nil {
 		r.mu.Unlock()
@@ -345,8 +364,9 @@ func (r *Repository) loadBlob(ctx context.Context, pb PackedBlob, buf []byte) ([
 	return r.DecodeBlob(pb, sb.Bytes(), buf)
 }
 
-// Close waits for the uploads in flight and discards the packs still
-// being filled (without uploading them: call Flush first to keep them).
+// Close stops the uploads in flight and discards the packs still being
+// filled (without uploading them: call Flush first to keep them). It
+// returns an upload error that happened before.
 // The Repository must not be used afterwards.
 func (r *Repository) Close() error {
 	for _, t := range []BlobType{DataBlob, TreeBlob} {
@@ -358,34 +378,53 @@ func (r *Repository) Close() error {
 			p.discard()
 		}
 	}
+	r.uploads.cancelAll()
 	r.uploads.wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if errors.Is(r.failed, context.Canceled) {
+		return nil // the uploads Close itself stopped
+	}
 	return r.failed
 }
 
-// inflight counts background uploads. Unlike a sync.WaitGroup, an upload
-// may start while another goroutine waits (SaveBlob beside Flush): wait
-// returns once none is in flight.
+// inflight tracks background uploads and their cancel functions. Unlike
+// a sync.WaitGroup, an upload may start while another goroutine waits
+// (SaveBlob beside Flush): wait returns once none is in flight.
 type inflight struct {
-	mu   sync.Mutex
-	n    int
-	idle *sync.Cond
+	mu      sync.Mutex
+	next    int
+	cancels map[int]context.CancelFunc
+	idle    *sync.Cond
 }
 
-func (f *inflight) add() {
+func (f *inflight) add(cancel context.CancelFunc) int {
 	f.mu.Lock()
-	f.n++
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	if f.cancels == nil {
+		f.cancels = map[int]context.CancelFunc{}
+	}
+	f.next++
+	f.cancels[f.next] = cancel
+	return f.next
 }
 
-func (f *inflight) done() {
+func (f *inflight) done(n int) {
 	f.mu.Lock()
-	f.n--
-	if f.n == 0 && f.idle != nil {
+	defer f.mu.Unlock()
+	f.cancels[n]()
+	delete(f.cancels, n)
+	if len(f.cancels) == 0 && f.idle != nil {
 		f.idle.Broadcast()
 	}
-	f.mu.Unlock()
+}
+
+func (f *inflight) cancelAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.cancels {
+		c()
+	}
 }
 
 func (f *inflight) wait() {
@@ -394,7 +433,7 @@ func (f *inflight) wait() {
 	if f.idle == nil {
 		f.idle = sync.NewCond(&f.mu)
 	}
-	for f.n > 0 {
+	for len(f.cancels) > 0 {
 		f.idle.Wait()
 	}
 }

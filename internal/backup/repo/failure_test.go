@@ -131,3 +131,100 @@ func TestStaleTempRemoved(t *testing.T) {
 		t.Errorf("recent temporary pack removed: %v", err)
 	}
 }
+
+// gatedPuts holds every Put of a data pack until gate is closed (or the
+// Put's ctx ends), and tells started when one is waiting.
+type gatedPuts struct {
+	backend.Backend
+	gate    chan struct{}
+	started chan struct{}
+}
+
+func (g gatedPuts) Put(ctx context.Context, p string, r io.Reader, size int64, mt time.Time) (backend.Entry, error) {
+	if strings.HasPrefix(p, "data/") {
+		select {
+		case g.started <- struct{}{}:
+		default:
+		}
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+			return backend.Entry{}, ctx.Err()
+		}
+	}
+	return g.Backend.Put(ctx, p, r, size, mt)
+}
+
+// fillPack saves blobs with ctx until a data pack's upload has started.
+func fillPack(t *testing.T, ctx context.Context, r *Repository, started chan struct{}) [][]byte {
+	t.Helper()
+	var saved [][]byte
+	for i := 0; ; i++ {
+		b := randBytes(uint64(i), 6000)
+		if _, _, _, err := r.SaveBlob(ctx, DataBlob, b); err != nil {
+			t.Fatal(err)
+		}
+		saved = append(saved, b)
+		select {
+		case <-started:
+			return saved
+		case <-time.After(time.Millisecond):
+		}
+		if i > 1000 {
+			t.Fatal("no upload started")
+		}
+	}
+}
+
+// TestUploadOutlivesCallCtx cancels the ctx of the SaveBlob call whose
+// pack is uploading (as an errgroup's ctx ends before the archiver's
+// Flush): the upload goes on, and Flush with its own ctx succeeds.
+func TestUploadOutlivesCallCtx(t *testing.T) {
+	mem := memory.New()
+	g := gatedPuts{mem, make(chan struct{}), make(chan struct{}, 1)}
+	o := testOptions(t)
+	o.PackSize = 16 << 10
+	r := initRepo(t, g, o)
+	callCtx, cancel := context.WithCancel(t.Context())
+	saved := fillPack(t, callCtx, r, g.started)
+	cancel()
+	close(g.gate)
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatalf("Flush after the filling call's ctx ended: %v", err)
+	}
+	r2 := openRepo(t, mem, testOptions(t))
+	for i, b := range saved {
+		if _, err := r2.LoadBlob(t.Context(), DataBlob, r2.BlobID(b), nil); err != nil {
+			t.Fatalf("blob %d: %v", i, err)
+		}
+	}
+}
+
+// TestFlushCtxStopsUploads checks that Flush returns when its ctx ends,
+// with the uploads it waited for stopped.
+func TestFlushCtxStopsUploads(t *testing.T) {
+	mem := memory.New()
+	g := gatedPuts{mem, make(chan struct{}), make(chan struct{}, 1)} // never opened
+	o := testOptions(t)
+	o.PackSize = 16 << 10
+	r := initRepo(t, g, o)
+	fillPack(t, t.Context(), r, g.started)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Flush(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Flush: %v, want its ctx's error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Flush did not return after its ctx ended")
+	}
+	if err := r.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("Close: %v", err)
+	}
+	if got := objects(t, mem, "index"); len(got) != 0 {
+		t.Errorf("index written: %v", got)
+	}
+}
