@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"log/slog"
 	"sync"
 )
 
@@ -30,6 +31,12 @@ type masterKeys struct {
 	ID      []byte `json:"id"`      // HMAC-SHA256 key of blob IDs
 	Chunker []byte `json:"chunker"` // the chunker's gear table key
 }
+
+// String and LogValue keep the keys out of messages and logs.
+func (k *masterKeys) String() string { return "masterKeys(redacted)" }
+
+// LogValue implements slog.LogValuer.
+func (k *masterKeys) LogValue() slog.Value { return slog.StringValue("redacted") }
 
 func newMasterKeys() (*masterKeys, error) {
 	k := &masterKeys{Enc: make([]byte, 32), ID: make([]byte, 32), Chunker: make([]byte, 32)}

@@ -1,7 +1,12 @@
 package repo
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"ferry/internal/backend"
@@ -94,5 +99,23 @@ func TestKeyKDFFromObject(t *testing.T) {
 	initRepo(t, be, o)
 	if _, err := Open(ctx, be, testPassword, testOptions(t)); err != nil {
 		t.Fatalf("Open with other KDF options: %v", err)
+	}
+}
+
+// TestMasterKeysRedacted checks that master keys never print.
+func TestMasterKeysRedacted(t *testing.T) {
+	mk, err := newMasterKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "keys", mk)
+	s := buf.String() + fmt.Sprint(mk) + fmt.Sprintf("%v %s", mk, mk)
+	for _, k := range [][]byte{mk.Enc, mk.ID, mk.Chunker} {
+		for _, enc := range []string{hex.EncodeToString(k), base64.StdEncoding.EncodeToString(k), fmt.Sprint(k)} {
+			if strings.Contains(s, enc) {
+				t.Fatalf("a master key printed: %s", s)
+			}
+		}
 	}
 }

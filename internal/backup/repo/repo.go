@@ -69,9 +69,10 @@ type Options struct {
 	// Chunker are the chunker bounds Init records (chunker.DefaultParams
 	// when zero).
 	Chunker chunker.Params
-	// Uploads bounds the packs uploaded at once (2 when 0); one more pack
-	// per blob type may be filling meanwhile, so at most Uploads+2 packs
-	// sit in CacheDir.
+	// Uploads bounds the packs uploaded at once (2 when 0). A SaveBlob
+	// that fills a pack while all are busy waits for one to finish, so
+	// CacheDir holds at most Uploads packs uploading, one waiting per
+	// SaveBlob caller, and one filling per blob type.
 	Uploads int
 	// Logger receives operator messages; nil discards them.
 	Logger *slog.Logger
