@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // blobKey identifies a blob within the repository: the same plaintext
@@ -190,19 +192,35 @@ func (r *Repository) loadIndexes(ctx context.Context) error {
 		return err
 	}
 	r.cache.prune("index", ids)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(loadConcurrency)
 	for id := range ids {
-		c, err := r.readIndex(ctx, id)
-		if err != nil {
-			return err
-		}
-		r.mu.Lock()
-		r.indexes[id] = c
-		for _, p := range c.Packs {
-			r.idx.addPack(p)
-		}
-		r.mu.Unlock()
+		g.Go(func() error {
+			c, err := r.readIndex(gctx, id)
+			if err != nil {
+				return err
+			}
+			r.mu.Lock()
+			r.indexes[id] = packIDs(c)
+			for _, p := range c.Packs {
+				r.idx.addPack(p)
+			}
+			r.mu.Unlock()
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
+}
+
+// loadConcurrency bounds the small objects read at once at Open.
+const loadConcurrency = 8
+
+func packIDs(c indexContent) []ID {
+	out := make([]ID, len(c.Packs))
+	for i, p := range c.Packs {
+		out[i] = p.ID
+	}
+	return out
 }
 
 // readIndex reads and checks one index object.
@@ -296,7 +314,7 @@ func (r *Repository) writeIndex(ctx context.Context, packs []packEntry) (ID, err
 		return ID{}, err
 	}
 	r.mu.Lock()
-	r.indexes[id] = c
+	r.indexes[id] = packIDs(c)
 	r.mu.Unlock()
 	return id, nil
 }

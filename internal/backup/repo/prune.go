@@ -192,12 +192,14 @@ func (r *Repository) DeletePacks(ctx context.Context, packs []ID) error {
 	var keep []packEntry
 	for _, id := range sortedIDs(ids) {
 		r.mu.Lock()
-		c, ok := r.indexes[id]
+		listed, ok := r.indexes[id]
 		r.mu.Unlock()
-		if !ok {
-			if c, err = r.readIndex(ctx, id); err != nil {
-				return err
-			}
+		if ok && !slices.ContainsFunc(listed, func(p ID) bool { return gone[p] }) {
+			continue
+		}
+		c, err := r.readIndex(ctx, id) // from the local cache, usually
+		if err != nil {
+			return err
 		}
 		if !slices.ContainsFunc(c.Packs, func(p packEntry) bool { return gone[p.ID] }) {
 			continue

@@ -121,13 +121,13 @@ type Repository struct {
 	keyMu sync.Mutex // serialises ChangePassword
 
 	mu      sync.Mutex
-	keyID   string              // guarded by mu: the keys/ object in use
-	idx     *index              // guarded by mu
-	pending map[blobKey]bool    // guarded by mu: blobs in packs not yet uploaded
-	fresh   []packEntry         // guarded by mu: packs uploaded since the last Flush (for the next index)
-	failed  error               // guarded by mu: the first background upload error
-	marked  map[ID]bool         // guarded by mu: packs named by deleted/ marks at Open
-	indexes map[ID]indexContent // guarded by mu: the index objects read at Open and written since
+	keyID   string           // guarded by mu: the keys/ object in use
+	idx     *index           // guarded by mu
+	pending map[blobKey]bool // guarded by mu: blobs in packs not yet uploaded
+	fresh   []packEntry      // guarded by mu: packs uploaded since the last Flush (for the next index)
+	failed  error            // guarded by mu: the first background upload error
+	marked  map[ID]bool      // guarded by mu: packs named by deleted/ marks at Open
+	indexes map[ID][]ID      // guarded by mu: the packs each index object read at Open or written since lists
 
 	packMu  [3]sync.Mutex // packMu[t] guards packers[t]
 	packers [3]*packer    // the open pack of each blob type
@@ -309,7 +309,7 @@ func newRepository(be backend.Backend, o Options) *Repository {
 		n = 2
 	}
 	return &Repository{be: be, opts: o, log: log, idx: newIndex(), pending: map[blobKey]bool{},
-		marked: map[ID]bool{}, indexes: map[ID]indexContent{}, uploadSem: make(chan struct{}, n)}
+		marked: map[ID]bool{}, indexes: map[ID][]ID{}, uploadSem: make(chan struct{}, n)}
 }
 
 func (r *Repository) setKeys(mk *masterKeys) error {

@@ -1,10 +1,14 @@
 package repo
 
 import (
+	"sync"
+
 	"context"
 	"fmt"
 	"slices"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Snapshot is one backup run's record: the root tree and what the run
@@ -63,14 +67,25 @@ func (r *Repository) Snapshots(ctx context.Context) ([]Snapshot, error) {
 	}
 	r.cache.prune("snapshots", ids)
 	out := make([]Snapshot, 0, len(ids))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(loadConcurrency)
 	for id := range ids {
-		name := "snapshots/" + id.String()
-		var s Snapshot
-		if err := r.loadObject(ctx, name, id, &s); err != nil {
-			return nil, err
-		}
-		s.ID = id
-		out = append(out, s)
+		g.Go(func() error {
+			name := "snapshots/" + id.String()
+			var s Snapshot
+			if err := r.loadObject(gctx, name, id, &s); err != nil {
+				return err
+			}
+			s.ID = id
+			mu.Lock()
+			out = append(out, s)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b Snapshot) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
