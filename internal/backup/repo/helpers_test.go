@@ -40,10 +40,14 @@ var backends = []struct {
 // newMegaBackend returns the MEGA backend on a fresh loopback server's
 // seeded account, rooted in a folder below the root, closed at the end
 // of the test.
-func newMegaBackend(t *testing.T) backend.Backend {
+func newMegaBackend(t *testing.T) backend.Backend { return newMegaBackendFaults(t, "") }
+
+// newMegaBackendFaults is newMegaBackend with the server injecting faults
+// (megaservertest.WithFaults).
+func newMegaBackendFaults(t *testing.T, faults string) backend.Backend {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := megaservertest.Start(t, megaservertest.WithLogger(quiet))
+	srv := megaservertest.Start(t, megaservertest.WithLogger(quiet), megaservertest.WithFaults(faults))
 	b, err := mega.Type.New(t.Context(), "test", backend.ConfigMap{
 		"user": megaservertest.UserV2, "pass": megaservertest.PasswordV2, "url": srv.URL,
 	}, "backups/repo", backend.Env{CacheDir: t.TempDir(), Logger: quiet})
