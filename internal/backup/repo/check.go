@@ -12,6 +12,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 )
 
 // CheckOptions configure Check.
@@ -29,7 +30,14 @@ type Problem struct {
 	Err    error
 }
 
-func (p Problem) Error() string { return p.Object + ": " + p.Err.Error() }
+func (p Problem) Error() string {
+	// Errors from the readers name the object already.
+	msg := strings.TrimPrefix(p.Err.Error(), "repo: ")
+	msg = strings.TrimPrefix(msg, p.Object+": ")
+	return p.Object + ": " + msg
+}
+
+func (p Problem) Unwrap() error { return p.Err }
 
 // CheckResult is what Check did and found.
 type CheckResult struct {
