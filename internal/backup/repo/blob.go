@@ -1,12 +1,12 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -356,12 +356,14 @@ func (r *Repository) loadBlob(ctx context.Context, pb PackedBlob, buf []byte) ([
 		return nil, err
 	}
 	defer rc.Close()
-	var sb bytes.Buffer
-	sb.Grow(int(pb.Length))
-	if _, err := io.Copy(&sb, io.LimitReader(rc, pb.Length+1)); err != nil {
+	sp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(sp)
+	stored := slices.Grow((*sp)[:0], int(pb.Length))[:pb.Length]
+	*sp = stored
+	if _, err := io.ReadFull(rc, stored); err != nil {
 		return nil, fmt.Errorf("repo: read blob %s from %s: %w", id.Short(), packPath(t, pb.Pack), err)
 	}
-	return r.DecodeBlob(pb, sb.Bytes(), buf)
+	return r.DecodeBlob(pb, stored, buf)
 }
 
 // Close stops the uploads in flight and discards the packs still being
