@@ -30,12 +30,7 @@ type Problem struct {
 	Err    error
 }
 
-func (p Problem) Error() string {
-	// Errors from the readers name the object already.
-	msg := strings.TrimPrefix(p.Err.Error(), "repo: ")
-	msg = strings.TrimPrefix(msg, p.Object+": ")
-	return p.Object + ": " + msg
-}
+func (p Problem) Error() string { return p.Object + ": " + p.Err.Error() }
 
 func (p Problem) Unwrap() error { return p.Err }
 
@@ -54,8 +49,22 @@ type CheckResult struct {
 func (c *CheckResult) OK() bool { return len(c.Problems) == 0 }
 
 func (c *CheckResult) problem(object string, err error) {
+	// The readers' errors name the object already; Problem names it once.
+	msg := strings.TrimPrefix(err.Error(), "repo: ")
+	if m, ok := strings.CutPrefix(msg, object+": "); ok {
+		err = &trimmedError{msg: m, err: err}
+	}
 	c.Problems = append(c.Problems, Problem{Object: object, Err: err})
 }
+
+// trimmedError is err with a shorter message.
+type trimmedError struct {
+	msg string
+	err error
+}
+
+func (e *trimmedError) Error() string { return e.msg }
+func (e *trimmedError) Unwrap() error { return e.err }
 
 // Check reads the repository from the backend (never from the local
 // cache) and reports what is damaged: every config, key, index, snapshot

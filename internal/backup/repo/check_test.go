@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,25 @@ func TestCheckMissingPack(t *testing.T) {
 	}
 	if len(res.Problems) != 1 || res.Problems[0].Object != p || !strings.Contains(res.Problems[0].Error(), "missing") {
 		t.Errorf("problems %v, want %s missing", res.Problems, p)
+	}
+}
+
+// TestCheckProblemNamesOnce checks that a problem's message names its
+// object once and still matches ErrCorrupt.
+func TestCheckProblemNamesOnce(t *testing.T) {
+	be := memory.New()
+	r := checkRepo(t, be)
+	obj := objects(t, be, "index")[0]
+	flipByte(t, be, obj, 30)
+	res, err := r.Check(t.Context(), CheckOptions{})
+	if err != nil || len(res.Problems) == 0 {
+		t.Fatalf("Check: %v %v", res.Problems, err)
+	}
+	p := res.Problems[0]
+	if strings.Count(p.Error(), obj) != 1 || strings.Contains(p.Err.Error(), obj) {
+		t.Errorf("problem %q (err %q) names %s other than once", p.Error(), p.Err, obj)
+	}
+	if !errors.Is(p, ErrCorrupt) {
+		t.Errorf("problem %q does not match ErrCorrupt", p)
 	}
 }
