@@ -167,6 +167,7 @@ func (r *Repository) startUpload(ctx context.Context, p *packer) error {
 	// The upload outlives the call that filled the pack (an archiver's
 	// per-file or errgroup ctx ends before its Flush): it keeps ctx's
 	// values, not its cancellation. Flush's ctx and Close stop it.
+	r.setUnfinished()
 	uctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	n := r.uploads.add(cancel)
 	go func() {
@@ -231,15 +232,15 @@ func (r *Repository) Flush(ctx context.Context) error {
 	fresh := r.fresh
 	r.fresh = nil
 	r.mu.Unlock()
-	if len(fresh) == 0 {
-		return nil
+	if len(fresh) > 0 {
+		if _, err := r.writeIndex(ctx, fresh); err != nil {
+			r.mu.Lock()
+			r.fresh = append(fresh, r.fresh...)
+			r.mu.Unlock()
+			return err
+		}
 	}
-	if _, err := r.writeIndex(ctx, fresh); err != nil {
-		r.mu.Lock()
-		r.fresh = append(fresh, r.fresh...)
-		r.mu.Unlock()
-		return err
-	}
+	r.clearUnfinished()
 	return nil
 }
 
@@ -397,7 +398,7 @@ type inflight struct {
 	mu      sync.Mutex
 	next    int
 	cancels map[int]context.CancelFunc
-	idle    *sync.Cond
+	cond    *sync.Cond
 }
 
 func (f *inflight) add(cancel context.CancelFunc) int {
@@ -416,9 +417,16 @@ func (f *inflight) done(n int) {
 	defer f.mu.Unlock()
 	f.cancels[n]()
 	delete(f.cancels, n)
-	if len(f.cancels) == 0 && f.idle != nil {
-		f.idle.Broadcast()
+	if len(f.cancels) == 0 && f.cond != nil {
+		f.cond.Broadcast()
 	}
+}
+
+// idle reports whether no upload is in flight.
+func (f *inflight) idle() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.cancels) == 0
 }
 
 func (f *inflight) cancelAll() {
@@ -432,10 +440,10 @@ func (f *inflight) cancelAll() {
 func (f *inflight) wait() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.idle == nil {
-		f.idle = sync.NewCond(&f.mu)
+	if f.cond == nil {
+		f.cond = sync.NewCond(&f.mu)
 	}
 	for len(f.cancels) > 0 {
-		f.idle.Wait()
+		f.cond.Wait()
 	}
 }

@@ -36,6 +36,60 @@ func (r *Repository) openCache() error {
 	return nil
 }
 
+// Cache marks (files in the repository's cache directory, not objects):
+// markScanned says an Open listed the packs once; markUnfinished says a
+// Repository of this cache uploaded packs (or found unindexed ones) and
+// has not indexed them yet. While it is there, Open lists the packs to
+// find what a killed run left.
+const (
+	markScanned    = "packs-scanned"
+	markUnfinished = "run-unfinished"
+)
+
+// setUnfinished records, once, that packs wait for an index.
+func (r *Repository) setUnfinished() {
+	if r.cache == nil {
+		return
+	}
+	r.mu.Lock()
+	set := !r.dirty
+	r.dirty = true
+	r.mu.Unlock()
+	if set {
+		r.cache.put(markUnfinished, nil)
+	}
+}
+
+// clearUnfinished drops the mark once everything uploaded is indexed.
+func (r *Repository) clearUnfinished() {
+	if r.cache == nil {
+		return
+	}
+	r.mu.Lock()
+	clear := r.dirty && len(r.fresh) == 0 && r.uploads.idle()
+	if clear {
+		r.dirty = false
+	}
+	r.mu.Unlock()
+	if clear {
+		r.cache.remove(markUnfinished)
+	}
+}
+
+// pruneTreeCache drops cached tree packs the index does not know (a prune
+// elsewhere deleted them), when Open did not list the packs.
+func (r *Repository) pruneTreeCache() {
+	r.mu.Lock()
+	live := map[ID]int64{}
+	for id, m := range r.idx.packs {
+		if m.Type == TreeBlob {
+			live[id] = m.Size
+		}
+	}
+	r.mu.Unlock()
+	r.cache.prune("tree", live)
+}
+
 func (c *cache) path(name string) string { return filepath.Join(c.dir, filepath.FromSlash(name)) }
 
 // hintPath is the file naming the repository last opened at r's

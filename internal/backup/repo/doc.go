@@ -48,7 +48,11 @@
 //
 // Open reads the header of every pack no index lists (a run killed
 // before its Flush left it) and reuses its blobs; the next Flush indexes
-// it. Check verifies every object and pack header, and with
+// it. Listing every pack directory costs up to 512 listings, so with a
+// local cache Open does it only the first time, after a run of the same
+// cache that did not reach its Flush, or with Options.ScanPacks (prune
+// and check want every pack); a pack another machine's killed run left is
+// then only missed for dedup, never for correctness. Check verifies every object and pack header, and with
 // CheckOptions.ReadData a fraction of the packs whole. Prune's policy
 // lives in package backup; this package gives it the primitives: Packs,
 // MarkDeleted and Marked (phase 1: SaveBlob never dedups against a blob

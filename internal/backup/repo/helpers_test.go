@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,6 +113,7 @@ func randBytes(seed uint64, n int) []byte {
 type countingBackend struct {
 	backend.Backend
 	opens, lists, puts atomic.Int64
+	packLists          atomic.Int64 // lists of data/ and tree/ directories
 }
 
 func (c *countingBackend) Open(ctx context.Context, p string, off, length int64) (io.ReadCloser, error) {
@@ -121,6 +123,9 @@ func (c *countingBackend) Open(ctx context.Context, p string, off, length int64)
 
 func (c *countingBackend) List(ctx context.Context, dir string) ([]backend.Entry, error) {
 	c.lists.Add(1)
+	if strings.HasPrefix(dir, "data") || strings.HasPrefix(dir, "tree") {
+		c.packLists.Add(1)
+	}
 	return c.Backend.List(ctx, dir)
 }
 

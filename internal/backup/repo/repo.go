@@ -74,6 +74,13 @@ type Options struct {
 	// CacheDir holds at most Uploads packs uploading, one waiting per
 	// SaveBlob caller, and one filling per blob type.
 	Uploads int
+	// ScanPacks makes Open list every pack, to find those no index lists
+	// (left by a run killed before its Flush), even when the local cache
+	// says no run of this machine was left unfinished. Without a cache, on
+	// the first Open with a cache, and after a run that did not finish,
+	// Open lists them anyway. Prune and check set it, so Packs shows every
+	// pack.
+	ScanPacks bool
 	// Logger receives operator messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -126,6 +133,7 @@ type Repository struct {
 	pending map[blobKey]bool // guarded by mu: blobs in packs not yet uploaded
 	fresh   []packEntry      // guarded by mu: packs uploaded since the last Flush (for the next index)
 	failed  error            // guarded by mu: the first background upload error
+	dirty   bool             // guarded by mu: the unfinished mark is in the cache
 	marked  map[ID]bool      // guarded by mu: packs named by deleted/ marks at Open
 	indexes map[ID][]ID      // guarded by mu: the packs each index object read at Open or written since lists
 
@@ -259,8 +267,13 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	if err := r.loadMarks(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.findUnindexed(ctx); err != nil {
-		return nil, err
+	if o.ScanPacks || r.cache == nil || !r.cache.has(markScanned) || r.cache.has(markUnfinished) {
+		if err := r.findUnindexed(ctx); err != nil {
+			return nil, err
+		}
+		r.cache.put(markScanned, nil)
+	} else {
+		r.pruneTreeCache()
 	}
 	return r, nil
 }

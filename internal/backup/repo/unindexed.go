@@ -42,6 +42,7 @@ func (r *Repository) findUnindexed(ctx context.Context) error {
 			r.idx.addPack(e)
 			r.fresh = append(r.fresh, e)
 			r.mu.Unlock()
+			r.setUnfinished()
 		}
 	}
 	return nil

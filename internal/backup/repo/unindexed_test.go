@@ -275,3 +275,55 @@ func TestFlushWhileSaving(t *testing.T) {
 		}
 	}
 }
+
+// TestPackScan checks when Open lists the packs: on the first Open with a
+// cache, after a run of this cache that did not finish, and with
+// ScanPacks; not after a clean run.
+func TestPackScan(t *testing.T) {
+	ctx := t.Context()
+	be := memory.New()
+	cb := &countingBackend{Backend: be}
+	o := testOptions(t)
+	o.PackSize = 16 << 10
+	r := initRepo(t, cb, o)
+	saveFlush(t, r, DataBlob, randBytes(1, 20000), randBytes(2, 20000))
+	scans := func(o Options) (int64, *Repository) {
+		t.Helper()
+		cb.packLists.Store(0)
+		r := openRepo(t, cb, o)
+		return cb.packLists.Load(), r
+	}
+	if n, _ := scans(o); n == 0 {
+		t.Errorf("first Open with this cache listed no pack directory")
+	}
+	if n, _ := scans(o); n != 0 {
+		t.Errorf("Open after a clean run listed %d pack directories, want 0", n)
+	}
+	forced := o
+	forced.ScanPacks = true
+	if n, _ := scans(forced); n == 0 {
+		t.Errorf("Open with ScanPacks listed no pack directory")
+	}
+
+	// A run of this cache killed before its Flush: the next Open scans
+	// and reuses its packs.
+	_, killed := scans(o)
+	big := randBytes(3, 40000)
+	if _, _, _, err := killed.SaveBlob(ctx, DataBlob, big); err != nil {
+		t.Fatal(err)
+	}
+	killed.uploads.wait()
+	n, rerun := scans(o)
+	if n == 0 {
+		t.Fatalf("Open after an unfinished run listed no pack directory")
+	}
+	if _, added, _, err := rerun.SaveBlob(ctx, DataBlob, big); err != nil || added {
+		t.Errorf("rerun SaveBlob of the killed run's blob: added %v, %v; want it reused", added, err)
+	}
+	if err := rerun.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := scans(o); n != 0 {
+		t.Errorf("Open after the rerun's Flush listed %d pack directories, want 0", n)
+	}
+}
