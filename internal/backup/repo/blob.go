@@ -261,14 +261,9 @@ func (r *Repository) OpenPackRange(ctx context.Context, pack ID, t BlobType, off
 	}
 	name := packPath(t, pack)
 	if t == TreeBlob && r.cache != nil {
-		f, ok := r.cache.openFile(name)
-		if ok {
-			r.st.cacheHits.Add(1)
-		} else {
-			var err error
-			if f, err = r.cachePack(ctx, t, pack); err != nil {
-				return nil, err
-			}
+		f, err := r.openCachedPack(ctx, t, pack)
+		if err != nil {
+			return nil, err
 		}
 		return &sectionCloser{io.NewSectionReader(f, off, length), f}, nil
 	}
@@ -278,6 +273,51 @@ func (r *Repository) OpenPackRange(ctx context.Context, pack ID, t BlobType, off
 	}
 	r.st.objectsRead.Add(1)
 	return &countingReader{rc: rc, n: &r.st.bytesDownloaded}, nil
+}
+
+// openCachedPack opens a tree pack from the local cache, downloading it
+// first if the cache lacks it. Concurrent loads of one pack download it
+// once: the others wait for the first.
+func (r *Repository) openCachedPack(ctx context.Context, t BlobType, pack ID) (*os.File, error) {
+	name := packPath(t, pack)
+	if f, ok := r.cache.openFile(name); ok {
+		r.st.cacheHits.Add(1)
+		return f, nil
+	}
+	for {
+		r.mu.Lock()
+		wait, busy := r.fetching[pack]
+		if !busy {
+			if r.fetching == nil {
+				r.fetching = map[ID]chan struct{}{}
+			}
+			r.fetching[pack] = make(chan struct{})
+		}
+		r.mu.Unlock()
+		if !busy {
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if f, ok := r.cache.openFile(name); ok {
+			r.st.cacheHits.Add(1)
+			return f, nil
+		}
+	}
+	defer func() {
+		r.mu.Lock()
+		close(r.fetching[pack])
+		delete(r.fetching, pack)
+		r.mu.Unlock()
+	}()
+	if f, ok := r.cache.openFile(name); ok { // cached while we took the slot
+		r.st.cacheHits.Add(1)
+		return f, nil
+	}
+	return r.cachePack(ctx, t, pack)
 }
 
 type sectionCloser struct {

@@ -3,6 +3,7 @@ package repo
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,5 +182,35 @@ func TestCachePrunesTreePacks(t *testing.T) {
 	openRepo(t, be, o)
 	if _, err := os.Stat(cached); err == nil {
 		t.Errorf("cached tree pack kept after the pack was deleted")
+	}
+}
+
+// TestCacheOneDownloadPerPack loads every blob of an uncached tree pack
+// at once: the pack is downloaded once.
+func TestCacheOneDownloadPerPack(t *testing.T) {
+	be := memory.New()
+	r := initRepo(t, be, testOptions(t))
+	var blobs [][]byte
+	for i := range 16 {
+		blobs = append(blobs, append(textBytes(3000), byte(i)))
+	}
+	ids := saveFlush(t, r, TreeBlob, blobs...)
+	if n := len(objects(t, be, "tree")); n != 1 {
+		t.Fatalf("%d tree packs, want 1", n)
+	}
+	cb := &countingBackend{Backend: be}
+	r2 := openRepo(t, cb, testOptions(t))
+	cb.opens.Store(0)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			if _, err := r2.LoadBlob(t.Context(), TreeBlob, id, nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := cb.opens.Load(); n != 1 {
+		t.Errorf("%d downloads of one tree pack for %d concurrent loads, want 1", n, len(ids))
 	}
 }

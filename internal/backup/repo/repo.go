@@ -127,15 +127,16 @@ type Repository struct {
 
 	keyMu sync.Mutex // serialises ChangePassword
 
-	mu      sync.Mutex
-	keyID   string           // guarded by mu: the keys/ object in use
-	idx     *index           // guarded by mu
-	pending map[blobKey]bool // guarded by mu: blobs in packs not yet uploaded
-	fresh   []packEntry      // guarded by mu: packs uploaded since the last Flush (for the next index)
-	failed  error            // guarded by mu: the first background upload error
-	dirty   bool             // guarded by mu: the unfinished mark is in the cache
-	marked  map[ID]bool      // guarded by mu: packs named by deleted/ marks at Open
-	indexes map[ID][]ID      // guarded by mu: the packs each index object read at Open or written since lists
+	mu       sync.Mutex
+	keyID    string               // guarded by mu: the keys/ object in use
+	idx      *index               // guarded by mu
+	pending  map[blobKey]bool     // guarded by mu: blobs in packs not yet uploaded
+	fresh    []packEntry          // guarded by mu: packs uploaded since the last Flush (for the next index)
+	failed   error                // guarded by mu: the first background upload error
+	dirty    bool                 // guarded by mu: the unfinished mark is in the cache
+	fetching map[ID]chan struct{} // guarded by mu: tree packs being downloaded into the cache; closed when done
+	marked   map[ID]bool          // guarded by mu: packs named by deleted/ marks at Open
+	indexes  map[ID][]ID          // guarded by mu: the packs each index object read at Open or written since lists
 
 	packMu  [3]sync.Mutex // packMu[t] guards packers[t]
 	packers [3]*packer    // the open pack of each blob type
