@@ -1,9 +1,11 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"crypto/sha256"
@@ -175,4 +177,28 @@ func threadCPU() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkSaveBlobParallel is BenchmarkSaveBlob from GOMAXPROCS
+// goroutines at once, as the archiver's workers call it.
+func BenchmarkSaveBlobParallel(b *testing.B) {
+	r := benchRepo(b, sinkBackend{memory.New()}, "auto")
+	base := randBytes(1, 1<<20)
+	b.SetBytes(int64(len(base)))
+	var n atomic.Uint64
+	start := processCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		data := bytes.Clone(base)
+		for pb.Next() {
+			binary.LittleEndian.PutUint64(data, n.Add(1))
+			if _, _, _, err := r.SaveBlob(b.Context(), DataBlob, data); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if err := r.Flush(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	reportCPU(b, processCPU()-start, int64(n.Load())*int64(len(base)))
 }
