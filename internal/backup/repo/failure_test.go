@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,48 @@ func TestFlushCtxStopsUploads(t *testing.T) {
 	}
 	if got := objects(t, mem, "index"); len(got) != 0 {
 		t.Errorf("index written: %v", got)
+	}
+}
+
+// TestNoGoroutineLeak checks that every goroutine a Repository starts
+// has ended after Flush and after Close.
+func TestNoGoroutineLeak(t *testing.T) {
+	zstdCodecs()
+	settle := func(want int) int {
+		n := runtime.NumGoroutine()
+		for deadline := time.Now().Add(10 * time.Second); n > want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return n
+	}
+	base := runtime.NumGoroutine()
+	ctx := t.Context()
+	be := memory.New()
+	o := testOptions(t)
+	o.PackSize = 16 << 10
+	r := initRepo(t, be, o)
+	for i := range 20 {
+		if _, _, _, err := r.SaveBlob(ctx, DataBlob, randBytes(uint64(i), 10000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := settle(base); n > base {
+		t.Errorf("%d goroutines after Flush, %d before", n, base)
+	}
+	r2 := openRepo(t, be, o)
+	for i := range 20 {
+		r2.SaveBlob(ctx, DataBlob, randBytes(uint64(100+i), 10000))
+	}
+	if _, err := r2.Snapshots(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := settle(base); n > base {
+		t.Errorf("%d goroutines after Close, %d before", n, base)
 	}
 }
