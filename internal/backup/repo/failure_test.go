@@ -8,11 +8,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/memory"
+	"ferry/internal/backup/pace"
+	"ferry/internal/retry"
 )
 
 var errInjected = errors.New("injected put failure")
@@ -270,5 +273,45 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 	if n := settle(base); n > base {
 		t.Errorf("%d goroutines after Close, %d before", n, base)
+	}
+}
+
+// flakyPuts fails the first Put of a data pack with a retryable 503
+// after reading part of its body, as a dropped upload does.
+type flakyPuts struct {
+	backend.Backend
+	failed atomic.Bool
+}
+
+func (f *flakyPuts) Put(ctx context.Context, p string, r io.Reader, size int64, mt time.Time) (backend.Entry, error) {
+	if strings.HasPrefix(p, "data/") && f.failed.CompareAndSwap(false, true) {
+		io.CopyN(io.Discard, r, size/2)
+		return backend.Entry{}, &backend.PathError{Op: "put", Backend: f.String(), Path: p,
+			Err: &retry.StatusError{StatusCode: 503, Status: "503 Service Unavailable", Op: "upload"}}
+	}
+	return f.Backend.Put(ctx, p, r, size, mt)
+}
+
+// TestPackUploadRetried: a pack upload that fails with a retryable error
+// is retried by the backup's pacer (it can rewind the pack's file), and
+// the repository checks clean afterwards.
+func TestPackUploadRetried(t *testing.T) {
+	ctx := t.Context()
+	flaky := &flakyPuts{Backend: memory.New()}
+	r := initRepo(t, pace.Wrap(flaky, pace.Options{}), testOptions(t))
+	for i := range 5 {
+		if _, _, _, err := r.SaveBlob(ctx, DataBlob, randBytes(uint64(i), 100000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatalf("Flush after one failed pack upload: %v", err)
+	}
+	if !flaky.failed.Load() {
+		t.Fatal("no upload failed: the test tested nothing")
+	}
+	res, err := r.Check(ctx, CheckOptions{ReadData: 1})
+	if err != nil || len(res.Problems) != 0 {
+		t.Fatalf("Check: %v %v", res.Problems, err)
 	}
 }

@@ -228,7 +228,8 @@ func (r *Repository) upload(ctx context.Context, p *packer, e packEntry) error {
 		return fmt.Errorf("repo: temporary pack: %w", err)
 	}
 	name := packPath(e.Type, e.ID)
-	if _, err := r.be.Put(ctx, name, bufio.NewReaderSize(p.f, 1<<20), e.Size, time.Now()); err != nil {
+	// A Seeker, so the backup's pacer can rewind it and retry.
+	if _, err := r.be.Put(ctx, name, io.NewSectionReader(p.f, 0, e.Size), e.Size, time.Now()); err != nil {
 		return fmt.Errorf("repo: write %s: %w", name, err)
 	}
 	r.st.objectsWritten.Add(1)
