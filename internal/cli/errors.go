@@ -31,9 +31,12 @@ const (
 func exitCode(err error) int {
 	var ue usageError
 	var de daemonError
+	var ce codedError
 	switch {
 	case errors.As(err, &de): // the background mount process's own code
 		return de.code
+	case errors.As(err, &ce): // a backup command's own classes (backupExit)
+		return ce.code
 	case errors.As(err, &ue), errors.Is(err, transfer.ErrDifferences), errors.Is(err, transfer.ErrOverlap):
 		return exitUsage
 	case errors.Is(err, transfer.ErrDirNotFound), errors.Is(err, errDirNotFound):

@@ -124,6 +124,7 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		newListremotesCommand(g),
 		newObscureCommand(g),
 		newGendocsCommand(g),
+		newBackupCommand(g),
 	)
 	root.SetHelpCommand(newHelpCommand(g))
 	addCompletions(g, root)
