@@ -266,7 +266,7 @@ func (a *archiver) scanRoot(ctx context.Context, old *tree.Tree, work *[]*fileWo
 		if old != nil {
 			oldNode = old.Find(n.Name)
 		}
-		if err := a.addNode(ctx, d, i, p, string(n.Name), oldNode, work); err != nil {
+		if err := a.addNode(ctx, d, i, p, "", oldNode, work); err != nil { // filter paths are relative to each source
 			return nil, err
 		}
 	}

@@ -162,9 +162,6 @@ func progressStats(p backup.ProgressSnapshot, start time.Time, retries int64) ui
 	if p.Scanned && s.Speed > 0 {
 		s.ETA = float64(p.TotalBytes-p.Bytes) / s.Speed
 	}
-	if p.Current != "" {
-		s.Transferring = []ui.InFlight{{Name: p.Current}}
-	}
 	return s
 }
 

@@ -420,3 +420,104 @@ func TestBackupMegaLogins(t *testing.T) {
 		t.Errorf("%d logins for %d backups, want 1", n, runs)
 	}
 }
+
+// TestBackupPasswordPrompt: on a terminal with no other password source,
+// a new repository asks twice without echo (a mismatch is refused) and an
+// existing one once.
+func TestBackupPasswordPrompt(t *testing.T) {
+	backupEnv(t)
+	t.Setenv(envBackupPassword, "")
+	src, repoDir := t.TempDir(), filepath.Join(t.TempDir(), "repo")
+	os.WriteFile(filepath.Join(src, "a"), []byte("a"), 0o644)
+	run := func(c *console, args ...string) chan int {
+		code := make(chan int, 1)
+		go func() { code <- Run(t.Context(), args, Stdio{In: c.tty, Out: c.tty, Err: c.tty}) }()
+		return code
+	}
+	wait := func(code chan int) int {
+		select {
+		case n := <-code:
+			return n
+		case <-time.After(time.Minute):
+			t.Fatal("ferry did not finish in a minute")
+		}
+		return -1
+	}
+
+	c := newConsole(t)
+	code := run(c, "backup", src, repoDir)
+	c.expect("enter password for new repository: ")
+	c.sendSecret("one")
+	c.expect("enter password again: ")
+	c.sendSecret("two")
+	if n := wait(code); n != exitUsage {
+		t.Fatalf("mismatched passwords: exit %d, want %d\n%s", n, exitUsage, c.out.String())
+	}
+	c.expect("do not match")
+
+	code = run(c, "backup", src, repoDir)
+	c.expect("enter password for new repository: ")
+	c.sendSecret(testBackupPassword)
+	c.expect("enter password again: ")
+	c.sendSecret(testBackupPassword)
+	if n := wait(code); n != 0 {
+		t.Fatalf("new repository: exit %d\n%s", n, c.out.String())
+	}
+	c.expect("Snapshot ")
+
+	code = run(c, "backup", "snapshots", repoDir)
+	c.expect("enter password for repository: ")
+	c.sendSecret(testBackupPassword)
+	if n := wait(code); n != 0 {
+		t.Fatalf("snapshots: exit %d\n%s", n, c.out.String())
+	}
+	c.expect("1 snapshot(s)")
+	if strings.Contains(c.out.String(), testBackupPassword) {
+		t.Error("the password was echoed")
+	}
+}
+
+// TestBackupOptions: --dry-run stores nothing, --exclude leaves paths
+// out, several sources are stored by base name, --tag and --host are
+// recorded, -P draws the progress line.
+func TestBackupOptions(t *testing.T) {
+	backupEnv(t)
+	a, b := filepath.Join(t.TempDir(), "alpha"), filepath.Join(t.TempDir(), "beta")
+	writeTree(t, a, map[string]string{"keep.txt": "keep", "skip.log": "skip", "cache/x": "x"})
+	writeTree(t, b, map[string]string{"b.txt": "bee"})
+	repoDir := filepath.Join(t.TempDir(), "repo")
+	if code, _, errOut := runCLI(t, t.Context(), "", "backup", a, repoDir); code != 0 {
+		t.Fatalf("first backup: exit %d\n%s", code, errOut)
+	}
+	before, _ := countObjects(t, repoDir, "")
+	os.WriteFile(filepath.Join(a, "keep.txt"), []byte("changed"), 0o644)
+	code, dry, errOut := backupRun(t, "backup", "--dry-run", a, repoDir)
+	if after, _ := countObjects(t, repoDir, ""); code != 0 || !dry.DryRun || dry.Snapshot != "" || dry.ChangedFiles != 1 || after != before {
+		t.Fatalf("dry run: exit %d, %+v, objects %d -> %d\n%s", code, dry, before, after, errOut)
+	}
+	code, doc, errOut := backupRun(t, "backup", "--exclude", "*.log", "--exclude", "/cache/**", "--tag", "nightly", "--host", "h1", a, b, repoDir)
+	if code != 0 || doc.Snapshot == "" {
+		t.Fatalf("two sources: exit %d %+v\n%s", code, doc, errOut)
+	}
+	code, out, _ := runCLI(t, t.Context(), "", "backup", "ls", repoDir, "--snapshot", doc.SnapshotShort)
+	for _, w := range []string{"/alpha/keep.txt", "/beta/b.txt"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("ls lacks %s:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "skip.log") || strings.Contains(out, "cache/x") {
+		t.Errorf("excluded paths are in the snapshot:\n%s", out)
+	}
+	code, out, _ = runCLI(t, t.Context(), "", "backup", "snapshots", repoDir)
+	if code != 0 || !strings.Contains(out, "nightly") || !strings.Contains(out, "h1") {
+		t.Errorf("snapshots lack the tag or host:\n%s", out)
+	}
+	os.WriteFile(filepath.Join(b, "b.txt"), []byte("changed"), 0o644)
+	code, _, errOut = runCLI(t, t.Context(), "", "backup", "-P", a, b, repoDir)
+	if code != 0 || !strings.Contains(errOut, "Transferred:") {
+		t.Errorf("-P: exit %d, no progress in stderr:\n%s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, t.Context(), "", "backup", a, filepath.Join(t.TempDir(), "x", "alpha"), repoDir); code != exitUsage || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing source: exit %d, %q", code, errOut)
+	}
+}
