@@ -71,7 +71,7 @@ func newArchiver(r Repository, o Options) (*archiver, error) {
 		return nil, errors.New("backup: no source paths")
 	}
 	a := &archiver{r: r, o: o, log: o.Logger, prog: o.Progress, dryAdded: map[repo.ID]bool{},
-		open: func(name string) (sourceFile, error) { return os.Open(name) }}
+		open: openSource}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

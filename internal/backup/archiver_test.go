@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -423,5 +424,36 @@ func TestBackupFileChanging(t *testing.T) {
 				t.Fatalf("Err %v, node %+v", res.Err, n)
 			}
 		})
+	}
+}
+
+// TestBackupReplacedByFIFO: a file replaced by a FIFO between the scan and
+// the read is left out as an error; the read does not block.
+func TestBackupReplacedByFIFO(t *testing.T) {
+	tr := newTestRepo(t)
+	src := makeSource(t)
+	target := filepath.Join(src, "a", "small.txt")
+	r := tr.open(t)
+	a := newTestArchiver(t, r, Options{Paths: []string{src}})
+	a.open = func(name string) (sourceFile, error) {
+		if name == target {
+			os.Remove(target)
+			if err := syscall.Mkfifo(target, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return openSource(name)
+	}
+	done := make(chan struct{})
+	var res *Result
+	var err error
+	go func() { res, err = a.run(t.Context()); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the backup blocked on a FIFO")
+	}
+	if err != nil || res.Stats.Errors != 1 || res.Snapshot == nil {
+		t.Fatalf("err %v, errors %d, snapshot %v", err, res.Stats.Errors, res.Snapshot)
 	}
 }
