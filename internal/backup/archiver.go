@@ -43,6 +43,7 @@ type archiver struct {
 	o     Options
 	log   *slog.Logger
 	paths []string // absolute sources
+	skip  map[string]bool
 	prog  *Progress
 
 	st stats
@@ -93,6 +94,12 @@ func newArchiver(r Repository, o Options) (*archiver, error) {
 		}
 		seen[base] = abs
 		a.paths = append(a.paths, abs)
+	}
+	a.skip = map[string]bool{}
+	for _, p := range o.Skip {
+		if abs, err := filepath.Abs(p); err == nil {
+			a.skip[abs] = true
+		}
 	}
 	if a.o.Hostname == "" {
 		a.o.Hostname, _ = os.Hostname()
@@ -294,6 +301,10 @@ func (a *archiver) scanDir(ctx context.Context, p, rel string, old *tree.Tree, w
 	full := make([]string, 0, len(names))
 	for _, name := range names {
 		cp := filepath.Join(p, name)
+		if a.skip[cp] {
+			a.log.Info("not backed up: ferry's own data", "path", cp)
+			continue
+		}
 		fi, err := os.Lstat(cp)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) { // gone since the listing: not an error

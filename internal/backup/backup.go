@@ -87,6 +87,10 @@ type Options struct {
 	Tags []string
 	// Filter leaves entries out; nil includes everything.
 	Filter Filter
+	// Skip are absolute paths left out wherever they appear below a
+	// source, such as the repository itself when it is on a local disk, or
+	// ferry's cache directory.
+	Skip []string
 	// DryRun reads and chunks what changed and counts what would be
 	// stored, but stores nothing.
 	DryRun bool

@@ -115,6 +115,11 @@ func runBackup(ctx context.Context, g *globals, o backupOptions, args []string) 
 	if flt.Active() {
 		opts.Filter = flt
 	}
+	// Never back up the repository into itself, nor ferry's cache.
+	opts.Skip = []string{g.cacheRoot()}
+	if r.ref.Remote == "" {
+		opts.Skip = append(opts.Skip, "/"+r.ref.Path)
+	}
 	res, err := backup.Backup(ctx, r.Repository, opts)
 	if display != nil {
 		display.Stop()

@@ -160,6 +160,10 @@ func (g *globals) openBackupRepo(ctx context.Context, arg string, o repoFlags, c
 	} else {
 		r.Repository, err = repo.Init(ctx, be, pw, opts)
 		r.created = true
+		if errors.Is(err, repo.ErrExists) { // another backup created it just now
+			r.Repository, err = repo.Open(ctx, be, pw, opts)
+			r.created = false
+		}
 	}
 	clear(pw)
 	if err != nil {

@@ -517,6 +517,14 @@ func TestBackupOptions(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "Transferred:") {
 		t.Errorf("-P: exit %d, no progress in stderr:\n%s", code, errOut)
 	}
+	// A repository inside the source is not backed up into itself.
+	inner := filepath.Join(a, "repo")
+	if code, _, errOut := runCLI(t, t.Context(), "", "backup", a, inner); code != 0 {
+		t.Fatalf("repository inside the source: exit %d\n%s", code, errOut)
+	}
+	if code, doc, errOut := backupRun(t, "backup", a, inner); code != 0 || !doc.Unchanged {
+		t.Errorf("repository inside the source: second run exit %d, unchanged %v (the repository was backed up)\n%s", code, doc.Unchanged, errOut)
+	}
 	if code, _, errOut := runCLI(t, t.Context(), "", "backup", a, filepath.Join(t.TempDir(), "x", "alpha"), repoDir); code != exitUsage || !strings.Contains(errOut, "no such file") {
 		t.Errorf("missing source: exit %d, %q", code, errOut)
 	}
