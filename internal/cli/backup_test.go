@@ -412,6 +412,12 @@ func TestBackupMegaLogins(t *testing.T) {
 		if doc.Snapshot != "" {
 			snaps++
 		}
+		if i == runs-1 {
+			t.Logf("a no-change run: %d requests, %d objects read, %d written, %.2fs", doc.Requests, doc.ObjectsRead, doc.ObjectsWritten, doc.ElapsedTime)
+			if doc.ObjectsWritten != 0 {
+				t.Errorf("a no-change run wrote %d objects", doc.ObjectsWritten)
+			}
+		}
 	}
 	if snaps != 11 {
 		t.Errorf("%d snapshots written, want 11 (the first and one per change)", snaps)
