@@ -179,10 +179,15 @@ func (a *archiver) run(ctx context.Context) (*Result, error) {
 
 	res := &Result{Parent: parent, Root: rootID}
 	res.Unchanged = parent != nil && parent.Tree == rootID
-	if !a.o.DryRun && !res.Unchanged {
+	// Blobs may be new even when the tree is not: the parent's blobs a
+	// damaged repository lost are stored again. They are indexed either
+	// way.
+	if !a.o.DryRun && (!res.Unchanged || a.st.dataBlobs.Load()+a.st.treeBlobs.Load() > 0) {
 		if err := a.r.Flush(ctx); err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
+	}
+	if !a.o.DryRun && !res.Unchanged {
 		snap := &repo.Snapshot{
 			Time: snapTime, Tree: rootID, Paths: a.paths,
 			Hostname: a.o.Hostname, Username: a.o.Username, Tags: a.o.Tags,
