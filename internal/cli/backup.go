@@ -37,12 +37,12 @@ the last snapshot of the same host and paths are not read again, and a run
 where nothing changed writes nothing at all.
 
     ferry backup /home/me/photos mega:backups/photos
-    ferry backup /etc /home/me mega://me@example.com@mega.nz/backups
+    ferry backup /etc /home/me mf://me%40example.com@mediafire.com/backups
 
 The repository password comes from --password-file FILE, else from
 $FERRY_BACKUP_PASSWORD, else it is asked on the terminal (twice for a new
 repository). REMOTE:path is anything "ferry copy" takes, a local path, or
-a duplicity URL (mega://user@mega.nz/path, mf://user%40host@mediafire.com/path).
+duplicity's MediaFire URL (mf://user%40host@mediafire.com/path).
 
 At the end ferry prints duplicity's "Backup Statistics" block and its own
 lines (stored bytes, dedup savings, objects written, requests, retries,
