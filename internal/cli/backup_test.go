@@ -17,6 +17,7 @@ import (
 	"ferry/internal/backend/local"
 	"ferry/internal/backup/repo"
 	"ferry/internal/backup/tree"
+	"ferry/mediafireserver/mediafireservertest"
 	"ferry/megaserver/megaservertest"
 )
 
@@ -533,5 +534,33 @@ func TestBackupOptions(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, t.Context(), "", "backup", a, filepath.Join(t.TempDir(), "x", "alpha"), repoDir); code != exitUsage || !strings.Contains(errOut, "no such file") {
 		t.Errorf("missing source: exit %d, %q", code, errOut)
+	}
+}
+
+// TestBackupMediaFireURL: a backup to duplicity's mf:// URL on the
+// MediaFire stand-in, then an incremental and a no-change run.
+func TestBackupMediaFireURL(t *testing.T) {
+	ts := mediafireCLI(t)
+	t.Setenv("FTP_PASSWORD", mediafireservertest.Password)
+	t.Setenv(envBackupPassword, testBackupPassword)
+	url := "mf://" + strings.Replace(mediafireservertest.User, "@", "%40", 1) + "@mediafire.com/backups/host1"
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo"})
+	code, first, errOut := backupRun(t, "backup", "--mediafire-url", ts.URL, src, url)
+	if code != 0 || first.Snapshot == "" {
+		t.Fatalf("first backup: exit %d %+v\n%s", code, first, errOut)
+	}
+	os.WriteFile(filepath.Join(src, "a.txt"), []byte("alpha 2"), 0o644)
+	code, inc, errOut := backupRun(t, "backup", "--mediafire-url", ts.URL, src, url)
+	if code != 0 || inc.Parent != first.Snapshot || inc.ObjectsWritten > 4 {
+		t.Fatalf("incremental: exit %d %+v\n%s", code, inc, errOut)
+	}
+	code, none, errOut := backupRun(t, "backup", "--mediafire-url", ts.URL, src, url)
+	if code != 0 || !none.Unchanged || none.ObjectsWritten != 0 {
+		t.Fatalf("no change: exit %d %+v\n%s", code, none, errOut)
+	}
+	code, out, errOut := runCLI(t, t.Context(), "", "backup", "ls", "--mediafire-url", ts.URL, url)
+	if code != 0 || !strings.Contains(out, "/sub/b.txt") || !strings.Contains(out, "/a.txt") {
+		t.Errorf("ls: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
