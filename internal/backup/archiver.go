@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
+	"ferry/internal/backup/chunker"
 	"ferry/internal/backup/repo"
 	"ferry/internal/backup/tree"
 )
@@ -512,7 +513,7 @@ func (a *archiver) readFiles(ctx context.Context, work []*fileWork) error {
 		readers.Add(1)
 		g.Go(func() error {
 			defer readers.Done()
-			c := newSplitter(a.r.ChunkerKey(), params)
+			c := chunker.New(nil, a.r.ChunkerKey(), params)
 			for w := range files {
 				if err := a.readFile(ctx, c, w, chunks, sem, &pool); err != nil {
 					return err
@@ -592,7 +593,7 @@ func (a *archiver) saveBlob(ctx context.Context, t repo.BlobType, plain []byte) 
 // readFile reads one file, trying again once if it changes while it is
 // read. A file that cannot be read or changes twice is left out; only
 // errors that end the run are returned.
-func (a *archiver) readFile(ctx context.Context, c splitter, w *fileWork, out chan<- chunk, sem *semaphore.Weighted, pool *sync.Pool) error {
+func (a *archiver) readFile(ctx context.Context, c *chunker.Chunker, w *fileWork, out chan<- chunk, sem *semaphore.Weighted, pool *sync.Pool) error {
 	a.prog.current.Store(&w.path)
 	n := &w.d.tree.Nodes[w.i]
 	var lastErr error
@@ -658,7 +659,7 @@ func (e fatalError) Error() string { return e.err.Error() }
 // readOnce reads w's file once, sending its chunks to out. It returns the
 // attempt's ID list (filled by the savers), and the file's info after the
 // read, nil if the file changed during the read.
-func (a *archiver) readOnce(ctx context.Context, c splitter, w *fileWork, out chan<- chunk, sem *semaphore.Weighted, pool *sync.Pool) (*[]repo.ID, fs.FileInfo, int64, error) {
+func (a *archiver) readOnce(ctx context.Context, c *chunker.Chunker, w *fileWork, out chan<- chunk, sem *semaphore.Weighted, pool *sync.Pool) (*[]repo.ID, fs.FileInfo, int64, error) {
 	f, err := a.open(w.path)
 	if err != nil {
 		return nil, nil, 0, err

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -17,6 +17,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/sub"
+	"ferry/internal/backup/pace"
 	"ferry/internal/backup/repo"
 	"ferry/internal/remote"
 	"ferry/internal/retry"
@@ -98,8 +99,8 @@ func (g *globals) backupPassword(ctx context.Context, o repoFlags, create bool) 
 type backupRepo struct {
 	*repo.Repository
 	ref     *remote.Ref
-	be      *countingBackend
-	retries *atomic.Int64
+	paced   *pace.Backend
+	retries *atomic.Int64 // every retry the observer heard of
 	created bool
 	where   string // the REMOTE:path argument, for messages
 }
@@ -107,10 +108,12 @@ type backupRepo struct {
 // Close releases the remote.
 func (r *backupRepo) Close() error { return r.ref.Close() }
 
-// Requests is the number of requests made to the remote so far.
-func (r *backupRepo) Requests() int64 { return r.be.requests.Load() }
+// Requests is the number of requests made to the remote so far (retried
+// attempts included).
+func (r *backupRepo) Requests() int64 { return r.paced.Stats().Requests }
 
-// Retries is the number of retried attempts so far.
+// Retries is the number of retried attempts so far: the pace wrapper's
+// and the service client's own (both report to the retry observer).
 func (r *backupRepo) Retries() int64 { return r.retries.Load() }
 
 // openBackupRepo opens the repository at arg ("REMOTE:path", a local
@@ -130,8 +133,9 @@ func (g *globals) openBackupRepo(ctx context.Context, arg string, o repoFlags, c
 	if err != nil {
 		return ctx, nil, err
 	}
-	be := &countingBackend{Backend: sub.New(wrapBackupBackend(ref.Backend), ref.Path)}
-	r := &backupRepo{ref: ref, be: be, retries: retries, where: arg}
+	paced := wrapBackupBackend(ref.Backend, g.logger())
+	be := sub.New(paced, ref.Path)
+	r := &backupRepo{ref: ref, paced: paced, retries: retries, where: arg}
 	opts := repo.Options{CacheDir: g.cacheRoot(), Logger: g.logger()}
 	switch {
 	case o.packSize > 0:
@@ -173,50 +177,13 @@ func (g *globals) openBackupRepo(ctx context.Context, arg string, o repoFlags, c
 	return ctx, r, nil
 }
 
-// wrapBackupBackend is where the cloud manners wrapper (token bucket,
-// AIMD concurrency, backoff) goes around a remote's backend, once per
-// process. Until it lands the backend is used as it is.
-func wrapBackupBackend(b backend.Backend) backend.Backend { return b }
-
-// countingBackend counts the requests a backup command makes.
-type countingBackend struct {
-	backend.Backend
-	requests atomic.Int64
-}
-
-func (c *countingBackend) List(ctx context.Context, dir string) ([]backend.Entry, error) {
-	c.requests.Add(1)
-	return c.Backend.List(ctx, dir)
-}
-
-func (c *countingBackend) Stat(ctx context.Context, p string) (backend.Entry, error) {
-	c.requests.Add(1)
-	return c.Backend.Stat(ctx, p)
-}
-
-func (c *countingBackend) Open(ctx context.Context, p string, off, length int64) (io.ReadCloser, error) {
-	c.requests.Add(1)
-	return c.Backend.Open(ctx, p, off, length)
-}
-
-func (c *countingBackend) Put(ctx context.Context, p string, r io.Reader, size int64, mt time.Time) (backend.Entry, error) {
-	c.requests.Add(1)
-	return c.Backend.Put(ctx, p, r, size, mt)
-}
-
-func (c *countingBackend) Mkdir(ctx context.Context, dir string) error {
-	c.requests.Add(1)
-	return c.Backend.Mkdir(ctx, dir)
-}
-
-func (c *countingBackend) Rmdir(ctx context.Context, dir string) error {
-	c.requests.Add(1)
-	return c.Backend.Rmdir(ctx, dir)
-}
-
-func (c *countingBackend) Remove(ctx context.Context, p string) error {
-	c.requests.Add(1)
-	return c.Backend.Remove(ctx, p)
+// wrapBackupBackend wraps a remote's backend in the cloud manners every
+// backup command keeps: a token bucket, an AIMD window of requests in
+// flight, retries with backoff and jitter, and a stop at the first fatal
+// error. A command opens one repository, so this happens once per process
+// and account.
+func wrapBackupBackend(b backend.Backend, log *slog.Logger) *pace.Backend {
+	return pace.Wrap(b, pace.Options{Logger: log})
 }
 
 // Backup exit codes besides exitOK, exitUsage and ferry's classes: restic's
