@@ -564,3 +564,35 @@ func TestBackupMediaFireURL(t *testing.T) {
 		t.Errorf("ls: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestBackupMegaFaults: with the server failing a fifth of its calls
+// (EAGAIN) and dropping some connections, a backup and an incremental
+// succeed, and the retries show in the statistics.
+func TestBackupMegaFaults(t *testing.T) {
+	srv, _ := megaCLI(t, megaservertest.WithFaults("eagain=0.2,drop=0.05,seed=7"))
+	t.Setenv(envBackupPassword, testBackupPassword)
+	if code, _, errOut := runCLI(t, t.Context(), "", "config", "create", "m", "mega", "user="+megaservertest.UserV2,
+		"pass="+megaservertest.PasswordV2, "url="+srv.URL); code != 0 {
+		t.Fatalf("config create: exit %d %s", code, errOut)
+	}
+	src := t.TempDir()
+	for i := range 6 {
+		randFile(t, filepath.Join(src, fmt.Sprintf("d%d/f%d", i%2, i)), uint64(i)+77, 200<<10)
+	}
+	code, first, errOut := backupRun(t, "backup", src, "m:faulty")
+	if code != 0 || first.Snapshot == "" {
+		t.Fatalf("backup: exit %d %+v\n%s", code, first, errOut)
+	}
+	randFile(t, filepath.Join(src, "d0/f0"), 1234, 100<<10)
+	code, inc, errOut := backupRun(t, "backup", src, "m:faulty")
+	if code != 0 || inc.Parent != first.Snapshot {
+		t.Fatalf("incremental: exit %d %+v\n%s", code, inc, errOut)
+	}
+	if first.Retries+inc.Retries == 0 {
+		t.Errorf("no retries counted with faults on: %d, %d", first.Retries, inc.Retries)
+	}
+	code, out, errOut := runCLI(t, t.Context(), "", "backup", "ls", "m:faulty")
+	if code != 0 || strings.Count(out, "\n") != 8 {
+		t.Errorf("ls: exit %d, want 8 entries\n%s\n%s", code, out, errOut)
+	}
+}
