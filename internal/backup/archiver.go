@@ -534,7 +534,7 @@ func (a *archiver) readFiles(ctx context.Context, work []*fileWork) error {
 				if err == nil {
 					err = a.saveChunk(runCtx, ch)
 				}
-				n := int64(len(*ch.data))
+				n := int64(cap(*ch.data))
 				*ch.data = (*ch.data)[:0]
 				pool.Put(ch.data)
 				sem.Release(min(n, budget))
@@ -688,7 +688,8 @@ func (a *archiver) readOnce(ctx context.Context, c *chunker.Chunker, w *fileWork
 		}
 		*bp = b
 		read += int64(len(b))
-		if err := sem.Acquire(ctx, min(int64(len(b)), int64(a.budget()))); err != nil {
+		// The budget counts what the buffer holds on to, its capacity.
+		if err := sem.Acquire(ctx, min(int64(cap(b)), int64(a.budget()))); err != nil {
 			return gen, nil, read, fatalError{err}
 		}
 		w.mu.Lock()
