@@ -86,8 +86,16 @@ func newArchiver(r Repository, o Options) (*archiver, error) {
 		if err != nil {
 			return nil, fmt.Errorf("backup: source %q: %w", p, err)
 		}
-		if _, err := os.Lstat(abs); err != nil {
+		fi, err := os.Lstat(abs)
+		if err != nil {
 			return nil, fmt.Errorf("backup: source %w", err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			// A source given as a symlink is what it points to (symlinks
+			// below a source are stored as links).
+			if abs, err = filepath.EvalSymlinks(abs); err != nil {
+				return nil, fmt.Errorf("backup: source %q: %w", p, err)
+			}
 		}
 		base := filepath.Base(abs)
 		if prev, ok := seen[base]; ok && len(o.Paths) > 1 {

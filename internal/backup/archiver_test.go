@@ -457,3 +457,22 @@ func TestBackupReplacedByFIFO(t *testing.T) {
 		t.Fatalf("err %v, errors %d, snapshot %v", err, res.Stats.Errors, res.Snapshot)
 	}
 }
+
+// TestBackupSourceSymlink: a source given as a symlink to a directory is
+// backed up as that directory (and recorded by its real path).
+func TestBackupSourceSymlink(t *testing.T) {
+	tr := newTestRepo(t)
+	src := makeSource(t)
+	link := filepath.Join(t.TempDir(), "photos")
+	if err := os.Symlink(src, link); err != nil {
+		t.Fatal(err)
+	}
+	r := tr.open(t)
+	res := backupOnce(t, r, Options{Paths: []string{link}})
+	if res.Snapshot == nil || len(res.Snapshot.Paths) != 1 || res.Snapshot.Paths[0] != src {
+		t.Fatalf("snapshot %+v, want paths [%s]", res.Snapshot, src)
+	}
+	if root := loadTree(t, r, res.Root); root.Find([]byte("big.bin")) == nil {
+		t.Fatalf("root %+v does not hold the directory's entries", root.Nodes)
+	}
+}

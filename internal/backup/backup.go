@@ -76,8 +76,9 @@ type Filter interface {
 // Options configure a Backup. Paths is required; the zero value of the
 // rest works.
 type Options struct {
-	// Paths are the sources: directories, files or symlinks. Relative
-	// paths are made absolute.
+	// Paths are the sources: directories or files. Relative paths are
+	// made absolute; a source that is a symlink is replaced by the path
+	// it resolves to.
 	Paths []string
 	// Hostname and Username go into the snapshot; Hostname also picks the
 	// parent. Empty Hostname means os.Hostname, empty Username the
