@@ -648,6 +648,10 @@ func (a *archiver) readFile(ctx context.Context, c *chunker.Chunker, w *fileWork
 	w.d.drop[w.i] = true
 	a.prog.files.Add(1)
 	a.prog.bytes.Add(n.Size - done)
+	if errors.Is(lastErr, fs.ErrNotExist) { // removed since the scan: gone, not unreadable
+		a.log.Info("not backed up: removed during the backup", "path", w.path)
+		return nil
+	}
 	a.fail(w.path, lastErr)
 	return nil
 }

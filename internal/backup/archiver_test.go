@@ -476,3 +476,26 @@ func TestBackupSourceSymlink(t *testing.T) {
 		t.Fatalf("root %+v does not hold the directory's entries", root.Nodes)
 	}
 }
+
+// TestBackupFileRemoved: a file removed between the scan and its read is
+// left out without an error.
+func TestBackupFileRemoved(t *testing.T) {
+	tr := newTestRepo(t)
+	src := makeSource(t)
+	target := filepath.Join(src, "big.bin")
+	r := tr.open(t)
+	a := newTestArchiver(t, r, Options{Paths: []string{src}})
+	a.open = func(name string) (sourceFile, error) {
+		if name == target {
+			os.Remove(target)
+		}
+		return openSource(name)
+	}
+	res, err := a.run(t.Context())
+	if err != nil || res.Err != nil || res.Stats.Errors != 0 || res.Snapshot == nil {
+		t.Fatalf("err %v, Err %v, errors %d", err, res.Err, res.Stats.Errors)
+	}
+	if loadTree(t, r, res.Root).Find([]byte("big.bin")) != nil {
+		t.Fatal("the removed file is in the snapshot")
+	}
+}
