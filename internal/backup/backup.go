@@ -28,6 +28,14 @@
 // so when nothing changed the root tree equals the parent's and Backup
 // writes nothing at all: no blob, no index, no snapshot.
 //
+// # Memory
+//
+// File contents stream: the chunks in flight are bounded by a byte budget
+// of (Readers+Savers) times the largest chunk. The scan, though, keeps the
+// metadata of the whole source in memory (a few hundred bytes per entry)
+// until the trees are saved, so a source of millions of files needs
+// hundreds of MB.
+//
 // # Errors
 //
 // A source file or directory that cannot be read is logged, counted in
