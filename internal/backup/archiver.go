@@ -130,20 +130,20 @@ func newArchiver(r Repository, o Options) (*archiver, error) {
 // dir is a scanned directory: its tree, with the Subtree of each child
 // directory filled in after the children are saved.
 type dir struct {
-	path     string    // for messages
-	tree     tree.Tree // nodes in name order
-	children []*dir    // the dir nodes' scans, in node order
-	childAt  []int     // index in tree.Nodes of each child
-	drop     []bool    // per node: left out (unreadable)
-	old      *tree.Node
+	path     string     // for messages
+	tree     tree.Tree  // nodes in name order
+	children []*dir     // the dir nodes' scans, in node order
+	childAt  []int      // index in tree.Nodes of each child
+	drop     []bool     // per node: left out (unreadable)
+	old      *tree.Node // the parent snapshot's node of this directory; nil if it is new
 }
 
 // fileWork is a file to read: its node in the dir's tree.
 type fileWork struct {
 	path    string
 	d       *dir
-	i       int // index in d.tree.Nodes
-	changed bool
+	i       int       // index in d.tree.Nodes
+	changed bool      // the parent snapshot has the file (with other content)
 	ids     []repo.ID // the content, filled by the savers; guarded by mu
 	mu      sync.Mutex
 }
