@@ -2,11 +2,15 @@ package backup
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -497,5 +501,56 @@ func TestBackupFileRemoved(t *testing.T) {
 	}
 	if loadTree(t, r, res.Root).Find([]byte("big.bin")) != nil {
 		t.Fatal("the removed file is in the snapshot")
+	}
+}
+
+// cancellingRepo cancels the run's context at the n-th SaveBlob.
+type cancellingRepo struct {
+	*repo.Repository
+	n      atomic.Int64
+	at     int64
+	cancel context.CancelFunc
+}
+
+func (c *cancellingRepo) SaveBlob(ctx context.Context, t repo.BlobType, plain []byte) (repo.ID, bool, int, error) {
+	if c.n.Add(1) == c.at {
+		c.cancel()
+	}
+	return c.Repository.SaveBlob(ctx, t, plain)
+}
+
+// TestBackupCancel: a cancelled backup returns the context's error soon,
+// leaves no goroutine behind, and a later run completes.
+func TestBackupCancel(t *testing.T) {
+	tr := newTestRepo(t)
+	src := t.TempDir()
+	for i := range 40 {
+		writeFile(t, filepath.Join(src, fmt.Sprintf("f%02d", i)), randBytes(uint64(i), 200<<10), time.Unix(1e9, 0))
+	}
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	r := &cancellingRepo{Repository: tr.open(t), at: 20, cancel: cancel}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Backup(ctx, r, Options{Paths: []string{src}, Hostname: "h", Logger: testLogger(t)})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Backup = %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a cancelled backup did not return")
+	}
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before+2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines before, %d after the cancelled backup", before, runtime.NumGoroutine())
+		}
+	}
+	res := backupOnce(t, tr.open(t), Options{Paths: []string{src}, Hostname: "h"})
+	if res.Snapshot == nil || res.Stats.Files != 40 {
+		t.Fatalf("rerun: %+v", res.Stats)
 	}
 }
