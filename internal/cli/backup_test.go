@@ -596,3 +596,39 @@ func TestBackupMegaFaults(t *testing.T) {
 		t.Errorf("ls: exit %d, want 8 entries\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestBackupMegaURL: duplicity's mega://user@mega.nz/path URLs work
+// wherever a remote does (the password from $FTP_PASSWORD, the API
+// server from $X_MEGA_API_URL), writable, and with the session cached per
+// account: backups, a copy and a listing through the URL make one login.
+func TestBackupMegaURL(t *testing.T) {
+	srv, _ := megaCLI(t)
+	t.Setenv("FTP_PASSWORD", megaservertest.PasswordV2)
+	t.Setenv("X_MEGA_API_URL", srv.URL)
+	t.Setenv(envBackupPassword, testBackupPassword)
+	base := "mega://" + strings.Replace(megaservertest.UserV2, "@", "%40", 1) + "@mega.nz/"
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo"})
+	code, first, errOut := backupRun(t, "backup", src, base+"backups/host1")
+	if code != 0 || first.Snapshot == "" {
+		t.Fatalf("first backup: exit %d %+v\n%s", code, first, errOut)
+	}
+	code, none, errOut := backupRun(t, "backup", src, base+"backups/host1")
+	if code != 0 || !none.Unchanged {
+		t.Fatalf("no-change backup: exit %d %+v\n%s", code, none, errOut)
+	}
+	if code, _, errOut := runCLI(t, t.Context(), "", "copy", src, base+"plain"); code != 0 {
+		t.Fatalf("copy to a mega:// URL: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut := runCLI(t, t.Context(), "", "lsf", "-R", base+"plain")
+	if code != 0 || !strings.Contains(out, "sub/b.txt") {
+		t.Fatalf("lsf of a mega:// URL: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := srv.Server.Logins(megaservertest.UserV2); n != 1 {
+		t.Errorf("%d logins for four commands on one mega:// account, want 1", n)
+	}
+	t.Setenv("FTP_PASSWORD", "")
+	if code, _, errOut := runCLI(t, t.Context(), "", "lsf", "mega://nobody%40example.com@mega.nz/x"); code == 0 || !strings.Contains(errOut, "FTP_PASSWORD") {
+		t.Errorf("a mega:// URL without a password: exit %d, %s", code, errOut)
+	}
+}

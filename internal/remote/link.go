@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"ferry/internal/backend"
 )
@@ -34,6 +35,10 @@ type LinkType struct {
 	// public link (MediaFire's duplicity-style mf://user@host/path):
 	// OpenWritable opens them like any remote.
 	Writable bool
+	// CacheKey, when set, names the cache directory of the account a
+	// writable URL names (no secret in it), so its session is resumed
+	// across runs like a configured remote's.
+	CacheKey func(arg string) string
 }
 
 // link returns the link type that claims arg, if any.
@@ -79,6 +84,13 @@ func (r *Resolver) openLink(ctx context.Context, l LinkType, arg string) (*Ref, 
 		}
 	}
 	env := r.Env // no cache directory: a link has no session
+	if l.CacheKey != nil {
+		if env.CacheDir = r.CacheDir(l.CacheKey(arg)); env.CacheDir != "" {
+			if err := os.MkdirAll(env.CacheDir, 0o700); err != nil {
+				return nil, err
+			}
+		}
+	}
 	s, release, err := r.shareBuild(ctx, "link "+arg, func() (backend.Backend, string, error) {
 		return l.Open(ctx, arg, cfg, env)
 	})

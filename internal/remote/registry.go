@@ -25,6 +25,8 @@ func Registry() []backend.Type {
 // links ("<link>[:<path>]"), read-only and with no login, configured by
 // the mega type's flags and variables (--mega-url, FERRY_MEGA_URL; else
 // $X_MEGA_API_URL; else the link's own host unless it is MEGA's); and
+// duplicity's MEGA URLs (mega://user%40host@mega.nz/path, the password
+// from the URL or $FTP_PASSWORD, the session cached per account);
 // duplicity's MediaFire URLs (mf://user%40host@mediafire.com/path, the
 // password from the URL or $FTP_PASSWORD), writable, configured by the
 // mediafire type's flags and variables (--mediafire-url, ...).
@@ -41,6 +43,14 @@ func Links() []LinkType {
 			return b, p, nil
 		},
 		Redact: mega.RedactLink,
+	}, {
+		Type:     mega.Type,
+		Match:    mega.IsURL,
+		Check:    mega.CheckURL,
+		Open:     mega.OpenURL,
+		Redact:   mega.RedactURL,
+		Writable: true,
+		CacheKey: mega.URLCacheKey,
 	}, {
 		Type:     mediafire.Type,
 		Match:    mediafire.IsLink,
