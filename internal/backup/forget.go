@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"ferry/internal/backup/repo"
 )
 
 // Policy says which snapshots of a group forget keeps. Its zero value
@@ -167,4 +169,78 @@ func ApplyPolicy(times []time.Time, p Policy) []Verdict {
 		keep(order[0], "latest")
 	}
 	return out
+}
+
+// ForgetGroup is one group of snapshots and the policy's decision on it.
+type ForgetGroup struct {
+	// Key names the group: its values of the --group-by fields, e.g.
+	// "host=h paths=[/home/me]".
+	Key    string
+	Keep   []repo.Snapshot // newest first
+	Remove []repo.Snapshot // newest first
+	// Reasons holds, for each kept snapshot, why it is kept.
+	Reasons map[repo.ID][]string
+}
+
+// GroupFields are the snapshot fields forget may group by.
+var GroupFields = []string{"host", "paths", "tags"}
+
+// PlanForget groups snaps by the fields in groupBy (a subset of
+// GroupFields; none puts every snapshot in one group) and applies p to
+// each group, as restic's forget does: a policy for the snapshots of one
+// source never removes those of another.
+func PlanForget(snaps []repo.Snapshot, p Policy, groupBy []string) ([]ForgetGroup, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	for _, f := range groupBy {
+		if !slices.Contains(GroupFields, f) {
+			return nil, fmt.Errorf("forget: cannot group by %q: want some of %s", f, strings.Join(GroupFields, ", "))
+		}
+	}
+	byKey := make(map[string][]repo.Snapshot)
+	var keys []string
+	for _, s := range snaps {
+		var parts []string
+		for _, f := range groupBy {
+			switch f {
+			case "host":
+				parts = append(parts, "host="+s.Hostname)
+			case "paths":
+				ps := slices.Clone(s.Paths)
+				slices.Sort(ps)
+				parts = append(parts, fmt.Sprintf("paths=%q", ps))
+			case "tags":
+				ts := slices.Clone(s.Tags)
+				slices.Sort(ts)
+				parts = append(parts, fmt.Sprintf("tags=%q", ts))
+			}
+		}
+		k := strings.Join(parts, " ")
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], s)
+	}
+	slices.Sort(keys)
+	var out []ForgetGroup
+	for _, k := range keys {
+		ss := byKey[k]
+		slices.SortStableFunc(ss, func(a, b repo.Snapshot) int { return b.Time.Compare(a.Time) })
+		times := make([]time.Time, len(ss))
+		for i, s := range ss {
+			times[i] = s.Time
+		}
+		g := ForgetGroup{Key: k, Reasons: make(map[repo.ID][]string)}
+		for i, v := range ApplyPolicy(times, p) {
+			if v.Keep {
+				g.Keep = append(g.Keep, ss[i])
+				g.Reasons[ss[i].ID] = v.Reasons
+			} else {
+				g.Remove = append(g.Remove, ss[i])
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ferry/internal/backup/repo"
 )
 
 // forgetDates are snapshot times (UTC) for the policy table: several a
@@ -139,5 +141,42 @@ func TestPolicyValidate(t *testing.T) {
 	}
 	if !(Policy{}).Empty() || (Policy{Weekly: 1}).Empty() {
 		t.Error("Empty is wrong")
+	}
+}
+
+// TestPlanForgetGroups checks that each source's snapshots are counted
+// apart, so --keep-last 1 keeps one of each.
+func TestPlanForgetGroups(t *testing.T) {
+	base := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var snaps []repo.Snapshot
+	for i := range 6 {
+		s := repo.Snapshot{Time: base.Add(time.Duration(i) * time.Hour), Hostname: "h", Paths: []string{"/a"}}
+		if i%2 == 1 {
+			s.Paths = []string{"/b"}
+		}
+		s.ID[0] = byte(i + 1)
+		snaps = append(snaps, s)
+	}
+	gs, err := PlanForget(snaps, Policy{Last: 1}, []string{"host", "paths"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 2 {
+		t.Fatalf("%d groups, want 2: %+v", len(gs), gs)
+	}
+	for _, g := range gs {
+		if len(g.Keep) != 1 || len(g.Remove) != 2 {
+			t.Errorf("group %s: keep %d remove %d, want 1 and 2", g.Key, len(g.Keep), len(g.Remove))
+		}
+		if want := byte(5); g.Key == `host=h paths=["/a"]` && g.Keep[0].ID[0] != want {
+			t.Errorf("group /a keeps snapshot %d, want the newest, %d", g.Keep[0].ID[0], want)
+		}
+	}
+	gs, err = PlanForget(snaps, Policy{Last: 1}, nil)
+	if err != nil || len(gs) != 1 || len(gs[0].Keep) != 1 || gs[0].Keep[0].ID[0] != 6 {
+		t.Errorf("no grouping: %+v, %v; want one group keeping snapshot 6", gs, err)
+	}
+	if _, err := PlanForget(snaps, Policy{Last: 1}, []string{"colour"}); err == nil || !strings.Contains(err.Error(), `"colour"`) {
+		t.Errorf("group by colour: %v", err)
 	}
 }
