@@ -77,6 +77,7 @@ func TestApplyPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.p.Location = time.UTC // the dates are UTC
 			got := kept(ts, ApplyPolicy(ts, tt.p))
 			if got != tt.want {
 				t.Errorf("ApplyPolicy(%s) keeps\n %s\nwant\n %s", tt.p, got, tt.want)
@@ -116,10 +117,10 @@ func TestApplyPolicyLocalTime(t *testing.T) {
 // that the verdicts come back in it, with reasons.
 func TestApplyPolicyOrder(t *testing.T) {
 	ts := parseDates(t, time.UTC, forgetDates)
-	want := ApplyPolicy(ts, Policy{Daily: 2, Last: 1})
+	want := ApplyPolicy(ts, Policy{Daily: 2, Last: 1, Location: time.UTC})
 	rev := slices.Clone(ts)
 	slices.Reverse(rev)
-	got := ApplyPolicy(rev, Policy{Daily: 2, Last: 1})
+	got := ApplyPolicy(rev, Policy{Daily: 2, Last: 1, Location: time.UTC})
 	slices.Reverse(got)
 	for i := range want {
 		if got[i].Keep != want[i].Keep || !slices.Equal(got[i].Reasons, want[i].Reasons) {

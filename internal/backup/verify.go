@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"ferry/internal/backup/repo"
 	"ferry/internal/backup/tree"
@@ -136,7 +137,7 @@ func (c *comparer) node(ctx context.Context, n tree.Node, full, rel string) erro
 		c.differ(rel, "mode %v in the snapshot, %v in the directory", n.Mode&modeBits, fi.Mode()&modeBits)
 	}
 	if typ != "dir" && !fi.ModTime().Equal(n.ModTime) {
-		c.differ(rel, "mtime %s in the snapshot, %s in the directory", n.ModTime.Format(timeNano), fi.ModTime().Format(timeNano))
+		c.differ(rel, "mtime %s in the snapshot, %s in the directory", n.ModTime.UTC().Format(time.RFC3339Nano), fi.ModTime().UTC().Format(time.RFC3339Nano))
 	}
 	switch typ {
 	case "dir":
@@ -158,8 +159,6 @@ func (c *comparer) node(ctx context.Context, n tree.Node, full, rel string) erro
 	}
 	return nil
 }
-
-const timeNano = "2006-01-02 15:04:05.999999999 -0700"
 
 // content compares a file's blobs with the file, reading both in step.
 func (c *comparer) content(ctx context.Context, n tree.Node, full, rel string) error {
