@@ -52,13 +52,16 @@ type RestoreOptions struct {
 	// blobs of a pack that is read and thrown away to save a request
 	// (default 1 MiB).
 	MaxGap int64
-	// Progress, when set, is called after each restored or skipped file,
-	// from several goroutines but never at the same time.
+	// Progress, when set, is called after each restored or skipped file
+	// and each pack range read, from several goroutines but never at the
+	// same time.
 	Progress func(RestoreProgress)
 	Logger   *slog.Logger
 }
 
-// RestoreProgress is a running count for RestoreOptions.Progress.
+// RestoreProgress is a running count for RestoreOptions.Progress: files
+// finished (written or found complete) and file bytes written or found
+// complete, of the totals.
 type RestoreProgress struct {
 	Files, TotalFiles int
 	Bytes, TotalBytes int64
@@ -461,7 +464,9 @@ func (rs *restorer) fileDone(f *plannedFile, skipped bool) {
 		rs.stats.BytesSkipped += f.node.Size
 	}
 	rs.progress.Files++
-	rs.progress.Bytes += f.node.Size
+	if skipped {
+		rs.progress.Bytes += f.node.Size
+	}
 	if rs.o.Progress != nil {
 		rs.o.Progress(rs.progress)
 	}
@@ -551,6 +556,7 @@ func (rs *restorer) readRange(ctx context.Context, pr *packRange, stored, plain 
 	}
 	defer rc.Close()
 	pos := pr.off
+	var written int64
 	for _, b := range pr.blobs {
 		if gap := int64(b.pb.Offset) - pos; gap > 0 {
 			if _, err := io.CopyN(io.Discard, rc, gap); err != nil {
@@ -570,11 +576,16 @@ func (rs *restorer) readRange(ctx context.Context, pr *packRange, stored, plain 
 			if err := rs.writeBlob(t, plain); err != nil {
 				return stored, plain, err
 			}
+			written += int64(len(plain))
 		}
 	}
 	rs.mu.Lock()
 	rs.stats.Ranges++
 	rs.stats.BytesRead += pr.end - pr.off
+	rs.progress.Bytes += written
+	if rs.o.Progress != nil {
+		rs.o.Progress(rs.progress)
+	}
 	rs.mu.Unlock()
 	return stored, plain, nil
 }
