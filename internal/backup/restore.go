@@ -201,7 +201,7 @@ func findPath(ctx context.Context, r BlobLoader, root repo.ID, p string) (repo.I
 	}
 	elems := strings.Split(p, "/")
 	for i, name := range elems {
-		t, err := loadTree(ctx, r, id)
+		t, err := loadTreeBlob(ctx, r, id)
 		if err != nil {
 			return id, nil, err
 		}
@@ -230,8 +230,8 @@ func findNode(t *tree.Tree, name []byte) (tree.Node, bool) {
 	return t.Nodes[i], true
 }
 
-// loadTree loads and decodes tree blob id.
-func loadTree(ctx context.Context, r BlobLoader, id repo.ID) (*tree.Tree, error) {
+// loadTreeBlob loads and decodes tree blob id.
+func loadTreeBlob(ctx context.Context, r BlobLoader, id repo.ID) (*tree.Tree, error) {
 	b, err := r.LoadBlob(ctx, repo.TreeBlob, id, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load tree %s: %w", id.Short(), err)
@@ -248,7 +248,7 @@ func (rs *restorer) walk(ctx context.Context, id repo.ID, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, err := loadTree(ctx, rs.r, id)
+	t, err := loadTreeBlob(ctx, rs.r, id)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}

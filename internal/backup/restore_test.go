@@ -23,15 +23,15 @@ import (
 
 const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 
-var testPassword = []byte("correct horse battery staple")
+var rtPassword = []byte("correct horse battery staple")
 
-func testLogger(t testing.TB) *slog.Logger {
+func rtLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // newTestRepo creates a repository on a local backend in a temporary
 // directory, with small packs so a test has many.
-func newTestRepo(t testing.TB) (*repo.Repository, backend.Backend) {
+func newRestoreRepo(t testing.TB) (*repo.Repository, backend.Backend) {
 	t.Helper()
 	be, err := local.New(t.TempDir())
 	if err != nil {
@@ -42,7 +42,7 @@ func newTestRepo(t testing.TB) (*repo.Repository, backend.Backend) {
 
 func initRepo(t testing.TB, be backend.Backend) *repo.Repository {
 	t.Helper()
-	r, err := repo.Init(t.Context(), be, testPassword, repo.Options{CacheDir: t.TempDir(), PackSize: 256 << 10, Logger: testLogger(t)})
+	r, err := repo.Init(t.Context(), be, rtPassword, repo.Options{CacheDir: t.TempDir(), PackSize: 256 << 10, Logger: rtLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func flush(t testing.TB, r *repo.Repository) {
 	}
 }
 
-func randBytes(rng *rand.Rand, n int) []byte {
+func rtRandBytes(rng *rand.Rand, n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = byte(rng.Uint32())
@@ -127,7 +127,7 @@ func randBytes(rng *rand.Rand, n int) []byte {
 }
 
 // writeFile writes a file with a mode and an mtime with nanoseconds.
-func writeFile(t testing.TB, p string, data []byte, mode fs.FileMode, mtime time.Time) {
+func rtWriteFile(t testing.TB, p string, data []byte, mode fs.FileMode, mtime time.Time) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -143,16 +143,16 @@ func writeFile(t testing.TB, p string, data []byte, mode fs.FileMode, mtime time
 	}
 }
 
-// makeSource fills dir with what a restore must bring back exactly: sizes
+// makeRestoreSource fills dir with what a restore must bring back exactly: sizes
 // around the 64 KiB pieces, an empty file, a duplicated file, odd names
 // (invalid UTF-8, quotes, a newline, a leading dot), a symlink and a
 // dangling one, an empty directory, modes with special bits, mtimes with
 // nanoseconds, and directory mtimes set last.
-func makeSource(t testing.TB, dir string) {
+func makeRestoreSource(t testing.TB, dir string) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 11, 30, 12, 34, 56, 123456789, time.UTC)
-	dup := randBytes(rng, 200<<10)
+	dup := rtRandBytes(rng, 200<<10)
 	files := []struct {
 		name string
 		data []byte
@@ -160,8 +160,8 @@ func makeSource(t testing.TB, dir string) {
 	}{
 		{"empty", nil, 0o644},
 		{"one", []byte("x"), 0o600},
-		{"exact-64k", randBytes(rng, 64<<10), 0o644},
-		{"big", randBytes(rng, 700<<10+17), 0o640},
+		{"exact-64k", rtRandBytes(rng, 64<<10), 0o644},
+		{"big", rtRandBytes(rng, 700<<10+17), 0o640},
 		{"dup-a", dup, 0o644},
 		{"sub/dup-b", dup, 0o644},
 		{"sub/deeper/text.txt", bytes.Repeat([]byte("all work and no play "), 9000), 0o444},
@@ -174,7 +174,7 @@ func makeSource(t testing.TB, dir string) {
 		{"sticky-setgid", []byte("s"), 0o755 | fs.ModeSetgid},
 	}
 	for i, f := range files {
-		writeFile(t, filepath.Join(dir, f.name), f.data, f.mode, base.Add(time.Duration(i)*time.Hour+time.Duration(i)))
+		rtWriteFile(t, filepath.Join(dir, f.name), f.data, f.mode, base.Add(time.Duration(i)*time.Hour+time.Duration(i)))
 	}
 	if err := os.Symlink("sub/deeper/text.txt", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
@@ -281,13 +281,13 @@ func diffR(t testing.TB, a, b string) {
 
 func TestRestore(t *testing.T) {
 	src := t.TempDir()
-	makeSource(t, src)
-	r, _ := newTestRepo(t)
+	makeRestoreSource(t, src)
+	r, _ := newRestoreRepo(t)
 	root := saveDir(t, r, src)
 	flush(t, r)
 
 	dest := filepath.Join(t.TempDir(), "restore")
-	st, err := Restore(t.Context(), r, root, dest, RestoreOptions{Logger: testLogger(t)})
+	st, err := Restore(t.Context(), r, root, dest, RestoreOptions{Logger: rtLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestRestore(t *testing.T) {
 // walkFiles calls fn for each file node below tree id.
 func walkFiles(t testing.TB, r BlobLoader, id repo.ID, fn func(tree.Node)) {
 	t.Helper()
-	tr, err := loadTree(t.Context(), r, id)
+	tr, err := loadTreeBlob(t.Context(), r, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,8 +345,8 @@ func TestRestoreRangesCoalesce(t *testing.T) {
 	src := t.TempDir()
 	rng := rand.New(rand.NewPCG(3, 4))
 	mt := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-	writeFile(t, filepath.Join(src, "f"), randBytes(rng, 1<<20), 0o644, mt)
-	r, _ := newTestRepo(t)
+	rtWriteFile(t, filepath.Join(src, "f"), rtRandBytes(rng, 1<<20), 0o644, mt)
+	r, _ := newRestoreRepo(t)
 	root := saveDir(t, r, src)
 	flush(t, r)
 	st, err := Restore(t.Context(), r, root, t.TempDir(), RestoreOptions{})
@@ -368,8 +368,8 @@ func TestRestoreRangesCoalesce(t *testing.T) {
 // TestRestorePath restores a subdirectory and a single file.
 func TestRestorePath(t *testing.T) {
 	src := t.TempDir()
-	makeSource(t, src)
-	r, _ := newTestRepo(t)
+	makeRestoreSource(t, src)
+	r, _ := newRestoreRepo(t)
 	root := saveDir(t, r, src)
 	flush(t, r)
 
@@ -398,7 +398,7 @@ func TestRestorePath(t *testing.T) {
 // TestRestoreUnsafeNames checks that a tree naming ".." or a name with a
 // slash cannot write outside the destination.
 func TestRestoreUnsafeNames(t *testing.T) {
-	r, _ := newTestRepo(t)
+	r, _ := newRestoreRepo(t)
 	for _, name := range []string{"..", ".", "a/../../x", "", "nul\x00"} {
 		root := saveTree(t, r, &tree.Tree{Nodes: []tree.Node{{Name: []byte(name), Type: "file", Mode: 0o644}}})
 		flush(t, r)
@@ -421,9 +421,9 @@ func TestRestoreResume(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	mt := time.Date(2026, 2, 3, 4, 5, 6, 7, time.UTC)
 	for i := range 20 {
-		writeFile(t, filepath.Join(src, "d", string(rune('a'+i))), randBytes(rng, 100<<10+i), 0o644, mt)
+		rtWriteFile(t, filepath.Join(src, "d", string(rune('a'+i))), rtRandBytes(rng, 100<<10+i), 0o644, mt)
 	}
-	r, _ := newTestRepo(t)
+	r, _ := newRestoreRepo(t)
 	root := saveDir(t, r, src)
 	flush(t, r)
 
@@ -461,12 +461,12 @@ func TestRestoreResume(t *testing.T) {
 func TestRestoreVerifyRewrites(t *testing.T) {
 	src := t.TempDir()
 	mt := time.Date(2026, 2, 3, 4, 5, 6, 7, time.UTC)
-	writeFile(t, filepath.Join(src, "f"), []byte("the right content"), 0o644, mt)
-	r, _ := newTestRepo(t)
+	rtWriteFile(t, filepath.Join(src, "f"), []byte("the right content"), 0o644, mt)
+	r, _ := newRestoreRepo(t)
 	root := saveDir(t, r, src)
 	flush(t, r)
 	dest := t.TempDir()
-	writeFile(t, filepath.Join(dest, "f"), []byte("the wrong content"), 0o644, mt)
+	rtWriteFile(t, filepath.Join(dest, "f"), []byte("the wrong content"), 0o644, mt)
 
 	if _, err := Restore(t.Context(), r, root, dest, RestoreOptions{}); err != nil {
 		t.Fatal(err)
@@ -488,8 +488,8 @@ func TestRestoreVerifyRewrites(t *testing.T) {
 func TestRestoreCorruptPack(t *testing.T) {
 	src := t.TempDir()
 	rng := rand.New(rand.NewPCG(7, 8))
-	writeFile(t, filepath.Join(src, "f"), randBytes(rng, 10000), 0o644, time.Unix(1e9, 5))
-	r, be := newTestRepo(t)
+	rtWriteFile(t, filepath.Join(src, "f"), rtRandBytes(rng, 10000), 0o644, time.Unix(1e9, 5))
+	r, be := newRestoreRepo(t)
 	root := saveDir(t, r, src)
 	flush(t, r)
 	var id repo.ID

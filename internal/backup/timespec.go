@@ -93,3 +93,16 @@ func parseInterval(s string) (time.Duration, bool) {
 	}
 	return total, true
 }
+
+// ParseDuration reads a length of time as Go writes it ("24h", "90m") or
+// as a duplicity interval ("1D", "2W", "1h30m").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return d, nil
+	}
+	if d, ok := parseInterval(s); ok && s != "" {
+		return d, nil
+	}
+	return 0, fmt.Errorf("duration %q: want e.g. 24h, 90m, 1D or 2W", s)
+}

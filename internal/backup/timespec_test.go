@@ -47,3 +47,18 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"24h": 24 * time.Hour, "1D": 24 * time.Hour, "90m": 90 * time.Minute, "2W": 14 * 24 * time.Hour, "0": 0, "1h30m": 90 * time.Minute,
+	} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1h", "soon", "3"} {
+		if _, err := ParseDuration(bad); err == nil || !strings.Contains(err.Error(), "duration") {
+			t.Errorf("ParseDuration(%q) = %v, want an error", bad, err)
+		}
+	}
+}

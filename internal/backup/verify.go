@@ -75,7 +75,7 @@ func (c *comparer) dir(ctx context.Context, id repo.ID, full, rel string) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, err := loadTree(ctx, c.r, id)
+	t, err := loadTreeBlob(ctx, c.r, id)
 	if err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}

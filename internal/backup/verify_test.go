@@ -12,8 +12,8 @@ import (
 // each kind of change is listed, by path, in path order.
 func TestCompareData(t *testing.T) {
 	src := t.TempDir()
-	makeSource(t, src)
-	r, _ := newTestRepo(t)
+	makeRestoreSource(t, src)
+	r, _ := newRestoreRepo(t)
 	root := saveDir(t, r, src)
 	flush(t, r)
 
@@ -27,7 +27,7 @@ func TestCompareData(t *testing.T) {
 	fi, _ := os.Stat(big)
 	b, _ := os.ReadFile(big)
 	b[300000] ^= 1
-	writeFile(t, big, b, fi.Mode(), fi.ModTime())
+	rtWriteFile(t, big, b, fi.Mode(), fi.ModTime())
 	// Mode, mtime, a new and a removed file, a symlink target.
 	if err := os.Chmod(filepath.Join(src, "one"), 0o644); err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func TestCompareData(t *testing.T) {
 	if err := os.Chtimes(filepath.Join(src, "exact-64k"), time.Now(), time.Unix(5, 6)); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(src, "sub", "new"), []byte("new"), 0o644, time.Now())
+	rtWriteFile(t, filepath.Join(src, "sub", "new"), []byte("new"), 0o644, time.Now())
 	if err := os.Remove(filepath.Join(src, "odd", ".hidden")); err != nil {
 		t.Fatal(err)
 	}
