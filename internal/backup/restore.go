@@ -555,6 +555,8 @@ func (rs *restorer) readRange(ctx context.Context, pr *packRange, stored, plain 
 		return stored, plain, fmt.Errorf("restore: read pack %s: %w", pr.pack.Short(), err)
 	}
 	defer rc.Close()
+	of := make(openFiles)
+	defer of.closeAll()
 	pos := pr.off
 	var written int64
 	for _, b := range pr.blobs {
@@ -573,11 +575,14 @@ func (rs *restorer) readRange(ctx context.Context, pr *packRange, stored, plain 
 			return stored, plain, fmt.Errorf("restore: blob %s in pack %s: %w", b.id.Short(), pr.pack.Short(), err)
 		}
 		for _, t := range b.targets {
-			if err := rs.writeBlob(t, plain); err != nil {
+			if err := rs.writeBlob(of, t, plain); err != nil {
 				return stored, plain, err
 			}
 			written += int64(len(plain))
 		}
+	}
+	if err := of.closeAll(); err != nil {
+		return stored, plain, fmt.Errorf("restore: %w", err)
 	}
 	rs.mu.Lock()
 	rs.stats.Ranges++
@@ -597,22 +602,55 @@ func eofShort(err error) error {
 	return err
 }
 
+// openFiles are the temporary files one worker has open while it reads
+// a pack range, so consecutive blobs of one file cost one open. A file is
+// closed before it is finished and when the range ends.
+type openFiles map[*plannedFile]*os.File
+
+// maxOpenFiles bounds the files one worker keeps open.
+const maxOpenFiles = 16
+
+func (of openFiles) closeAll() error {
+	var first error
+	for f, fh := range of {
+		if err := fh.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(of, f)
+	}
+	return first
+}
+
 // writeBlob writes plain at t.off in t's temporary file and finishes the
 // file when it was its last blob.
-func (rs *restorer) writeBlob(t blobTarget, plain []byte) error {
+func (rs *restorer) writeBlob(of openFiles, t blobTarget, plain []byte) error {
 	f := t.file
-	fh, err := os.OpenFile(f.temp, os.O_WRONLY, 0)
+	fh, ok := of[f]
+	var err error
+	if !ok {
+		if len(of) >= maxOpenFiles {
+			err = of.closeAll()
+		}
+		if err == nil {
+			fh, err = os.OpenFile(f.temp, os.O_WRONLY, 0)
+		}
+		if err == nil {
+			of[f] = fh
+		}
+	}
 	if err == nil {
 		_, err = fh.WriteAt(plain, t.off)
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
 	}
 	if err != nil {
 		f.failed.Store(true)
 		return fmt.Errorf("restore: %w", err)
 	}
 	if f.remaining.Add(-1) == 0 {
+		delete(of, f)
+		if err := fh.Close(); err != nil {
+			f.failed.Store(true)
+			return fmt.Errorf("restore: %w", err)
+		}
 		return rs.finishFile(f)
 	}
 	return nil
