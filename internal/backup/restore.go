@@ -287,8 +287,8 @@ func (rs *restorer) add(ctx context.Context, n tree.Node, p string) error {
 // the directories' metadata.
 func (rs *restorer) run(ctx context.Context) error {
 	for _, d := range rs.dirs {
-		if err := os.MkdirAll(d.path, 0o700); err != nil {
-			return fmt.Errorf("restore: %w", err)
+		if err := makeDir(d.path); err != nil {
+			return err
 		}
 	}
 	for _, f := range rs.files {
@@ -427,8 +427,34 @@ func (rs *restorer) sameContent(ctx context.Context, f *plannedFile) (bool, erro
 	return true, nil
 }
 
+// makeDir creates directory p, whose parent exists and is a directory.
+// Something else at p (a file, or a symlink that would lead the restore
+// out of its destination) is replaced.
+func makeDir(p string) error {
+	fi, err := os.Lstat(p)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := os.Mkdir(p, 0o700); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
+}
+
+// createTemp creates f's temporary file anew (never through a symlink
+// left at its name) with f's size.
 func (rs *restorer) createTemp(f *plannedFile) error {
-	fh, err := os.OpenFile(f.temp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err := os.Remove(f.temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fh, err := os.OpenFile(f.temp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}

@@ -573,3 +573,38 @@ func BenchmarkRestore(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// TestRestoreReplacesSymlinks: a rerun into a destination where a
+// directory or a temporary file name of the snapshot is a symlink (left by
+// another snapshot, or planted) replaces the link and writes nothing
+// through it.
+func TestRestoreReplacesSymlinks(t *testing.T) {
+	src := t.TempDir()
+	mt := time.Date(2026, 5, 6, 7, 8, 9, 10, time.UTC)
+	rtWriteFile(t, filepath.Join(src, "sub", "f"), []byte("inside"), 0o644, mt)
+	rtWriteFile(t, filepath.Join(src, "g"), []byte("gee"), 0o644, mt)
+	r, _ := newRestoreRepo(t)
+	root := saveDir(t, r, src)
+	flush(t, r)
+
+	outside := t.TempDir()
+	victim := filepath.Join(outside, "victim")
+	rtWriteFile(t, victim, []byte("untouched"), 0o644, mt)
+	dest := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dest, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dest, ".g.ferry-restore")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(t.Context(), r, root, dest, RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, src, dest)
+	if ents, _ := os.ReadDir(outside); len(ents) != 1 {
+		t.Errorf("written outside the destination: %v", ents)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "untouched" {
+		t.Errorf("the symlinked temporary name's target was written: %q", b)
+	}
+}
