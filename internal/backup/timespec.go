@@ -69,6 +69,9 @@ func ParseTime(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("time %q: not a time; want %s", s, TimeFormats)
 }
 
+// maxInterval bounds an interval, far inside time.Duration's range.
+const maxInterval = 200 * 365 * 24 * time.Hour
+
 // parseInterval reads duplicity's interval strings ("3D", "1h30m").
 func parseInterval(s string) (time.Duration, bool) {
 	var total time.Duration
@@ -85,7 +88,7 @@ func parseInterval(s string) (time.Duration, bool) {
 			return 0, false
 		}
 		n, err := strconv.ParseInt(s[:i], 10, 64)
-		if err != nil || n > int64(200*365*24*time.Hour/unit) {
+		if err != nil || n > int64((maxInterval-total)/unit) {
 			return 0, false
 		}
 		total += time.Duration(n) * unit

@@ -40,7 +40,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "yesterday", "3x", "D3", "2026-13-01", "1h30", "99999999999Y"} {
+	for _, bad := range []string{"", "yesterday", "3x", "D3", "2026-13-01", "1h30", "99999999999Y", "150Y150Y"} {
 		_, err := ParseTime(bad, now, loc)
 		if err == nil || !strings.Contains(err.Error(), "time \""+strings.TrimSpace(bad)+"\"") {
 			t.Errorf("ParseTime(%q) = %v, want an error naming the input", bad, err)
@@ -61,4 +61,22 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("ParseDuration(%q) = %v, want an error", bad, err)
 		}
 	}
+}
+
+// FuzzParseTime: any input gives a time or an error naming it, never a
+// panic, and an interval never lands after now.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"3D", "1h30m", "2026-12-02", "now", "99999999999Y", "150Y150Y", "1764648000", "12/02/2026"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 12, 2, 4, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseTime(s, now, time.UTC)
+		if err != nil {
+			return
+		}
+		if _, ok := parseInterval(strings.TrimSpace(s)); ok && got.After(now) {
+			t.Errorf("interval %q = %s, after now", s, got)
+		}
+	})
 }
