@@ -24,7 +24,11 @@ import (
 
 const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 
-var rtPassword = []byte("correct horse battery staple")
+var (
+	rtPassword = []byte("correct horse battery staple")
+	// rtKDF makes keys fast to derive in tests.
+	rtKDF = repo.KDF{Time: 1, MemoryKiB: 64, Threads: 1}
+)
 
 func rtLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -43,7 +47,7 @@ func newRestoreRepo(t testing.TB) (*repo.Repository, backend.Backend) {
 
 func initRepo(t testing.TB, be backend.Backend) *repo.Repository {
 	t.Helper()
-	r, err := repo.Init(t.Context(), be, rtPassword, repo.Options{CacheDir: t.TempDir(), PackSize: 256 << 10, Logger: rtLogger(t)})
+	r, err := repo.Init(t.Context(), be, rtPassword, repo.Options{CacheDir: t.TempDir(), PackSize: 256 << 10, KDF: rtKDF, Logger: rtLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +556,7 @@ func BenchmarkRestore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := repo.Init(b.Context(), be, rtPassword, repo.Options{CacheDir: b.TempDir(), PackSize: 16 << 20})
+	r, err := repo.Init(b.Context(), be, rtPassword, repo.Options{CacheDir: b.TempDir(), PackSize: 16 << 20, KDF: rtKDF})
 	if err != nil {
 		b.Fatal(err)
 	}
