@@ -56,7 +56,8 @@ and the snapshot is written without them); 1 any other failure or a usage
 error; 7 a wrong password or a fatal remote error (a blocked account, a
 failed login); 5 a temporary remote error that retries did not overcome.
 
-A source called like a subcommand ("snapshots", "ls") is written ./snapshots.`,
+A source called like a subcommand ("snapshots", "ls", "forget", "prune", "verify",
+"key") is written ./snapshots.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usagef("%s needs SRC... REMOTE:path, got %d argument(s) (see %q)", cmd.CommandPath(), len(args), cmd.CommandPath()+" --help")
@@ -75,7 +76,8 @@ A source called like a subcommand ("snapshots", "ls") is written ./snapshots.`,
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "read what changed and report what would be stored, but store nothing")
 	f.IntVar(&o.packSize, "pack-size", 0, "target pack size in MiB for this run (default 16 for a local path, 64 for a remote)")
 	f.BoolVarP(&o.progress, "progress", "P", false, "show the progress line even when stderr is not a terminal")
-	cmd.AddCommand(newBackupSnapshotsCommand(g), newBackupLsCommand(g))
+	cmd.AddCommand(newBackupSnapshotsCommand(g), newBackupLsCommand(g),
+		newBackupForgetCommand(g), newBackupPruneCommand(g), newBackupVerifyCommand(g), newBackupKeyCommand(g))
 	return cmd
 }
 

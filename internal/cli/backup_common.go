@@ -17,6 +17,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/sub"
+	"ferry/internal/backup"
 	"ferry/internal/backup/pace"
 	"ferry/internal/backup/repo"
 	"ferry/internal/remote"
@@ -234,7 +235,7 @@ type snapshotSelector struct {
 // addSnapshotFlags binds --snapshot and --time.
 func addSnapshotFlags(fs *pflag.FlagSet, s *snapshotSelector) {
 	fs.StringVar(&s.id, "snapshot", "", `the snapshot's ID (a unique prefix, as "backup snapshots" shows it) or "latest"`)
-	fs.StringVar(&s.time, "time", "", `the latest snapshot at or before this time (RFC 3339, "2006-01-02" or "2006-01-02 15:04:05", local time)`)
+	fs.StringVar(&s.time, "time", "", `the latest snapshot at or before this time (RFC 3339, "2006-01-02", "2006-01-02 15:04" in local time, or "3D", "1h" ago)`)
 }
 
 // pick returns the selected snapshot of snaps (sorted oldest first).
@@ -279,16 +280,13 @@ func (s snapshotSelector) pick(snaps []repo.Snapshot) (*repo.Snapshot, error) {
 	return &snaps[len(snaps)-1], nil
 }
 
-// parseSnapshotTime reads --time: RFC 3339, or a date and optional time in
-// local time.
+// parseSnapshotTime reads --time: RFC 3339, a date and optional time in
+// local time, or a duplicity interval before now ("3D", "1h30m"); see
+// backup.TimeFormats.
 func parseSnapshotTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
+	t, err := backup.ParseTime(s, time.Now(), time.Local)
+	if err != nil {
+		return time.Time{}, usagef("--time: %v", err)
 	}
-	for _, layout := range []string{time.DateTime, "2006-01-02 15:04", "2006-01-02T15:04:05", time.DateOnly} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil // a date alone is its midnight
-		}
-	}
-	return time.Time{}, usagef("--time %q: want RFC 3339 (2026-12-02T04:00:00Z), 2026-12-02 or 2026-12-02 04:00:00", s)
+	return t, nil
 }

@@ -125,6 +125,7 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		newObscureCommand(g),
 		newGendocsCommand(g),
 		newBackupCommand(g),
+		newRestoreCommand(g),
 	)
 	root.SetHelpCommand(newHelpCommand(g))
 	addCompletions(g, root)
