@@ -2,54 +2,37 @@ package mediafire
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/url"
-	"os"
-	"strings"
 
 	"ferry/internal/backend"
+	"ferry/internal/backend/internal/dupurl"
 )
 
 // FTPPasswordEnv is the variable duplicity reads an mf:// URL's password
 // from when the URL has none.
-const FTPPasswordEnv = "FTP_PASSWORD"
+const FTPPasswordEnv = dupurl.PasswordEnv
+
+// scheme is duplicity's MediaFire URL form.
+var scheme = dupurl.Scheme{Prefix: "mf://", Service: "mediafire",
+	Example: "mf://user%40example.com@mediafire.com/folder", HostUse: "write mediafire.com; it is ignored"}
 
 // IsLink reports whether arg is a duplicity-style MediaFire URL,
 // mf://user%40host@mediafire.com/path.
-func IsLink(arg string) bool {
-	return len(arg) >= 5 && strings.EqualFold(arg[:5], "mf://")
-}
+func IsLink(arg string) bool { return scheme.Match(arg) }
 
 // parseLink splits an mf:// URL into the account's e-mail, the password
 // if the URL has one, and the folder path (contract form).
 func parseLink(arg string) (user, pass string, hasPass bool, root string, err error) {
-	u, err := url.Parse(arg)
+	u, err := scheme.Parse(arg)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL itself may hold a password
-		}
-		return "", "", false, "", fmt.Errorf("mediafire URL %s: %w", RedactLink(arg), err)
+		return "", "", false, "", err
 	}
-	if u.User == nil || u.User.Username() == "" {
-		return "", "", false, "", fmt.Errorf("mediafire URL %s: no account: write mf://user%%40example.com@mediafire.com/folder", RedactLink(arg))
+	if root, err = backend.Clean(u.Path); err != nil {
+		return "", "", false, "", scheme.Errorf(arg, "path: %w", err)
 	}
-	if u.Host == "" {
-		return "", "", false, "", fmt.Errorf("mediafire URL %s: no host (write mediafire.com; it is ignored)", RedactLink(arg))
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", "", false, "", fmt.Errorf("mediafire URL %s: a query or fragment is not allowed", RedactLink(arg))
-	}
-	root, err = backend.Clean(u.Path)
-	if err != nil {
-		return "", "", false, "", fmt.Errorf("mediafire URL %s: path: %w", RedactLink(arg), err)
-	}
-	pass, hasPass = u.User.Password()
-	return u.User.Username(), pass, hasPass, root, nil
+	return u.User, u.Pass, u.HasPass, root, nil
 }
 
-// CheckLink checks an mf:// URL's syntax without I/O.
+// CheckLink checks an mf:// URL's syntax without any I/O.
 func CheckLink(arg string) error {
 	_, _, _, _, err := parseLink(arg)
 	return err
@@ -70,14 +53,9 @@ func OpenLink(ctx context.Context, arg string, cfg backend.ConfigMap, env backen
 		c[k] = v
 	}
 	c[optUser] = user
-	switch {
-	case hasPass:
-		c[optPass] = pass
-	case os.Getenv(FTPPasswordEnv) != "":
-		c[optPass] = os.Getenv(FTPPasswordEnv)
-	}
+	c[optPass] = dupurl.URL{Pass: pass, HasPass: hasPass}.Password(c[optPass])
 	if c[optPass] == "" {
-		return nil, "", fmt.Errorf("mediafire URL %s: no password: set %s (or FERRY_MEDIAFIRE_PASS), or put it in the URL", RedactLink(arg), FTPPasswordEnv)
+		return nil, "", scheme.Errorf(arg, "no password: set %s (or FERRY_MEDIAFIRE_PASS), or put it in the URL", FTPPasswordEnv)
 	}
 	b, err := New(ctx, "mf", c, root, env)
 	if err != nil {
@@ -87,15 +65,4 @@ func OpenLink(ctx context.Context, arg string, cfg backend.ConfigMap, env backen
 }
 
 // RedactLink returns arg with the password of its user part hidden.
-func RedactLink(arg string) string {
-	rest := arg[min(len(arg), 5):]
-	at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@")
-	if at < 0 {
-		return arg
-	}
-	userinfo := rest[:at]
-	if i := strings.Index(userinfo, ":"); i >= 0 {
-		return arg[:5] + userinfo[:i] + ":***" + rest[at:]
-	}
-	return arg
-}
+func RedactLink(arg string) string { return scheme.Redact(arg) }
