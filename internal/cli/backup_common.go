@@ -238,6 +238,15 @@ func addSnapshotFlags(fs *pflag.FlagSet, s *snapshotSelector) {
 	fs.StringVar(&s.time, "time", "", `the latest snapshot at or before this time (RFC 3339, "2006-01-02", "2006-01-02 15:04" in local time, or "3D", "1h" ago)`)
 }
 
+// load lists r's snapshots and returns the selected one.
+func (s snapshotSelector) load(ctx context.Context, r *backupRepo) (*repo.Snapshot, error) {
+	snaps, err := r.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.pick(snaps)
+}
+
 // pick returns the selected snapshot of snaps (sorted oldest first).
 func (s snapshotSelector) pick(snaps []repo.Snapshot) (*repo.Snapshot, error) {
 	if s.id != "" && s.time != "" {

@@ -70,11 +70,7 @@ func runBackupLs(ctx context.Context, g *globals, o backupLsOptions, args []stri
 		return err
 	}
 	defer r.Close()
-	snaps, err := r.Snapshots(ctx)
-	if err != nil {
-		return err
-	}
-	snap, err := o.snap.pick(snaps)
+	snap, err := o.snap.load(ctx, r)
 	if err != nil {
 		return err
 	}

@@ -112,11 +112,7 @@ func runBackupVerify(ctx context.Context, g *globals, o verifyOptions, arg strin
 		}
 	}
 	if o.compareData != "" {
-		snaps, err := r.Snapshots(ctx)
-		if err != nil {
-			return err
-		}
-		snap, err := o.snap.pick(snaps)
+		snap, err := o.snap.load(ctx, r)
 		if err != nil {
 			return err
 		}

@@ -93,11 +93,7 @@ func runRestore(ctx context.Context, g *globals, o restoreOptions, arg, dest str
 		return err
 	}
 	defer r.Close()
-	snaps, err := r.Snapshots(ctx)
-	if err != nil {
-		return err
-	}
-	snap, err := o.snap.pick(snaps)
+	snap, err := o.snap.load(ctx, r)
 	if err != nil {
 		return err
 	}
