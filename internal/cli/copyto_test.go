@@ -18,7 +18,7 @@ func TestCopytoCommand(t *testing.T) {
 	}
 	sameFiles(t, "after copyto", readFiles(t, dst), map[string]string{"renamed.txt": "alpha", "t2/x": "x"})
 	code, _, errOut := runCLI(t, t.Context(), "", "copyto", "-v", filepath.Join(src, "a.txt"), filepath.Join(dst, "renamed.txt"))
-	if code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") || !strings.Contains(errOut, "Checks:       1 / 1") {
+	if code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, -") || !strings.Contains(errOut, "Checks:       1 / 1") {
 		t.Errorf("copyto again: exit %d\n%s", code, errOut)
 	}
 	sameFiles(t, "source", readFiles(t, src), map[string]string{"a.txt": "alpha", "tree/x": "x"})

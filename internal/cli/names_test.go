@@ -60,7 +60,7 @@ func TestSyncInvalidUTF8Names(t *testing.T) {
 		t.Fatalf("MEGA nodes after the first sync:\n got %s\nwant %s", got, want)
 	}
 	code, _, errOut := run("sync", "-v", src, ":mega:dir")
-	if code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") || strings.Contains(errOut, "Deleted") {
+	if code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, -") || strings.Contains(errOut, "Deleted") {
 		t.Errorf("second sync: exit %d\n%s", code, errOut)
 	}
 	if got := rawTree(t, srv, "dir"); !slices.Equal(got, want) {

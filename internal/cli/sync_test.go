@@ -58,7 +58,7 @@ func TestSyncCommandMega(t *testing.T) {
 	if code, _, errOut := run("sync", "-v"); code != 0 || !strings.Contains(errOut, "Transferred:  2 / 2, 100%") {
 		t.Fatalf("sync to MEGA: exit %d\n%s", code, errOut)
 	}
-	if code, _, errOut := run("sync", "-v"); code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") {
+	if code, _, errOut := run("sync", "-v"); code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, -") {
 		t.Errorf("second sync: exit %d\n%s", code, errOut)
 	}
 	// Touch a file: mtimes differ, content does not.
@@ -69,7 +69,7 @@ func TestSyncCommandMega(t *testing.T) {
 	if code, _, errOut := run("check", "--checksum"); code != 0 || !strings.Contains(errOut, "2 matching files") {
 		t.Errorf("check --checksum: exit %d\n%s", code, errOut)
 	}
-	if code, _, errOut := run("sync", "-v", "--checksum"); code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, 100%") {
+	if code, _, errOut := run("sync", "-v", "--checksum"); code != 0 || !strings.Contains(errOut, "Transferred:  0 / 0, -") {
 		t.Errorf("sync --checksum after touch: exit %d\n%s", code, errOut)
 	}
 	if code, _, errOut := run("sync", "-v"); code != 0 || !strings.Contains(errOut, "Transferred:  1 / 1, 100%") {

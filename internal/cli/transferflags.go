@@ -54,7 +54,7 @@ type transferOptions struct {
 	checksum          bool
 	sizeOnly          bool
 	ignoreExisting    bool
-	bwlimit           sizeFlag
+	bwlimit           bwlimitFlag
 	progress          bool
 	json              bool
 	errorOnNoTransfer bool
@@ -69,8 +69,7 @@ func addTransferFlags(f *pflag.FlagSet, o *transferOptions) {
 	f.BoolVarP(&o.checksum, "checksum", "c", false, "skip based on fingerprints (MEGA's), not modification times")
 	f.BoolVar(&o.sizeOnly, "size-only", false, "skip based on size only, not modification time or fingerprint")
 	f.BoolVar(&o.ignoreExisting, "ignore-existing", false, "skip all files that exist on the destination")
-	o.bwlimit = -1
-	f.Var(&o.bwlimit, "bwlimit", "bandwidth limit in bytes/s over all transfers (1M = 1 MiB/s; no suffix = KiB/s; off)")
+	f.Var(&o.bwlimit, "bwlimit", `bandwidth limit in bytes/s over all transfers (1M = 1 MiB/s; no suffix = KiB/s; off), UP:DOWN (10M:100M) or a timetable ("08:00,512k 12:00,off", "Mon-08:00,1M Sat-00:00,off")`)
 	f.BoolVarP(&o.progress, "progress", "P", false, "show progress during the transfer")
 	f.BoolVar(&o.json, "json", false, "print the final statistics as JSON on stdout")
 	f.BoolVar(&o.errorOnNoTransfer, "error-on-no-transfer", false, "exit with code 9 if no files were transferred")
@@ -128,10 +127,12 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		SizeOnly:       o.sizeOnly,
 		IgnoreExisting: o.ignoreExisting,
 		Filter:         flt,
-		Limiter:        transfer.NewLimiter(int64(o.bwlimit)),
-		Stats:          stats,
-		Logger:         out.logger,
-		Report:         out.report,
+		// A remote side makes the run an upload (destination) or a
+		// download (source) for an UP:DOWN limit.
+		Limiter: o.bwlimit.limiter().Direction(dst.Remote != "", src.Remote != ""),
+		Stats:   stats,
+		Logger:  out.logger,
+		Report:  out.report,
 	}
 	err = fn(ctx, transfer.Location{Backend: src.Backend, Path: src.Path}, transfer.Location{Backend: dst.Backend, Path: dst.Path}, opts)
 	// Like rclone, the final statistics are printed with -v, -P or --json;

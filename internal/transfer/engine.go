@@ -134,7 +134,9 @@ func runTree(ctx context.Context, m mode, src, dst Location, opts Options) error
 		return fmt.Errorf("%s and %s: %w", src, dst, ErrOverlap)
 	}
 
-	jobs := make(chan job, e.opts.transfers())
+	// The listing runs up to MaxBacklog files ahead of the transfers, so
+	// the totals are known early (the queue holds entries, not data).
+	jobs := make(chan job, e.opts.maxBacklog())
 	var workers errgroup.Group
 	for range e.opts.transfers() {
 		workers.Go(func() error {
@@ -537,7 +539,7 @@ type accountingReader struct {
 	done    <-chan struct{}
 	stats   *Stats
 	t       *inflight
-	limiter *Limiter
+	limiter *DirLimiter
 	n       int64 // bytes read so far
 }
 

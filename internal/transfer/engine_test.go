@@ -540,30 +540,34 @@ func TestLimiter(t *testing.T) {
 	if NewLimiter(0) != nil {
 		t.Fatal("NewLimiter(0) limits")
 	}
-	l := NewLimiter(100 << 10) // 100 KiB/s, bucket 100 KiB
+	lim := NewLimiter(100 << 10) // 100 KiB/s, bucket 64 KiB, starts empty
 	clock := t0
-	l.now = func() time.Time { return clock }
-	l.sleep = func(_ <-chan struct{}, d time.Duration) bool { clock = clock.Add(d); return true }
-	// The full bucket pays for the first 100 KiB; 300 KiB more take 3s,
-	// whatever the read sizes.
+	lim.now = func() time.Time { return clock }
+	lim.sleep = func(_ <-chan struct{}, d time.Duration) bool { clock = clock.Add(d); return true }
+	l := lim.Direction(true, false)
+	// 400 KiB take 4s from the start, whatever the read sizes: the
+	// bucket starts empty, so the run never gets ahead of the rate.
 	for i := range 400 {
 		l.wait(nil, 1<<10*(1+i%2)/2+512*(i%2))
 	}
-	if el := clock.Sub(t0); el < 2990*time.Millisecond || el > 3010*time.Millisecond {
-		t.Errorf("400 KiB at 100 KiB/s with a 100 KiB bucket took %v, want 3s", el)
+	if el := clock.Sub(t0); el < 3990*time.Millisecond || el > 4010*time.Millisecond {
+		t.Errorf("400 KiB at 100 KiB/s took %v, want 4s", el)
 	}
-	// After an idle second the bucket is full again.
+	// After an idle second the bucket holds its 64 KiB, no more.
 	clock = clock.Add(10 * time.Second)
 	before := clock
-	l.wait(nil, 100<<10)
+	l.wait(nil, 64<<10)
 	if clock != before {
 		t.Errorf("a full bucket made a read wait %v", clock.Sub(before))
 	}
+	l.wait(nil, 100<<10)
+	if d := clock.Sub(before); d < 990*time.Millisecond || d > 1010*time.Millisecond {
+		t.Errorf("100 KiB past the burst waited %v, want 1s", d)
+	}
 	// Cancelled waits return false.
-	l2 := NewLimiter(1)
+	l2 := NewLimiter(1).Direction(false, true)
 	done := make(chan struct{})
 	close(done)
-	l2.wait(done, 64<<10)
 	if l2.wait(done, 1<<20) {
 		t.Errorf("wait with a closed done channel succeeded")
 	}
@@ -572,22 +576,98 @@ func TestLimiter(t *testing.T) {
 	if err := l2.WaitN(ctx, 1<<20); !errors.Is(err, context.Canceled) {
 		t.Errorf("WaitN after cancel: %v", err)
 	}
+	var none *DirLimiter
+	if !none.wait(nil, 1<<30) {
+		t.Error("a nil limiter refused")
+	}
 }
 
-// TestBwLimit copies 512 KiB at 256 KiB/s: the full bucket (one second's
-// worth) pays for the first half, the second half waits about a second.
+// TestLimiterDirections: an UP:DOWN limit takes an upload's tokens from
+// the upload bucket and a download's from the download bucket; a copy
+// between two remotes pays both, at the slower rate.
+func TestLimiterDirections(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		up, down bool
+		want     time.Duration
+	}{
+		{"upload", true, false, 4 * time.Second},
+		{"download", false, true, time.Second},
+		{"remote to remote", true, true, 4 * time.Second},
+		{"local to local", false, false, 4 * time.Second},
+	} {
+		lim := NewScheduleLimiter([]Slot{{Weekday: -1, Rate: Bandwidth{Up: 100 << 10, Down: 400 << 10}}})
+		clock := t0
+		lim.now = func() time.Time { return clock }
+		lim.sleep = func(_ <-chan struct{}, d time.Duration) bool { clock = clock.Add(d); return true }
+		l := lim.Direction(tc.up, tc.down)
+		for range 100 {
+			l.wait(nil, 4<<10)
+		}
+		if el := clock.Sub(t0); el < tc.want-10*time.Millisecond || el > tc.want+10*time.Millisecond {
+			t.Errorf("%s: 400 KiB took %v, want %v", tc.name, el, tc.want)
+		}
+	}
+	if NewScheduleLimiter([]Slot{{Weekday: -1}}) != nil {
+		t.Error("a timetable of off slots limits")
+	}
+}
+
+// TestLimiterTimetable: the rate in force follows the clock through the
+// week, wrapping around from the last slot to the first, and a slot for
+// one day overrides the every-day slots from its minute on.
+func TestLimiterTimetable(t *testing.T) {
+	k := func(n int64) Bandwidth { return Bandwidth{n << 10, n << 10} }
+	lim := NewScheduleLimiter([]Slot{
+		{Weekday: -1, Minute: 8 * 60, Rate: k(512)},
+		{Weekday: -1, Minute: 12 * 60, Rate: Bandwidth{}},
+		{Weekday: int(time.Saturday), Minute: 10 * 60, Rate: k(1)},
+	})
+	// 2024-05-13 is a Monday.
+	at := func(day, hh, mm int) time.Time { return time.Date(2024, 5, 13+day, hh, mm, 0, 0, time.Local) }
+	for _, tc := range []struct {
+		t    time.Time
+		want Bandwidth
+	}{
+		{at(0, 7, 59), Bandwidth{}},  // Sunday 12:00 (off) wraps into Monday morning
+		{at(0, 8, 0), k(512)},        // Monday 08:00
+		{at(0, 11, 59), k(512)},      // still
+		{at(0, 12, 0), Bandwidth{}},  // off at noon
+		{at(5, 9, 0), k(512)},        // Saturday 08:00 slot
+		{at(5, 10, 30), k(1)},        // Saturday 10:00 slot
+		{at(5, 12, 30), Bandwidth{}}, // Saturday noon: every day's off again
+	} {
+		if got := lim.RateAt(tc.t); got != tc.want {
+			t.Errorf("%s: rate %+v, want %+v", tc.t.Format("Mon 15:04"), got, tc.want)
+		}
+	}
+	// A run that crosses into an off slot stops waiting.
+	clock := at(0, 11, 59)
+	lim.now = func() time.Time { return clock }
+	lim.sleep = func(_ <-chan struct{}, d time.Duration) bool { clock = clock.Add(d); return true }
+	l := lim.Direction(true, false)
+	l.wait(nil, 30<<20) // 60 s at 512 KiB/s: into the off slot
+	before := clock
+	l.wait(nil, 100<<20)
+	if clock != before {
+		t.Errorf("a read in the off slot waited %v", clock.Sub(before))
+	}
+}
+
+// TestBwLimit copies 512 KiB at 256 KiB/s: the bucket starts empty, so
+// the copy takes about two seconds.
 func TestBwLimit(t *testing.T) {
 	f := factories()[0]
 	src, dst := f.new(t), f.new(t)
 	put(t, src, "", tree{"big": {data: strings.Repeat("x", 512<<10)}})
 	opts, _ := testOptions(t)
-	opts.Limiter = NewLimiter(256 << 10)
+	opts.Limiter = NewLimiter(256<<10).Direction(true, false)
 	start := time.Now()
 	if err := Copy(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(start); el < 800*time.Millisecond {
-		t.Errorf("512 KiB at 256 KiB/s (256 KiB burst) took %v, want about 1s", el)
+	if el := time.Since(start); el < 1800*time.Millisecond {
+		t.Errorf("512 KiB at 256 KiB/s took %v, want about 2s", el)
 	}
 }
 

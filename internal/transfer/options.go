@@ -53,11 +53,13 @@ func joinClean(dir, name string) string {
 	return dir + "/" + name
 }
 
-// Defaults of Options.Transfers, Checkers (rclone's) and Retries.
+// Defaults of Options.Transfers, Checkers, MaxBacklog (rclone's) and
+// Retries.
 const (
-	DefaultTransfers = 4
-	DefaultCheckers  = 8
-	DefaultRetries   = 3
+	DefaultTransfers  = 4
+	DefaultCheckers   = 8
+	DefaultMaxBacklog = 10000
+	DefaultRetries    = 3
 )
 
 // Options tune a Copy, Sync, Move, CopyFile or MoveFile run. The zero
@@ -66,6 +68,12 @@ const (
 type Options struct {
 	Transfers int // parallel file transfers; <= 0 means DefaultTransfers
 	Checkers  int // parallel directory listings and comparisons; <= 0 means DefaultCheckers
+
+	// MaxBacklog is how many files the listing may decide on ahead of
+	// the transfers (rclone's --max-backlog): the statistics' totals count
+	// them as soon as they are decided, so a progress display shows the
+	// size of the whole run early. <= 0 means DefaultMaxBacklog.
+	MaxBacklog int
 
 	// Retries is the number of attempts per file transfer when it fails
 	// with a retryable error (retry.IsRetryable: a dropped connection, a
@@ -82,8 +90,9 @@ type Options struct {
 	// sees everything. Paths are relative to the run's roots.
 	Filter *filter.Filter
 	// Limiter bounds the bytes read per second over all transfers; nil
-	// does not limit. Share one between runs to limit them together.
-	Limiter *Limiter
+	// does not limit. Views of one Limiter share its buckets: give runs
+	// views of one Limiter to limit them together.
+	Limiter *DirLimiter
 	// Stats receives the counters; nil uses a private one.
 	Stats *Stats
 	// Logger receives operator logs; nil discards them.
@@ -107,6 +116,14 @@ func (o *Options) checkers() int {
 		return DefaultCheckers
 	}
 	return o.Checkers
+}
+
+// maxBacklog returns the effective MaxBacklog.
+func (o *Options) maxBacklog() int {
+	if o.MaxBacklog <= 0 {
+		return DefaultMaxBacklog
+	}
+	return o.MaxBacklog
 }
 
 // retryPolicy is the backoff for retrying one file transfer.

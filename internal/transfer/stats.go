@@ -106,6 +106,8 @@ func (s *Stats) Snapshot() Snapshot {
 		snap.Speed = float64(snap.Bytes) / snap.ElapsedTime
 	}
 	switch rest := snap.TotalBytes - snap.Bytes; {
+	case snap.TotalBytes == 0:
+		// Nothing known to transfer yet: no ETA (ETA stays -1).
 	case rest <= 0:
 		snap.ETA = 0
 	case snap.Speed > 0:

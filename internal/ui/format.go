@@ -17,6 +17,7 @@ package ui
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -60,10 +61,11 @@ func FormatDuration(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// percent returns 100*n/total as an integer, 100 when total is 0.
-func percent(n, total int64) int64 {
+// percent formats 100*n/total as "42%", or "-" while total is 0 (as
+// rclone does: nothing known yet is not 100% done).
+func percent(n, total int64) string {
 	if total <= 0 {
-		return 100
+		return "-"
 	}
-	return n * 100 / total
+	return strconv.FormatInt(n*100/total, 10) + "%"
 }

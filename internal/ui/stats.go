@@ -58,7 +58,7 @@ func statsLines(s Stats, live bool) []string {
 	if s.ETA >= 0 {
 		eta = FormatDuration(seconds(s.ETA))
 	}
-	add("Transferred", "%s / %s, %d%%, %s, ETA %s", FormatBytes(s.Bytes), FormatBytes(s.TotalBytes),
+	add("Transferred", "%s / %s, %s, %s, ETA %s", FormatBytes(s.Bytes), FormatBytes(s.TotalBytes),
 		percent(s.Bytes, s.TotalBytes), FormatRate(s.Speed), eta)
 	if s.Errors > 0 {
 		msg := ""
@@ -71,7 +71,7 @@ func statsLines(s Stats, live bool) []string {
 		add("Retries", "%d (temporary failures tried again)", s.Retries)
 	}
 	if s.TotalChecks > 0 || s.Checks > 0 {
-		add("Checks", "%d / %d, %d%%", s.Checks, s.TotalChecks, percent(s.Checks, s.TotalChecks))
+		add("Checks", "%d / %d, %s", s.Checks, s.TotalChecks, percent(s.Checks, s.TotalChecks))
 	}
 	if s.Deletes > 0 || s.DeletedDirs > 0 {
 		add("Deleted", "%d (files), %d (dirs)", s.Deletes, s.DeletedDirs)
@@ -82,7 +82,7 @@ func statsLines(s Stats, live bool) []string {
 	if s.ModTimes > 0 {
 		add("Updated", "%d (modification times)", s.ModTimes)
 	}
-	add("Transferred", "%d / %d, %d%%", s.Transfers, s.TotalTransfers, percent(s.Transfers, s.TotalTransfers))
+	add("Transferred", "%d / %d, %s", s.Transfers, s.TotalTransfers, percent(s.Transfers, s.TotalTransfers))
 	add("Elapsed time", "%s", FormatDuration(seconds(s.ElapsedTime)))
 	if s.DryRun {
 		lines = append(lines, "(dry run: nothing was changed)")
@@ -94,7 +94,7 @@ func statsLines(s Stats, live bool) []string {
 			if t.Speed > 0 {
 				tEta = FormatDuration(seconds(float64(t.Size-t.Bytes) / t.Speed))
 			}
-			lines = append(lines, fmt.Sprintf(" * %s: %d%% /%s, %s, %s", t.Name, percent(t.Bytes, t.Size),
+			lines = append(lines, fmt.Sprintf(" * %s: %s /%s, %s, %s", t.Name, percent(t.Bytes, t.Size),
 				FormatBytes(t.Size), FormatRate(t.Speed), tEta))
 		}
 	}
