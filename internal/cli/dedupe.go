@@ -17,9 +17,10 @@ import (
 
 // dedupeOptions are the flags of "ferry dedupe".
 type dedupeOptions struct {
-	mode   string
-	dryRun bool
-	json   bool
+	mode        string
+	dryRun      bool
+	interactive bool
+	json        bool
 }
 
 // newDedupeCommand builds "ferry dedupe", binding its flags to an options struct.
@@ -61,6 +62,7 @@ and never merged. Use --dry-run to see what would happen.`,
 	f := cmd.Flags()
 	f.StringVar(&o.mode, "dedupe-mode", "interactive", "interactive, skip, first, newest, oldest, largest, smallest, rename or list")
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "show what would be done without changing anything")
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "ask before each delete or rename: y(es), n(o), s(kip all), !/a (do all), q(uit)")
 	f.BoolVar(&o.json, "json", false, "print the final statistics as JSON on stdout")
 	return cmd
 }
@@ -90,8 +92,14 @@ func runDedupe(ctx context.Context, g *globals, o dedupeOptions, args []string) 
 	opts := transfer.DedupeOptions{
 		Mode: mode, DryRun: o.dryRun, Stats: stats, Logger: out.logger, Report: out.report,
 	}
+	// The -i questions and the interactive mode's share one reader of
+	// stdin.
+	gt := newGate(g, safetyOptions{interactive: o.interactive}, out)
+	if o.interactive {
+		opts.Confirm = func(_ context.Context, action, rel string) (bool, error) { return gt.allow(action, rel) }
+	}
 	if mode == transfer.DedupeInteractive {
-		in := bufio.NewReader(g.stdio.In)
+		in := gt.in
 		opts.Choose = func(ctx context.Context, rel string, dups []backend.Entry) (transfer.DedupeChoice, error) {
 			return askDedupe(g.stdio.Out, in, rel, dups)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry/internal/backend"
+	"ferry/internal/filter"
 	"ferry/internal/remote"
 	"ferry/internal/ui"
 )
@@ -150,16 +151,32 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 // is fs.ErrNotExist; callers for which it is a directory wrap the error
 // with dirNotFound.
 func walkRef(ctx context.Context, ref *remote.Ref, depth int, fn func(e backend.Entry, rel string)) error {
+	return walkFiltered(ctx, ref, depth, nil, fn)
+}
+
+// walkFiltered is walkRef seeing only what flt includes (nil: everything):
+// files it includes, and directories it does not exclude, whose contents
+// are not listed when it does.
+func walkFiltered(ctx context.Context, ref *remote.Ref, depth int, flt *filter.Filter, fn func(e backend.Entry, rel string)) error {
 	st, err := ref.Backend.Stat(ctx, ref.Path)
 	if err != nil {
 		return err
 	}
 	if !st.IsDir {
-		fn(st, st.Name())
+		if flt.IncludeFile(st.Name(), st.Size) {
+			fn(st, st.Name())
+		}
 		return nil
 	}
 	return backend.Walk(ctx, ref.Backend, ref.Path, depth, func(e backend.Entry) error {
-		fn(e, relPath(ref.Path, e.Path))
+		rel := relPath(ref.Path, e.Path)
+		switch {
+		case e.IsDir && !flt.IncludeDir(rel):
+			return backend.SkipDir
+		case !e.IsDir && !flt.IncludeFile(rel, e.Size):
+			return nil
+		}
+		fn(e, rel)
 		return nil
 	})
 }

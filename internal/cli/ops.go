@@ -14,6 +14,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/remote"
+	"ferry/internal/transfer"
 	"ferry/internal/ui"
 )
 
@@ -59,7 +60,8 @@ func newRmdirCommand(g *globals) *cobra.Command {
 }
 
 func newDeletefileCommand(g *globals) *cobra.Command {
-	return refCommand(g, "deletefile remote:path", "Remove a single file from remote",
+	var o safetyOptions
+	cmd := refCommand(g, "deletefile remote:path", "Remove a single file from remote",
 		func(ctx context.Context, ref *remote.Ref) error {
 			st, err := ref.Backend.Stat(ctx, ref.Path)
 			if err != nil {
@@ -68,37 +70,57 @@ func newDeletefileCommand(g *globals) *cobra.Command {
 			if st.IsDir {
 				return usagef("deletefile: %s is a directory (use delete or purge)", ref.Path)
 			}
-			return ref.Backend.Remove(ctx, ref.Path)
+			gt := newGate(g, o, startOutput(g, false, false, new(transfer.Stats)))
+			if ok, err := gt.allow("delete", st.Name()); !ok || err != nil {
+				return err
+			}
+			if err := ref.Backend.Remove(ctx, ref.Path); err != nil {
+				return err
+			}
+			gt.done(st.Name(), "Deleted")
+			return nil
 		})
+	addSafetyFlags(cmd.Flags(), &o)
+	return cmd
 }
 
 // rmdirsOptions are the flags of "ferry rmdirs".
-type rmdirsOptions struct{ leaveRoot bool }
+type rmdirsOptions struct {
+	safety    safetyOptions
+	leaveRoot bool
+}
 
 func newRmdirsCommand(g *globals) *cobra.Command {
 	var o rmdirsOptions
 	cmd := refCommand(g, "rmdirs remote:path", "Remove empty directories under the path",
-		func(ctx context.Context, ref *remote.Ref) error { return removeEmptyDirs(ctx, ref, o.leaveRoot) })
+		func(ctx context.Context, ref *remote.Ref) error {
+			gt := newGate(g, o.safety, startOutput(g, false, false, new(transfer.Stats)))
+			return removeEmptyDirs(ctx, ref, o.leaveRoot, gt)
+		})
 	cmd.Flags().BoolVar(&o.leaveRoot, "leave-root", false, "do not remove the root directory if it is empty")
+	addSafetyFlags(cmd.Flags(), &o.safety)
 	return cmd
 }
 
 // removeEmptyDirs removes every directory under ref that holds no files,
-// deepest first.
-func removeEmptyDirs(ctx context.Context, ref *remote.Ref, leaveRoot bool) error {
+// deepest first, each as gt allows (a directory kept keeps its parents).
+func removeEmptyDirs(ctx context.Context, ref *remote.Ref, leaveRoot bool, gt *gate) error {
 	var dirs []string
 	hasFiles := map[string]bool{}
-	err := backend.Walk(ctx, ref.Backend, ref.Path, 0, func(e backend.Entry) error {
-		if e.IsDir {
-			dirs = append(dirs, e.Path)
-			return nil
-		}
-		for d := backend.Dir(e.Path); ; d = backend.Dir(d) {
+	keep := func(p string) {
+		for d := backend.Dir(p); ; d = backend.Dir(d) {
 			hasFiles[d] = true
 			if d == "" || d == ref.Path {
 				break
 			}
 		}
+	}
+	err := backend.Walk(ctx, ref.Backend, ref.Path, 0, func(e backend.Entry) error {
+		if e.IsDir {
+			dirs = append(dirs, e.Path)
+			return nil
+		}
+		keep(e.Path)
 		return nil
 	})
 	if err != nil {
@@ -112,45 +134,90 @@ func removeEmptyDirs(ctx context.Context, ref *remote.Ref, leaveRoot bool) error
 		if hasFiles[d] {
 			continue
 		}
+		rel := relPath(ref.Path, d)
+		if rel == "" {
+			rel = backend.Entry{Path: d}.Name()
+		}
+		ok, err := gt.allow("remove directory", rel)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if !gt.o.dryRun {
+				keep(d)
+			}
+			continue
+		}
 		if err := ref.Backend.Rmdir(ctx, d); err != nil {
 			return err
 		}
+		gt.done(rel, "Removed directory")
 	}
 	return nil
 }
 
 // deleteOptions are the flags of "ferry delete".
-type deleteOptions struct{ rmdirs bool }
+type deleteOptions struct {
+	safety  safetyOptions
+	filters filterOptions
+	rmdirs  bool
+}
 
 func newDeleteCommand(g *globals) *cobra.Command {
 	var o deleteOptions
 	cmd := refCommand(g, "delete remote:path", "Remove the files in path (directories stay unless --rmdirs)",
 		func(ctx context.Context, ref *remote.Ref) error {
-			var files []string
-			err := walkRef(ctx, ref, 0, func(e backend.Entry, _ string) {
+			flt, err := o.filters.build()
+			if err != nil {
+				return err
+			}
+			gt := newGate(g, o.safety, startOutput(g, false, false, new(transfer.Stats)))
+			var files []backend.Entry
+			err = walkFiltered(ctx, ref, 0, flt, func(e backend.Entry, _ string) {
 				if !e.IsDir {
-					files = append(files, e.Path)
+					files = append(files, e)
 				}
 			})
 			if err != nil {
 				return dirNotFound(err)
 			}
-			for _, p := range files {
-				if err := ref.Backend.Remove(ctx, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			for _, e := range files {
+				rel := relPath(ref.Path, e.Path)
+				if rel == "" {
+					rel = e.Name()
+				}
+				ok, err := gt.allow("delete", rel)
+				if err != nil {
 					return err
 				}
+				if !ok {
+					continue
+				}
+				if err := ref.Backend.Remove(ctx, e.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+				gt.done(rel, "Deleted")
 			}
 			if o.rmdirs {
-				return removeEmptyDirs(ctx, ref, true)
+				return removeEmptyDirs(ctx, ref, true, gt)
 			}
 			return nil
 		})
+	cmd.Long = `Remove the files in the path that the filter flags select (all of them
+without any), leaving the directories unless --rmdirs. Unlike purge it
+obeys --include, --exclude, --min-size and the other filters, so
+"ferry delete --min-size 100M m:" removes only the big files. Try it with
+--dry-run first, or -i to be asked about each file; -v prints each file
+deleted.`
 	cmd.Flags().BoolVar(&o.rmdirs, "rmdirs", false, "also remove the empty directories left behind")
+	addFilterFlags(cmd.Flags(), &o.filters)
+	addSafetyFlags(cmd.Flags(), &o.safety)
 	return cmd
 }
 
 func newPurgeCommand(g *globals) *cobra.Command {
-	return refCommand(g, "purge remote:path", "Remove the path and all of its contents",
+	var o safetyOptions
+	cmd := refCommand(g, "purge remote:path", "Remove the path and all of its contents",
 		func(ctx context.Context, ref *remote.Ref) error {
 			st, err := ref.Backend.Stat(ctx, ref.Path)
 			if err != nil {
@@ -159,8 +226,22 @@ func newPurgeCommand(g *globals) *cobra.Command {
 			if !st.IsDir {
 				return usagef("purge: %s is a file (use deletefile)", ref.Path)
 			}
-			return backend.Purge(ctx, ref.Backend, ref.Path)
+			gt := newGate(g, o, startOutput(g, false, false, new(transfer.Stats)))
+			name := ref.Path
+			if name == "" {
+				name = ref.Backend.String()
+			}
+			if ok, err := gt.allow("purge", name); !ok || err != nil {
+				return err
+			}
+			if err := backend.Purge(ctx, ref.Backend, ref.Path); err != nil {
+				return err
+			}
+			gt.done(name, "Purged")
+			return nil
 		})
+	addSafetyFlags(cmd.Flags(), &o)
+	return cmd
 }
 
 // linkOptions are the flags of "ferry link".
@@ -276,8 +357,20 @@ func newAboutCommand(g *globals) *cobra.Command {
 }
 
 func newCleanupCommand(g *globals) *cobra.Command {
-	return refCommand(g, "cleanup remote:", "Clean up the remote: empty the trash or rubbish bin",
+	var o safetyOptions
+	cmd := refCommand(g, "cleanup remote:", "Clean up the remote: empty the trash or rubbish bin",
 		func(ctx context.Context, ref *remote.Ref) error {
-			return backend.CleanUp(ctx, ref.Backend)
+			gt := newGate(g, o, startOutput(g, false, false, new(transfer.Stats)))
+			name := ref.Backend.String()
+			if ok, err := gt.allow("cleanup", name); !ok || err != nil {
+				return err
+			}
+			if err := backend.CleanUp(ctx, ref.Backend); err != nil {
+				return err
+			}
+			gt.done(name, "Emptied the trash")
+			return nil
 		})
+	addSafetyFlags(cmd.Flags(), &o)
+	return cmd
 }

@@ -50,6 +50,7 @@ type transferOptions struct {
 	filters           filterOptions
 	transfers         int
 	checkers          int
+	maxBacklog        int
 	dryRun            bool
 	checksum          bool
 	sizeOnly          bool
@@ -65,6 +66,7 @@ func addTransferFlags(f *pflag.FlagSet, o *transferOptions) {
 	addFilterFlags(f, &o.filters)
 	f.IntVar(&o.transfers, "transfers", transfer.DefaultTransfers, "number of file transfers to run in parallel")
 	f.IntVar(&o.checkers, "checkers", transfer.DefaultCheckers, "number of directory listings and comparisons to run in parallel")
+	f.IntVar(&o.maxBacklog, "max-backlog", transfer.DefaultMaxBacklog, "number of files the listing may decide on ahead of the transfers (their totals show in -P early)")
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "show what would be done without changing anything")
 	f.BoolVarP(&o.checksum, "checksum", "c", false, "skip based on fingerprints (MEGA's), not modification times")
 	f.BoolVar(&o.sizeOnly, "size-only", false, "skip based on size only, not modification time or fingerprint")
@@ -122,6 +124,7 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 	opts := transfer.Options{
 		Transfers:      o.transfers,
 		Checkers:       o.checkers,
+		MaxBacklog:     o.maxBacklog,
 		DryRun:         o.dryRun,
 		Checksum:       o.checksum,
 		SizeOnly:       o.sizeOnly,

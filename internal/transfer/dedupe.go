@@ -69,6 +69,11 @@ type DedupeOptions struct {
 	// Choose answers DedupeInteractive for the duplicates dups of rel
 	// (already without identical copies). Required in that mode.
 	Choose func(ctx context.Context, rel string, dups []backend.Entry) (DedupeChoice, error)
+	// Confirm, if set, is asked before each delete or rename that is not
+	// a dry run (rclone's -i): action is "delete" or "rename to NAME" and
+	// rel the object's path. false skips that change; an error stops the
+	// run with it.
+	Confirm func(ctx context.Context, action, rel string) (bool, error)
 }
 
 // Dedupe finds objects that share a name in the directories under loc
@@ -307,6 +312,11 @@ func (d *deduper) renameAll(ctx context.Context, es []backend.Entry, names map[s
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			if ok, err := d.confirm(ctx, "rename to "+newRel, rel); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
 			if _, err := d.dn.RenameEntry(ctx, e, newName); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -328,6 +338,9 @@ func (d *deduper) remove(ctx context.Context, e backend.Entry, reason string) er
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if ok, err := d.confirm(ctx, "delete", rel); err != nil || !ok {
+			return err
+		}
 		if err := d.dn.RemoveEntry(ctx, e); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -339,6 +352,14 @@ func (d *deduper) remove(ctx context.Context, e backend.Entry, reason string) er
 	d.stats.deletes.Add(1)
 	d.report(Event{Action: Deleted, Path: rel, ID: e.ID, Size: e.Size, Reason: reason, DryRun: d.opts.DryRun})
 	return nil
+}
+
+// confirm asks Confirm about one change; true without it.
+func (d *deduper) confirm(ctx context.Context, action, rel string) (bool, error) {
+	if d.opts.Confirm == nil {
+		return true, nil
+	}
+	return d.opts.Confirm(ctx, action, rel)
 }
 
 // fail records a failure on rel and reports it.
