@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -21,6 +23,14 @@ type checkOptions struct {
 	oneWay   bool
 	progress bool
 	json     bool
+	reports  checkReportFiles
+}
+
+// checkReportFiles are check's --combined, --differ, --missing-on-src,
+// --missing-on-dst, --match and --error: files ("-" for stdout) that get
+// one path a line of each kind, as rclone writes them.
+type checkReportFiles struct {
+	combined, differ, missingOnSrc, missingOnDst, match, errors string
 }
 
 // newCheckCommand builds "ferry check", binding its flags to an options struct.
@@ -55,6 +65,12 @@ Exits with status 1 if differences were found, like rclone.`,
 	f.BoolVar(&o.oneWay, "one-way", false, "don't report files missing on the source")
 	f.BoolVarP(&o.progress, "progress", "P", false, "show progress during the check")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
+	f.StringVar(&o.reports.combined, "combined", "", `write every path to this file ("-": stdout), marked "= " matching, "- " only in the source, "+ " only in the destination, "* " differing, "! " failed`)
+	f.StringVar(&o.reports.differ, "differ", "", "write the paths that differ to this file")
+	f.StringVar(&o.reports.missingOnSrc, "missing-on-src", "", "write the paths missing on the source to this file")
+	f.StringVar(&o.reports.missingOnDst, "missing-on-dst", "", "write the paths missing on the destination to this file")
+	f.StringVar(&o.reports.match, "match", "", "write the paths that match to this file")
+	f.StringVar(&o.reports.errors, "error", "", "write the paths that could not be checked to this file")
 	return cmd
 }
 
@@ -90,6 +106,11 @@ func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) er
 		return err
 	}
 	defer dst.Close()
+	rw, err := openCheckReports(g, o.reports)
+	if err != nil {
+		return err
+	}
+	defer rw.close()
 	srcLoc := transfer.Location{Backend: src.Backend, Path: src.Path}
 	dstLoc := transfer.Location{Backend: dst.Backend, Path: dst.Path}
 
@@ -120,6 +141,7 @@ func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) er
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		rw.write(ev.Action, ev.Path)
 		switch ev.Action {
 		case transfer.MissingOnDst:
 			rep.MissingOnDstPaths = append(rep.MissingOnDstPaths, ev.Path)
@@ -138,6 +160,9 @@ func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) er
 	snap := out.finish(false)
 	if ctx.Err() != nil {
 		return err
+	}
+	if cerr := rw.close(); cerr != nil && err == nil {
+		err = cerr
 	}
 	if o.json {
 		rep.CheckResult = res
@@ -158,9 +183,8 @@ func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) er
 	if res.MissingOnSrc > 0 {
 		p.Message(ui.LevelNotice, srcLoc.String(), checkPlural(res.MissingOnSrc, "file")+" missing")
 	}
-	if res.Differences > 0 {
-		p.Message(ui.LevelNotice, dstLoc.String(), checkPlural(res.Differences, "difference")+" found")
-	}
+	// Always, as rclone: a script greps for "0 differences found".
+	p.Message(ui.LevelNotice, dstLoc.String(), checkPlural(res.Differences, "difference")+" found")
 	if res.Errors > 0 {
 		p.Message(ui.LevelNotice, dstLoc.String(), checkPlural(res.Errors, "error")+" while checking")
 	}
@@ -174,4 +198,97 @@ func checkPlural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// checkReports are check's open report files.
+type checkReports struct {
+	byAction map[transfer.Action][]*bufio.Writer
+	combined *bufio.Writer
+	files    []*os.File
+	closed   bool
+}
+
+// openCheckReports creates the report files named in r.
+func openCheckReports(g *globals, r checkReportFiles) (*checkReports, error) {
+	rw := &checkReports{byAction: map[transfer.Action][]*bufio.Writer{}}
+	open := func(name string) (*bufio.Writer, error) {
+		if name == "-" {
+			return bufio.NewWriter(g.stdio.Out), nil
+		}
+		f, err := os.Create(name)
+		if err != nil {
+			return nil, usagef("check: report file: %v", err)
+		}
+		rw.files = append(rw.files, f)
+		return bufio.NewWriter(f), nil
+	}
+	for _, spec := range []struct {
+		name   string
+		action transfer.Action
+	}{
+		{r.differ, transfer.Differs}, {r.missingOnSrc, transfer.MissingOnSrc}, {r.missingOnDst, transfer.MissingOnDst},
+		{r.match, transfer.Matches}, {r.errors, transfer.Failed},
+	} {
+		if spec.name == "" {
+			continue
+		}
+		w, err := open(spec.name)
+		if err != nil {
+			rw.close()
+			return nil, err
+		}
+		rw.byAction[spec.action] = append(rw.byAction[spec.action], w)
+	}
+	if r.combined != "" {
+		w, err := open(r.combined)
+		if err != nil {
+			rw.close()
+			return nil, err
+		}
+		rw.combined = w
+	}
+	return rw, nil
+}
+
+// combinedMarks are --combined's line prefixes (rclone's).
+var combinedMarks = map[transfer.Action]string{
+	transfer.Matches: "= ", transfer.MissingOnDst: "- ", transfer.MissingOnSrc: "+ ",
+	transfer.Differs: "* ", transfer.Failed: "! ",
+}
+
+// write records path under action; the caller serialises calls.
+func (rw *checkReports) write(action transfer.Action, path string) {
+	for _, w := range rw.byAction[action] {
+		w.WriteString(path + "\n")
+	}
+	if mark, ok := combinedMarks[action]; ok && rw.combined != nil {
+		rw.combined.WriteString(mark + path + "\n")
+	}
+}
+
+// close flushes and closes the files; later calls do nothing.
+func (rw *checkReports) close() error {
+	if rw.closed {
+		return nil
+	}
+	rw.closed = true
+	var first error
+	for _, ws := range rw.byAction {
+		for _, w := range ws {
+			if err := w.Flush(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	if rw.combined != nil {
+		if err := rw.combined.Flush(); err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, f := range rw.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
