@@ -67,3 +67,22 @@ func BenchmarkCopySmallFiles(b *testing.B) {
 	}
 	b.ReportMetric(float64(files)*float64(b.N)/b.Elapsed().Seconds(), "files/s")
 }
+
+// BenchmarkLimiterWait is the cost --bwlimit adds to each read of a
+// transfer (a timetable of a week's slots, four readers at once), at a
+// rate high enough that no read waits.
+func BenchmarkLimiterWait(b *testing.B) {
+	var slots []Slot
+	for d := range 7 {
+		slots = append(slots, Slot{Weekday: d, Minute: 8 * 60, Rate: Bandwidth{1 << 50, 1 << 50}},
+			Slot{Weekday: d, Minute: 18 * 60, Rate: Bandwidth{1 << 50, 1 << 50}})
+	}
+	l := NewScheduleLimiter(slots).Direction(true, true)
+	b.SetBytes(32 << 10)
+	b.SetParallelism(1)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.wait(nil, 32<<10)
+		}
+	})
+}
