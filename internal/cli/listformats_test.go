@@ -23,7 +23,7 @@ func TestListFormats(t *testing.T) {
 	writeFiles(t, src, map[string]string{"a.txt": "alpha", "b, c.jpg": "bravo!", "sub/d.txt": "delta", "sub/deep/e.log": "echo"})
 	run := func(args ...string) string {
 		t.Helper()
-		code, out, errOut := runFerry(t, "", append(args, remote...)...)
+		code, out, errOut := runBinStdin(t, nil, "", append(args, remote...)...)
 		if code != 0 {
 			t.Fatalf("ferry %v: exit %d\n%s", args, code, errOut)
 		}
@@ -54,7 +54,7 @@ func TestListFormats(t *testing.T) {
 	if out := run("lsf", "--format", "h", "--hash", "fingerprint", ":mega:l/a.txt"); len(strings.TrimSpace(out)) < 20 {
 		t.Errorf("lsf --format h --hash fingerprint: %q", out)
 	}
-	if code, _, errOut := runFerry(t, "", append([]string{"lsf", "--format", "px", ":mega:l"}, remote...)...); code != exitUsage || !strings.Contains(errOut, "'x'") {
+	if code, _, errOut := runBinStdin(t, nil, "", append([]string{"lsf", "--format", "px", ":mega:l"}, remote...)...); code != exitUsage || !strings.Contains(errOut, "'x'") {
 		t.Errorf("lsf --format px: exit %d %q", code, errOut)
 	}
 
@@ -138,12 +138,12 @@ func TestCheckReports(t *testing.T) {
 	writeFiles(t, src, map[string]string{"same.txt": "s", "differ.txt": "one", "only-src.txt": "x"})
 	writeFiles(t, dst, map[string]string{"same.txt": "s", "differ.txt": "two!", "only-dst.txt": "y"})
 
-	code, _, errOut := runFerry(t, "", "check", src, src)
+	code, _, errOut := runBinStdin(t, nil, "", "check", src, src)
 	if code != 0 || !strings.Contains(errOut, ": 0 differences found") || !strings.Contains(errOut, "3 matching files") {
 		t.Errorf("check of a tree against itself: exit %d\n%s", code, errOut)
 	}
 	file := func(name string) string { return filepath.Join(rep, name) }
-	code, out, errOut := runFerry(t, "", "check", src, dst, "--combined", "-", "--differ", file("differ"),
+	code, out, errOut := runBinStdin(t, nil, "", "check", src, dst, "--combined", "-", "--differ", file("differ"),
 		"--missing-on-src", file("mos"), "--missing-on-dst", file("mod"), "--match", file("match"), "--error", file("error"))
 	if code != exitUsage || !strings.Contains(errOut, "3 differences found") {
 		t.Errorf("check: exit %d\n%s", code, errOut)
@@ -158,7 +158,7 @@ func TestCheckReports(t *testing.T) {
 			t.Errorf("report %s: %q (%v), want %q", name, got, err, want)
 		}
 	}
-	if code, _, errOut := runFerry(t, "", "check", src, dst, "--differ", filepath.Join(rep, "no", "such", "dir")); code != exitUsage || !strings.Contains(errOut, "report file") {
+	if code, _, errOut := runBinStdin(t, nil, "", "check", src, dst, "--differ", filepath.Join(rep, "no", "such", "dir")); code != exitUsage || !strings.Contains(errOut, "report file") {
 		t.Errorf("check with an unwritable report: exit %d %q", code, errOut)
 	}
 }

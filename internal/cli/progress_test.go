@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -15,28 +14,6 @@ import (
 	"testing"
 	"time"
 )
-
-// runFerry runs the built binary with args and stdin, and returns its
-// exit code, stdout and stderr (the environment is the test's: megaCLI's
-// XDG directories included).
-func runFerry(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, ferryBinary(t), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("ferry %s: %v", strings.Join(args, " "), err)
-		}
-		code = ee.ExitCode()
-	}
-	return code, out.String(), errb.String()
-}
 
 // countLineRE matches the file count line of the stats block.
 var countLineRE = regexp.MustCompile(`Transferred:\s+(\d+) / (\d+), (\S+)\x1b`)
@@ -127,7 +104,7 @@ func TestBwlimitRate(t *testing.T) {
 	}
 	measure := func(limit float64, args ...string) {
 		t.Helper()
-		code, out, errOut := runFerry(t, "", append(append(args, "--json"), remote...)...)
+		code, out, errOut := runBinStdin(t, nil, "", append(append(args, "--json"), remote...)...)
 		if code != 0 {
 			t.Fatalf("ferry %v: exit %d\n%s", args, code, errOut)
 		}
@@ -151,7 +128,7 @@ func TestBwlimitRate(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(back, "big.bin")); err != nil || !bytes.Equal(got, data) {
 		t.Errorf("the round trip changed the file (%v)", err)
 	}
-	code, _, errOut := runFerry(t, "", "copy", "--bwlimit", "Mon-25:00,1M", src, t.TempDir())
+	code, _, errOut := runBinStdin(t, nil, "", "copy", "--bwlimit", "Mon-25:00,1M", src, t.TempDir())
 	if code != exitUsage || !strings.Contains(errOut, "Mon-25:00,1M") {
 		t.Errorf("a bad timetable: exit %d, %q", code, errOut)
 	}

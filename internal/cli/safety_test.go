@@ -55,7 +55,7 @@ func TestDeleteSafety(t *testing.T) {
 		{"rmdirs", "--dry-run", dir},
 		{"purge", "--dry-run", filepath.Join(dir, "sub")},
 	} {
-		code, out, errOut := runFerry(t, "", args...)
+		code, out, errOut := runBinStdin(t, nil, "", args...)
 		if code != 0 || out != "" || !strings.Contains(errOut, "as --dry-run is set") {
 			t.Errorf("%v: exit %d, stdout %q, stderr:\n%s", args, code, out, errOut)
 		}
@@ -63,20 +63,20 @@ func TestDeleteSafety(t *testing.T) {
 			t.Fatalf("%v changed the files: %v", args, got)
 		}
 	}
-	code, _, errOut := runFerry(t, "", "delete", "--dry-run", dir)
+	code, _, errOut := runBinStdin(t, nil, "", "delete", "--dry-run", dir)
 	for _, p := range want {
 		if !strings.Contains(errOut, "NOTICE: "+p+": Skipped delete as --dry-run is set") {
 			t.Errorf("delete --dry-run does not name %s:\n%s", p, errOut)
 		}
 	}
-	if code, _, errOut := runFerry(t, "", "rmdirs", "--dry-run", "--leave-root", dir); code != 0 ||
+	if code, _, errOut := runBinStdin(t, nil, "", "rmdirs", "--dry-run", "--leave-root", dir); code != 0 ||
 		!strings.Contains(errOut, "empty1/empty2: Skipped remove directory") || !strings.Contains(errOut, "empty1: Skipped remove directory") ||
 		strings.Contains(errOut, "sub: Skipped") {
 		t.Errorf("rmdirs --dry-run: exit %d\n%s", code, errOut)
 	}
 
 	// -i: a.txt yes, b.log no, big.bin "!" (all the rest, no questions).
-	code, _, errOut = runFerry(t, "y\nn\n!\n", "delete", "-i", dir)
+	code, _, errOut = runBinStdin(t, nil, "y\nn\n!\n", "delete", "-i", dir)
 	if code != 0 || strings.Count(errOut, "y/n/s/!/q> ") != 3 || !strings.Contains(errOut, `ferry: delete "b.log"?`) {
 		t.Errorf("delete -i: exit %d\n%s", code, errOut)
 	}
@@ -86,10 +86,10 @@ func TestDeleteSafety(t *testing.T) {
 
 	// q stops at once; no answer at all is an error, not a yes.
 	writeFiles(t, dir, all)
-	if code, _, errOut := runFerry(t, "q\n", "delete", "-i", dir); code == 0 || !strings.Contains(errOut, "stopped at the user's request") {
+	if code, _, errOut := runBinStdin(t, nil, "q\n", "delete", "-i", dir); code == 0 || !strings.Contains(errOut, "stopped at the user's request") {
 		t.Errorf("delete -i, q: exit %d\n%s", code, errOut)
 	}
-	if code, _, errOut := runFerry(t, "", "deletefile", "-i", filepath.Join(dir, "a.txt")); code != exitUsage || !strings.Contains(errOut, "no answer") {
+	if code, _, errOut := runBinStdin(t, nil, "", "deletefile", "-i", filepath.Join(dir, "a.txt")); code != exitUsage || !strings.Contains(errOut, "no answer") {
 		t.Errorf("deletefile -i without an answer: exit %d\n%s", code, errOut)
 	}
 	if got := files(t, dir); !slices.Equal(got, want) {
@@ -97,7 +97,7 @@ func TestDeleteSafety(t *testing.T) {
 	}
 
 	// rmdirs -i: keeping empty2 keeps empty1 too (it is not empty then).
-	if code, _, errOut := runFerry(t, "n\n", "rmdirs", "-i", "--leave-root", dir); code != 0 {
+	if code, _, errOut := runBinStdin(t, nil, "n\n", "rmdirs", "-i", "--leave-root", dir); code != 0 {
 		t.Errorf("rmdirs -i, n: exit %d\n%s", code, errOut)
 	}
 	if got := dirs(t, dir); !slices.Contains(got, "empty1/empty2") {
@@ -105,11 +105,11 @@ func TestDeleteSafety(t *testing.T) {
 	}
 
 	// delete takes the filters; -v names each file deleted.
-	code, _, errOut = runFerry(t, "", "delete", "-v", "--include", "*.log", dir)
+	code, _, errOut = runBinStdin(t, nil, "", "delete", "-v", "--include", "*.log", dir)
 	if code != 0 || !strings.Contains(errOut, "b.log: Deleted") || !strings.Contains(errOut, "sub/d.log: Deleted") || strings.Contains(errOut, "a.txt") {
 		t.Errorf("delete -v --include *.log: exit %d\n%s", code, errOut)
 	}
-	code, _, errOut = runFerry(t, "", "delete", "--min-size", "1K", "--exclude", "sub/**", dir)
+	code, _, errOut = runBinStdin(t, nil, "", "delete", "--min-size", "1K", "--exclude", "sub/**", dir)
 	if code != 0 {
 		t.Errorf("delete --min-size 1K: exit %d\n%s", code, errOut)
 	}
@@ -118,7 +118,7 @@ func TestDeleteSafety(t *testing.T) {
 	}
 
 	// purge -i: y purges.
-	if code, _, errOut := runFerry(t, "y\n", "purge", "-i", filepath.Join(dir, "sub")); code != 0 || !strings.Contains(errOut, "purge") {
+	if code, _, errOut := runBinStdin(t, nil, "y\n", "purge", "-i", filepath.Join(dir, "sub")); code != 0 || !strings.Contains(errOut, "purge") {
 		t.Errorf("purge -i, y: exit %d\n%s", code, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sub")); !os.IsNotExist(err) {
@@ -135,7 +135,7 @@ func TestCleanupDedupeSafety(t *testing.T) {
 	writeFiles(t, src, map[string]string{"gone.txt": "to the trash", "keep.txt": "k"})
 	run := func(stdin string, args ...string) (int, string, string) {
 		t.Helper()
-		return runFerry(t, stdin, append(args, remote...)...)
+		return runBinStdin(t, nil, stdin, append(args, remote...)...)
 	}
 	if code, _, errOut := run("", "copy", src, ":mega:box"); code != 0 {
 		t.Fatalf("copy: %d\n%s", code, errOut)
