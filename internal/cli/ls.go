@@ -314,7 +314,7 @@ func (o *listOptions) jsonEntry(e backend.Entry, rel string) jsonEntry {
 		j.MimeType = mimeType(e)
 	}
 	if !o.noModTime {
-		j.ModTime = e.ModTime.Format(time.RFC3339Nano)
+		j.ModTime = e.ModTime.Local().Format(time.RFC3339Nano) // local time, as rclone prints it
 	}
 	if o.hash && e.Fingerprint != "" {
 		j.Hashes = map[string]string{"mega": e.Fingerprint}

@@ -71,7 +71,7 @@ func newDeletefileCommand(g *globals) *cobra.Command {
 				return usagef("deletefile: %s is a directory (use delete or purge)", ref.Path)
 			}
 			gt := newGate(g, o, startOutput(g, false, false, new(transfer.Stats)))
-			if ok, err := gt.allow("delete", st.Name()); !ok || err != nil {
+			if ok, err := gt.allowSized("delete", st.Name(), st.Size); !ok || err != nil {
 				return err
 			}
 			if err := ref.Backend.Remove(ctx, ref.Path); err != nil {
@@ -186,7 +186,7 @@ func newDeleteCommand(g *globals) *cobra.Command {
 				if rel == "" {
 					rel = e.Name()
 				}
-				ok, err := gt.allow("delete", rel)
+				ok, err := gt.allowSized("delete", rel, e.Size)
 				if err != nil {
 					return err
 				}

@@ -59,9 +59,17 @@ func newGate(g *globals, o safetyOptions, out *output) *gate {
 // directory", "purge", "cleanup") on object (a path, or a remote for
 // cleanup). A dry run reports the skip and returns false; errQuit or an
 // unreadable answer stops the command.
-func (g *gate) allow(op, object string) (bool, error) {
+func (g *gate) allow(op, object string) (bool, error) { return g.allowSized(op, object, -1) }
+
+// allowSized is allow for a file of size bytes, which a dry run's notice
+// names as rclone's does; size < 0 names none.
+func (g *gate) allowSized(op, object string, size int64) (bool, error) {
 	if g.o.dryRun {
-		g.printer.Message(ui.LevelNotice, object, "Skipped "+op+" as --dry-run is set")
+		msg := "Skipped " + op + " as --dry-run is set"
+		if size >= 0 {
+			msg += " (size " + ui.FormatBytes(size) + ")"
+		}
+		g.printer.Message(ui.LevelNotice, object, msg)
 		return false, nil
 	}
 	if !g.o.interactive {

@@ -64,6 +64,9 @@ func TestDeleteSafety(t *testing.T) {
 		}
 	}
 	code, _, errOut := runBinStdin(t, nil, "", "delete", "--dry-run", dir)
+	if !strings.Contains(errOut, "big.bin: Skipped delete as --dry-run is set (size 4.000 KiB)") {
+		t.Errorf("delete --dry-run does not give big.bin's size:\n%s", errOut)
+	}
 	for _, p := range want {
 		if !strings.Contains(errOut, "NOTICE: "+p+": Skipped delete as --dry-run is set") {
 			t.Errorf("delete --dry-run does not name %s:\n%s", p, errOut)
