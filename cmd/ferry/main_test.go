@@ -296,7 +296,7 @@ func TestBadInput(t *testing.T) {
 	srv := megaservertest.Start(t)
 	e := newEnv(t)
 	e.ok("config", "create", "m", "mega", "user="+megaservertest.UserV2, "pass="+megaservertest.PasswordV2, "url="+srv.URL)
-	e.ok("config", "create", "bad", "mega", "user="+megaservertest.UserV2, "pass=wrong password", "url="+srv.URL)
+	e.ok("config", "create", "--no-check", "bad", "mega", "user="+megaservertest.UserV2, "pass=wrong password", "url="+srv.URL)
 	cfgPath := strings.TrimSpace(e.ok("config", "file"))
 	cfgPath = cfgPath[strings.LastIndex(cfgPath, "\n")+1:]
 	before, err := os.ReadFile(cfgPath)
