@@ -307,7 +307,7 @@ watch_counts() {
 # between two line numbers.
 server_counts() {
   sed -n "$(($1 + 1)),$2p" "$server_log" | awk '
-    / msg=command / {
+    / msg=command / || / : command cmd=/ {
       for (i = 1; i <= NF; i++) if ($i ~ /^cmd=/) c = substr($i, 5)
       cmds++; n[c]++
     }
