@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -85,13 +83,6 @@ A source called like a subcommand ("snapshots", "ls", "forget", "prune", "verify
 // args (the sources, then the repository).
 func runBackup(ctx context.Context, g *globals, o backupOptions, args []string) error {
 	srcs, dst := args[:len(args)-1], args[len(args)-1]
-	// A backup's heap is mostly chunks in flight, garbage once stored:
-	// the default GC target keeps the peak RSS about a third lower than
-	// the one-shot commands' 200 (137 against 202 MB for 531 MB of new
-	// data). $GOGC still wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(100)
-	}
 	flt, err := filter.New(filter.Options{Exclude: o.exclude})
 	if err != nil {
 		return usageError{err}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -122,6 +123,7 @@ func (r *backupRepo) Retries() int64 { return r.retries.Load() }
 // session is used (no login). With create, an empty location gets a new
 // repository. ctx, which the returned context replaces, counts retries.
 func (g *globals) openBackupRepo(ctx context.Context, arg string, o repoFlags, create bool) (context.Context, *backupRepo, error) {
+	setBackupGC()
 	retries := new(atomic.Int64)
 	prev := retry.ObserverFrom(ctx)
 	ctx = retry.WithObserver(ctx, func(op string, attempt int, err error, delay time.Duration) {
@@ -222,6 +224,21 @@ func backupExit(err error) error {
 		return codedError{exitRetryable, err}
 	}
 	return codedError{exitUsage, err}
+}
+
+// backupGCPercent is the GC target of the backup commands. Their heap is
+// mostly chunks and pack ranges in flight, garbage once stored or written,
+// so a low target costs little time and bounds the peak RSS: on the 1 GiB
+// set of bench/backup.sh, backup 104 MB at 50 against 131 at 100, verify
+// 111 against 207 at the one-shot commands' 200, restore 113 against 161,
+// each within 2% of the time.
+const backupGCPercent = 50
+
+// setBackupGC sets backupGCPercent unless $GOGC is set.
+func setBackupGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(backupGCPercent)
+	}
 }
 
 // snapshotSelector picks one snapshot: --snapshot ID (a unique prefix of
