@@ -233,6 +233,12 @@ func (r *Repository) Flush(ctx context.Context) error {
 	r.fresh = nil
 	r.mu.Unlock()
 	if len(fresh) > 0 {
+		if err := r.confirmCreated(ctx); err != nil {
+			r.mu.Lock()
+			r.fresh = append(fresh, r.fresh...)
+			r.mu.Unlock()
+			return err
+		}
 		if _, err := r.writeIndex(ctx, fresh); err != nil {
 			r.mu.Lock()
 			r.fresh = append(fresh, r.fresh...)

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -313,5 +314,39 @@ func TestPackUploadRetried(t *testing.T) {
 	res, err := r.Check(ctx, CheckOptions{ReadData: 1})
 	if err != nil || len(res.Problems) != 0 {
 		t.Fatalf("Check: %v %v", res.Problems, err)
+	}
+}
+
+// TestConcurrentInitLoserFails: when another run's Init replaces the
+// config this run's Init wrote (two first backups into one empty location
+// at once), this run's Flush fails with ErrRecreated and indexes nothing,
+// so no object the winner cannot read is ever listed; and an Init that
+// finds another config right after writing its own reports ErrExists.
+func TestConcurrentInitLoserFails(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.New()
+	a := initRepo(t, mem, testOptions(t))
+	other := memory.New()
+	initRepo(t, other, testOptions(t))
+	rc, err := other.Open(ctx, "config", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	winner, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Put(ctx, "config", bytes.NewReader(winner), int64(len(winner)), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := a.SaveBlob(ctx, DataBlob, randBytes(1, 5000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Flush(ctx); !errors.Is(err, ErrRecreated) {
+		t.Fatalf("Flush after another run's config replaced this run's: %v, want ErrRecreated", err)
+	}
+	if idx := objects(t, mem, "index"); len(idx) != 0 {
+		t.Errorf("the loser wrote an index: %v", idx)
 	}
 }

@@ -27,6 +27,10 @@ var (
 	ErrNotFound = errors.New("repo: no repository here")
 	// ErrExists: Init found a config object already.
 	ErrExists = errors.New("repo: a repository exists here already")
+	// ErrRecreated: another run created a repository at the same location
+	// at the same time as this one and its config won; nothing of this run
+	// was indexed. Run again: the repository is opened then.
+	ErrRecreated = errors.New("repo: another run created a repository here at the same time; this run's data was not indexed: run it again")
 	// ErrWrongPassword: no keys/ object opens with the password.
 	ErrWrongPassword = errors.New("repo: wrong password (no key opens with it)")
 	// ErrKeyInUse: RemoveKey of the key the Repository was opened with.
@@ -123,6 +127,10 @@ type Repository struct {
 	c    *crypter
 	cfg  config
 
+	// created holds the sealed config Init wrote, until the first Flush
+	// has found it still in place (a concurrent Init may replace it).
+	created []byte
+
 	cache *cache // nil without Options.CacheDir
 
 	keyMu sync.Mutex // serialises ChangePassword
@@ -202,10 +210,38 @@ func Init(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	if err := r.putObject(ctx, "config", sealed); err != nil {
 		return nil, err
 	}
+	// Two Inits of one empty location at once both find no config and
+	// both write one; the last wins. The loser learns it here or, if the
+	// winner wrote after this check, at its first Flush (confirmCreated),
+	// before anything of it is indexed.
+	if b, err := r.getObject(ctx, "config"); err != nil {
+		return nil, err
+	} else if !bytes.Equal(b, sealed) {
+		r.be.Remove(ctx, "keys/"+id) // its master keys lost: a key that opens nothing
+		return nil, fmt.Errorf("%s: %w", be, ErrExists)
+	}
+	r.created = sealed
 	r.cache.put("config", sealed)
 	r.saveCacheHint()
 	r.log.Info("repository created", "repo", be.String(), "id", r.cfg.ID.Short())
 	return r, nil
+}
+
+// confirmCreated checks, once after Init, that the config on the backend
+// is still the one Init wrote (ErrRecreated if another run's replaced it).
+func (r *Repository) confirmCreated(ctx context.Context) error {
+	if r.created == nil {
+		return nil
+	}
+	b, err := r.getObject(ctx, "config")
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(b, r.created) {
+		return ErrRecreated
+	}
+	r.created = nil
+	return nil
 }
 
 // Open opens the repository on be with password: ErrNotFound if there is
