@@ -300,6 +300,9 @@ type writeFile struct {
 	dirty      bool          // +checklocks:mu; the backend lacks what f holds
 	closed     bool          // +checklocks:mu; released: readers go to the backend
 	journalled bool          // +checklocks:mu; f's record is on disk
+	gen        uint64        // +checklocks:mu; counts the writes and truncations of f
+	jgen       uint64        // +checklocks:mu; gen when the record on disk was written
+	jrec       journalRecord // +checklocks:mu; the record on disk, while journalled
 	opens      int           // guarded by v.mu: handles sharing this file
 }
 
@@ -379,6 +382,7 @@ func (w *writeFile) writeAt(ctx context.Context, p []byte, off int64) (int, erro
 	}
 	if n > 0 {
 		w.dirty, w.mtime = true, time.Now()
+		w.gen++
 	}
 	return n, err
 }
@@ -395,6 +399,7 @@ func (w *writeFile) truncate(ctx context.Context, size int64) error {
 		return err
 	}
 	w.size, w.dirty, w.mtime = size, true, time.Now()
+	w.gen++
 	return nil
 }
 

@@ -567,13 +567,16 @@ func (w *writeFile) journal(p, replaces string) error {
 	v := w.v
 	rel := strings.TrimPrefix(strings.TrimPrefix(p, v.rootPath), "/")
 	rec := journalRecord{Version: journalVersion, Backend: v.b.String(), Root: v.rootPath, Path: rel, Size: w.size, ModTime: w.mtime, Replaces: replaces}
+	if w.journalled && w.jgen == w.gen && w.jrec == rec {
+		return nil // on disk already: nothing was written since (a write-back release after its flush)
+	}
 	if err := w.f.Sync(); err != nil {
 		return err
 	}
 	if err := writeRecord(strings.TrimSuffix(w.f.Name(), ".data"), rec); err != nil {
 		return err
 	}
-	w.journalled = true
+	w.journalled, w.jgen, w.jrec = true, w.gen, rec
 	return nil
 }
 
