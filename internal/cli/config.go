@@ -272,7 +272,11 @@ func newConfigUpdateCommand(g *globals) *cobra.Command {
     ferry config update photos hard_delete=true
 
 An empty value (key=) removes the option, so its default applies.
-Passwords are obscured as in "ferry config create".`,
+Passwords are obscured as in "ferry config create". An update that
+changes how the remote connects (a required option such as the user, a
+password, or the server url) is checked as "ferry config create" checks
+a new remote: opened once (for MEGA and MediaFire a login), and not
+saved if that fails; --no-check saves it without contacting anything.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usagef("%s needs NAME and at least one KEY=VALUE (see %q)", cmd.CommandPath(), cmd.CommandPath()+" --help")
@@ -284,6 +288,7 @@ Passwords are obscured as in "ferry config create".`,
 		},
 	}
 	o.addFlags(cmd)
+	cmd.Flags().BoolVar(&o.noCheck, "no-check", false, "save the changes without opening the remote (no login, no credentials check)")
 	return cmd
 }
 
@@ -315,7 +320,21 @@ func runConfigUpdate(ctx context.Context, g *globals, o obscureMode, args []stri
 		}
 	}
 	r := old.Clone()
-	return g.storeRemote(ctx, f, r, t, o, pairs, false)
+	return g.storeRemote(ctx, f, r, t, o, pairs, !o.noCheck && changesConnection(t, pairs))
+}
+
+// changesConnection reports whether pairs set an option that decides how
+// a remote of type t connects: a required one (the user), a password, or
+// the server url. Other options (hard_delete=true) are saved without a
+// login, which MEGA counts against the account.
+func changesConnection(t backend.Type, pairs []pair) bool {
+	for _, p := range pairs {
+		opt, ok := config.FindOption(t.Options, p.key)
+		if ok && !opt.Generated && (opt.Required || opt.Secret || opt.Name == optionURL) {
+			return true
+		}
+	}
+	return false
 }
 
 func newConfigShowCommand(g *globals) *cobra.Command {
@@ -504,6 +523,7 @@ With arguments, update password options of a remote as rclone's
 	}
 	cmd.Flags().BoolVar(&o.remove, "remove", false, "remove the configuration password (store the file unencrypted)")
 	o.addFlags(cmd)
+	cmd.Flags().BoolVar(&o.noCheck, "no-check", false, "with NAME KEY=VALUE: save the passwords without opening the remote")
 	return cmd
 }
 

@@ -183,3 +183,41 @@ func probeDefault() error {
 	}
 	return c.Close()
 }
+
+// TestConfigUpdateChecks: config update (and config password NAME ...)
+// checks a change of the credentials or the url as config create checks a
+// new remote: a wrong password is not saved and the old one stays,
+// --no-check saves it; a change that does not touch the connection
+// (hard_delete) logs in nowhere.
+func TestConfigUpdateChecks(t *testing.T) {
+	env := binEnv(t)
+	conf := strings.TrimPrefix(env[0], "FERRY_CONFIG=")
+	srv := megaservertest.Start(t, megaservertest.WithLogger(quietLogger(t)))
+	if code, _, errOut := runBin(t, env, "config", "create", "m", "mega", "user="+megaservertest.UserV2, "pass="+megaservertest.PasswordV2, "url="+srv.URL); code != 0 {
+		t.Fatalf("config create: exit %d\n%s", code, errOut)
+	}
+	good, _ := storedPass(t, conf, "m")
+	logins := srv.Server.Logins(megaservertest.UserV2)
+
+	if code, _, errOut := runBin(t, env, "config", "update", "m", "hard_delete=true"); code != 0 || srv.Server.Logins(megaservertest.UserV2) != logins {
+		t.Errorf("update hard_delete: exit %d, logins %d -> %d\n%s", code, logins, srv.Server.Logins(megaservertest.UserV2), errOut)
+	}
+	for _, args := range [][]string{{"config", "update", "m", "pass=wrong password"}, {"config", "password", "m", "pass=wrong password"}} {
+		code, _, errOut := runBin(t, env, args...)
+		if v, _ := storedPass(t, conf, "m"); code == 0 || v != good || !strings.Contains(errOut, `remote "m" not saved`) {
+			t.Errorf("%v: exit %d, stored pass changed %v\n%s", args, code, v != good, errOut)
+		}
+	}
+	if code, _, errOut := runBin(t, env, "lsd", "m:"); code != 0 {
+		t.Errorf("lsd after the refused updates: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := runBin(t, env, "config", "update", "--no-check", "m", "pass=wrong password"); code != 0 {
+		t.Errorf("update --no-check: exit %d\n%s", code, errOut)
+	}
+	if v, _ := storedPass(t, conf, "m"); v == good {
+		t.Errorf("update --no-check did not save the password")
+	}
+	if code, _, errOut := runBin(t, env, "config", "update", "m", "pass="+megaservertest.PasswordV2); code != 0 {
+		t.Errorf("update with the right password: exit %d\n%s", code, errOut)
+	}
+}
