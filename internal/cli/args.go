@@ -19,7 +19,10 @@ import (
 // found so far, then among those of every command below: whether it takes
 // a value decides whether the word after it is that value. The first word
 // that names no subcommand ends the walk; what follows it is left as it
-// is. Completion requests (cobra's __complete) are left alone.
+// is, except after a command that groups others (ferry, serve, config)
+// and refuses the word as an argument: there the word is an unknown command, and it is all that is kept, so
+// the error names it rather than the flags meant for it. Completion
+// requests (cobra's __complete) are left alone.
 func commandFirst(root *cobra.Command, args []string) []string {
 	if len(args) == 0 || strings.HasPrefix(args[0], "__complete") {
 		return args
@@ -42,6 +45,13 @@ func commandFirst(root *cobra.Command, args []string) []string {
 		}
 		sub := subcommand(cmd, a)
 		if sub == nil {
+			if cmd.HasSubCommands() && cmd.Args != nil && cmd.Args(cmd, []string{a}) != nil {
+				// A group (ferry, serve, config) refuses the word, so
+				// it is an unknown command: left alone, cobra would fail
+				// first on the flags meant for it ("ferry -P src dst":
+				// unknown flag -P). The word alone makes the error name it.
+				return append(words, a)
+			}
 			rest = append(rest, args[i:]...)
 			break
 		}

@@ -107,7 +107,8 @@ func TestGlobalFlagsAnywhere(t *testing.T) {
 		want string
 	}{
 		{[]string{"nope"}, `ferry: unknown command "nope" for "ferry"`},
-		{[]string{"-P", "src", "dst"}, `ferry: unknown shorthand flag: 'P' in -P`},
+		{[]string{"-P", "src", "dst"}, `ferry: unknown command "src" for "ferry"`},
+		{[]string{"--dry-run", "serve", "-v", "webdav"}, `ferry: unknown protocol "webdav"`},
 		{[]string{"serve", "webdav"}, `ferry: unknown protocol "webdav" for "ferry serve" (known: mediafire, mega)`},
 		{[]string{"serve", "sftp"}, `ferry: unknown protocol "sftp"`},
 		{[]string{"config", "bogus"}, `ferry: unknown command "bogus" for "ferry config"`},
