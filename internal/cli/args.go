@@ -19,14 +19,18 @@ import (
 // found so far, then among those of every command below: whether it takes
 // a value decides whether the word after it is that value. The first word
 // that names no subcommand ends the walk; what follows it is left as it
-// is, except after a command that groups others (ferry, serve, config)
-// and refuses the word as an argument: there the word is an unknown command, and it is all that is kept, so
+// is, except after a command that only groups others (annotationGroup):
+// there the word is an unknown command, and it is all that is kept, so
 // the error names it rather than the flags meant for it. Completion
 // requests (cobra's __complete) are left alone.
 func commandFirst(root *cobra.Command, args []string) []string {
 	if len(args) == 0 || strings.HasPrefix(args[0], "__complete") {
 		return args
 	}
+	// cobra adds its help and completion commands at Execute; add them
+	// now, so that the walk finds them (InitDefault* add each once).
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
 	var words, rest []string
 	cmd := root
 	for i := 0; i < len(args); i++ {
@@ -45,7 +49,7 @@ func commandFirst(root *cobra.Command, args []string) []string {
 		}
 		sub := subcommand(cmd, a)
 		if sub == nil {
-			if cmd.HasSubCommands() && cmd.Args != nil && cmd.Args(cmd, []string{a}) != nil {
+			if isGroup(cmd) {
 				// A group (ferry, serve, config) refuses the word, so
 				// it is an unknown command: left alone, cobra would fail
 				// first on the flags meant for it ("ferry -P src dst":
@@ -149,6 +153,16 @@ func groupArgs(what string) cobra.PositionalArgs {
 		}
 		return usagef("unknown %s %q for %q%s (see %q)", what, args[0], cmd.CommandPath(), hint, cmd.CommandPath()+" --help")
 	}
+}
+
+// annotationGroup marks a command that only groups others (its Args are
+// groupArgs): ferry, serve, config.
+const annotationGroup = "ferry/group"
+
+// isGroup reports whether cmd is marked with annotationGroup.
+func isGroup(cmd *cobra.Command) bool {
+	_, ok := cmd.Annotations[annotationGroup]
+	return ok
 }
 
 // groupRun is the RunE of such a command: without arguments it prints its

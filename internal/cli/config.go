@@ -30,7 +30,8 @@ The remotes live in the config file (see "ferry config file"): INI
 sections with a "type" and the type's options. Passwords are stored
 obscured, or the whole file is encrypted with a configuration password
 (asked for on the terminal, or taken from $FERRY_CONFIG_PASS).`,
-		Args: groupArgs("command"),
+		Args:        groupArgs("command"),
+		Annotations: map[string]string{annotationGroup: ""},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runConfigWizard(cmd.Context(), g)
 		},

@@ -90,7 +90,7 @@ func TestConfigCommands(t *testing.T) {
 	if v, _ := f.Remote("p2").Get("pass"); v != stored {
 		t.Errorf("--no-obscure stored %q", v)
 	}
-	mustRun(t, "", "config", "update", "p2", "pass="+stored, "--obscure")
+	mustRun(t, "", "config", "update", "--no-check", "p2", "pass="+stored, "--obscure")
 	f, _ = config.Load(path, nil)
 	v, _ := f.Remote("p2").Get("pass")
 	if pw, _ := config.Reveal(v); pw != stored {
@@ -98,7 +98,7 @@ func TestConfigCommands(t *testing.T) {
 	}
 	// Without either, a value is obscured, even one that looks obscured:
 	// what it looks like never decides.
-	mustRun(t, "", "config", "update", "p2:", "pass="+stored, "hard_delete=")
+	mustRun(t, "", "config", "update", "--no-check", "p2:", "pass="+stored, "hard_delete=")
 	f, _ = config.Load(path, nil)
 	if v, _ := f.Remote("p2").Get("pass"); v == stored {
 		t.Errorf("update kept %q as if obscured", v)
@@ -109,7 +109,7 @@ func TestConfigCommands(t *testing.T) {
 		t.Errorf("empty value did not unset")
 	}
 
-	out = mustRun(t, "", "config", "update", "photos", "url=http://127.0.0.1:1")
+	out = mustRun(t, "", "config", "update", "--no-check", "photos", "url=http://127.0.0.1:1")
 	if !strings.Contains(out, "url = http://127.0.0.1:1") {
 		t.Errorf("update printed %q", out)
 	}
@@ -137,7 +137,7 @@ func TestConfigCommands(t *testing.T) {
 	if dump["photos"]["type"] != "mega" || dump["photos"]["pass"] != stored || dump["p2"]["user"] != "b" {
 		t.Errorf("dump %v", dump)
 	}
-	mustRun(t, "", "config", "password", "photos", "pass=new pass")
+	mustRun(t, "", "config", "password", "--no-check", "photos", "pass=new pass")
 	f, _ = config.Load(path, nil)
 	v, _ = f.Remote("photos").Get("pass")
 	if pw, _ := config.Reveal(v); pw != "new pass" {

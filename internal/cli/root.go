@@ -68,6 +68,7 @@ for offline use and tests.
 Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		Args:          groupArgs("command"),
 		RunE:          groupRun,
+		Annotations:   map[string]string{annotationGroup: ""},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -31,7 +31,7 @@ func newServeCommand(g *globals) *cobra.Command {
 		Short:       "Serve a storage protocol locally",
 		Args:        groupArgs("protocol"),
 		RunE:        groupRun,
-		Annotations: map[string]string{annotationDaemon: "true"},
+		Annotations: map[string]string{annotationDaemon: "true", annotationGroup: ""},
 	}
 	cmd.AddCommand(newServeMegaCommand(g))
 	cmd.AddCommand(newServeMediaFireCommand(g))
