@@ -59,6 +59,7 @@ type transferOptions struct {
 	progress          bool
 	json              bool
 	errorOnNoTransfer bool
+	sync              syncFlags // rclone's sync-semantics flags (syncflags.go)
 }
 
 // addTransferFlags binds the shared transfer flags to o.
@@ -75,6 +76,7 @@ func addTransferFlags(f *pflag.FlagSet, o *transferOptions) {
 	f.BoolVarP(&o.progress, "progress", "P", false, "show progress during the transfer")
 	f.BoolVar(&o.json, "json", false, "print the final statistics as JSON on stdout")
 	f.BoolVar(&o.errorOnNoTransfer, "error-on-no-transfer", false, "exit with code 9 if no files were transferred")
+	addSyncFlags(f, &o.sync)
 }
 
 // validate checks flag combinations.
@@ -85,7 +87,7 @@ func (o *transferOptions) validate() error {
 	if o.transfers < 1 || o.checkers < 1 {
 		return usagef("--transfers and --checkers must be at least 1")
 	}
-	return nil
+	return o.sync.validate()
 }
 
 // errNoFilesTransferred is --error-on-no-transfer's exit status 9.
@@ -118,6 +120,10 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		return err
 	}
 	defer dst.Close()
+	backupDir, err := o.sync.resolveBackupDir(ctx, g, dst.Remote)
+	if err != nil {
+		return err
+	}
 
 	out := startOutput(g, o.json, o.progress, stats)
 	ctx = stats.ObserveRetries(ctx, out.logger, "")
@@ -137,6 +143,7 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		Logger:  out.logger,
 		Report:  out.report,
 	}
+	o.sync.apply(&opts, backupDir)
 	err = fn(ctx, transfer.Location{Backend: src.Backend, Path: src.Path}, transfer.Location{Backend: dst.Backend, Path: dst.Path}, opts)
 	// Like rclone, the final statistics are printed with -v, -P or --json;
 	// a plain run prints only what went wrong.
@@ -200,13 +207,13 @@ func eventMessage(ev transfer.Event) (ui.Level, string) {
 		what := map[transfer.Action]string{
 			transfer.Copied: "copy", transfer.Moved: "move", transfer.Deleted: "delete",
 			transfer.RemovedDir: "remove directory", transfer.ModTimeUpdated: "update modification time",
-			transfer.Renamed: "rename to " + ev.NewPath,
+			transfer.Renamed: "rename to " + ev.NewPath, transfer.MadeDir: "make directory",
 		}[ev.Action]
 		if what == "" {
 			what = ev.Action.String()
 		}
 		msg := "Skipped " + what + " as --dry-run is set"
-		if ev.Action != transfer.RemovedDir && ev.Action != transfer.Renamed {
+		if ev.Action != transfer.RemovedDir && ev.Action != transfer.Renamed && ev.Action != transfer.MadeDir {
 			msg += " (size " + ui.FormatBytes(ev.Size) + ")"
 		}
 		return ui.LevelNotice, msg
@@ -228,6 +235,8 @@ func eventMessage(ev transfer.Event) (ui.Level, string) {
 		return ui.LevelInfo, "Deleted"
 	case transfer.RemovedDir:
 		return ui.LevelInfo, "Removed directory"
+	case transfer.MadeDir:
+		return ui.LevelInfo, "Made directory"
 	case transfer.ModTimeUpdated:
 		return ui.LevelInfo, "Updated modification time in destination"
 	case transfer.Duplicate:

@@ -25,6 +25,9 @@ func (d decision) String() string {
 // compareOptions are the inputs of decide besides the two entries.
 type compareOptions struct {
 	checksum, sizeOnly, ignoreExisting bool
+	// update skips files newer on the destination (--update);
+	// ignoreTimes copies every file (--ignore-times).
+	update, ignoreTimes bool
 	// window is the mtime tolerance: the coarser precision of the sides.
 	window time.Duration
 	// canSetModTime: the destination implements backend.ModTimeSetter.
@@ -43,6 +46,23 @@ func decide(src, dst backend.Entry, o compareOptions) (d decision, reason string
 	switch {
 	case o.ignoreExisting:
 		return decSkip, "destination exists"
+	case o.ignoreTimes:
+		return decCopy, "--ignore-times"
+	}
+	if o.update {
+		// rclone's --update: a newer destination is kept; an older one
+		// is compared as usual (a changed mtime alone only updates the
+		// mtime when the fingerprints say the content is the same); with
+		// mtimes equal within the window, the sizes decide unless
+		// --checksum is set.
+		switch dt := dst.ModTime.Sub(src.ModTime); {
+		case dt > o.window:
+			return decSkip, "destination is newer"
+		case dt >= -o.window && !o.checksum:
+			o.sizeOnly = true
+		}
+	}
+	switch {
 	case src.Size != dst.Size:
 		return decCopy, "sizes differ"
 	case o.sizeOnly:

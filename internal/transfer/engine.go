@@ -84,6 +84,8 @@ type engine struct {
 
 	fpWarn sync.Once // the warning that --checksum found no fingerprints
 
+	sf syncFlags // the state of the sync-semantics options (syncflags.go)
+
 	mu       sync.Mutex
 	nerr     int             // +checklocks:mu
 	firstErr error           // +checklocks:mu
@@ -108,11 +110,14 @@ func newEngine(m mode, src, dst Location, opts Options) *engine {
 		checksum:       opts.Checksum,
 		sizeOnly:       opts.SizeOnly,
 		ignoreExisting: opts.IgnoreExisting,
+		update:         opts.Update,
+		ignoreTimes:    opts.IgnoreTimes,
 		canSetModTime:  e.setter != nil,
 	})
 	if m == modeMove && sameBackend(src.Backend, dst.Backend) {
 		e.mover, _ = src.Backend.(backend.Mover)
 	}
+	e.initSyncFlags()
 	return e
 }
 
@@ -126,12 +131,20 @@ func runTree(ctx context.Context, m mode, src, dst Location, opts Options) error
 		return err
 	}
 	e := newEngine(m, src, dst, opts)
+	if err := e.checkBackupDir(true); err != nil {
+		return err
+	}
 	if !st.IsDir {
 		// rclone copies a single source file into the destination dir.
 		return e.runFile(ctx, st, backend.Join(dst.Path, st.Name()))
 	}
 	if sameBackend(src.Backend, dst.Backend) && overlaps(src.Path, dst.Path) {
 		return fmt.Errorf("%s and %s: %w", src, dst, ErrOverlap)
+	}
+	if m == modeSync && e.opts.DeleteMode == DeleteBefore {
+		if err := e.deleteBefore(ctx); err != nil {
+			return err
+		}
 	}
 
 	// The listing runs up to MaxBacklog files ahead of the transfers, so
@@ -155,26 +168,22 @@ func runTree(ctx context.Context, m mode, src, dst Location, opts Options) error
 		case <-ctx.Done():
 		}
 	}
-	mr := &marcher{
-		src: src, dst: dst, filter: opts.Filter, checkers: e.opts.checkers(), log: e.log,
-		dstOnlyDirs: m == modeSync,
-		handle: func(ctx context.Context, rel string, s, d *backend.Entry) {
-			e.pair(ctx, rel, "", s, d, enqueue)
-		},
-		listErr: func(rel string, err error) { e.fail(rel, fmt.Errorf("list: %w", err)) },
-		dirOnlyOnDst: func(rel string) {
-			e.mu.Lock()
-			e.extraDir = append(e.extraDir, rel)
-			e.mu.Unlock()
-		},
-	}
+	mr := e.newMarcher(func(ctx context.Context, rel string, s, d *backend.Entry) {
+		e.pair(ctx, rel, "", s, d, enqueue)
+	})
 	err = mr.run(ctx)
+	if err == nil {
+		e.trackRenames(ctx, enqueue)
+	}
 	close(jobs)
 	_ = workers.Wait()
 	if err != nil {
 		return err
 	}
-	if m == modeSync {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if m == modeSync && e.opts.DeleteMode != DeleteBefore {
 		if err := e.deleteExtraneous(ctx); err != nil {
 			return err
 		}
@@ -191,7 +200,11 @@ func runFile(ctx context.Context, m mode, src, dst Location, opts Options) error
 	if st.IsDir {
 		return fmt.Errorf("source %s: %w", src, backend.ErrIsDir)
 	}
-	return newEngine(m, src, dst, opts).runFile(ctx, st, dst.Path)
+	e := newEngine(m, src, dst, opts)
+	if err := e.checkBackupDir(false); err != nil {
+		return err
+	}
+	return e.runFile(ctx, st, dst.Path)
 }
 
 // runFile copies or moves the source file st to dstPath.
@@ -241,9 +254,7 @@ func (e *engine) pair(ctx context.Context, rel, dstPath string, s, d *backend.En
 	switch {
 	case s == nil:
 		if e.mode == modeSync {
-			e.mu.Lock()
-			e.extra = append(e.extra, *d)
-			e.mu.Unlock()
+			e.extraneous(ctx, *d)
 		}
 		return
 	case s.IsDir:
@@ -253,7 +264,10 @@ func (e *engine) pair(ctx context.Context, rel, dstPath string, s, d *backend.En
 		e.fail(rel, fmt.Errorf("can't replace directory %s with a file", d.Path))
 		return
 	case d == nil:
-		enqueue(ctx, job{rel: rel, src: *s, dstPath: dstPath})
+		j := job{rel: rel, src: *s, dstPath: dstPath}
+		if !e.holdForRenames(j) {
+			enqueue(ctx, j)
+		}
 		return
 	}
 	e.stats.totalChecks.Add(1)
@@ -283,6 +297,10 @@ func (e *engine) pair(ctx context.Context, rel, dstPath string, s, d *backend.En
 			e.removeSource(ctx, rel, *s, "destination identical")
 		}
 	default:
+		if e.opts.Immutable {
+			e.fail(rel, fmt.Errorf("source and destination exist but do not match (%s): %w", reason, ErrImmutableModified))
+			return
+		}
 		if e.debug {
 			e.log.Debug("needs copying", logKeyPath, rel, logKeyReason, reason)
 		}
@@ -306,6 +324,12 @@ func (e *engine) do(ctx context.Context, j job) {
 		e.stats.endTransfer(t, true)
 		e.report(Event{Action: act, Path: j.rel, Size: j.src.Size, Reason: reason, DryRun: true})
 		return
+	}
+	if j.dst != nil && e.backingUp() {
+		if err := e.backup(ctx, *j.dst); err != nil {
+			e.fail(j.rel, fmt.Errorf("not replacing the destination: %w", err))
+			return
+		}
 	}
 	if e.mover != nil {
 		t := e.stats.startTransfer(j.rel, j.src.Size)
@@ -441,33 +465,23 @@ func (e *engine) deleteExtraneous(ctx context.Context) error {
 		return nil
 	}
 	if nerr > 0 {
-		e.log.Warn("not deleting files as there were errors", logKeyCount, len(extra))
+		// rclone's words: scripts grep for them.
+		e.log.Error("not deleting files as there were IO errors", logKeyCount, len(extra)+len(dirs))
 		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.transfers())
 	for _, d := range extra {
 		g.Go(func() error {
-			rel := relTo(e.dst.Path, d.Path)
-			if !e.opts.DryRun {
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				if err := e.dst.Backend.Remove(gctx, d.Path); err != nil {
-					if gctx.Err() != nil {
-						return gctx.Err()
-					}
-					e.fail(rel, fmt.Errorf("delete: %w", err))
-					return nil
-				}
-			}
-			e.stats.deletes.Add(1)
-			e.report(Event{Action: Deleted, Path: rel, Size: d.Size, DryRun: e.opts.DryRun})
-			return nil
+			e.deleteFile(gctx, d)
+			return gctx.Err()
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	if e.deletesRefused() {
+		return nil // --max-delete: the directories stay too
 	}
 	// Deepest first, so parents are empty when their turn comes.
 	slices.SortFunc(dirs, func(a, b string) int {

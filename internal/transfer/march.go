@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"slices"
@@ -38,6 +39,20 @@ type marcher struct {
 	// the source lacks, in no particular order (its contents may still be
 	// in progress); nil ignores them.
 	dirOnlyOnDst func(rel string)
+
+	// dirOnlyOnSrc is called for each source directory the destination
+	// lacks, before its contents (--create-empty-src-dirs); nil ignores
+	// them.
+	dirOnlyOnSrc func(ctx context.Context, rel string)
+	// noTraverse: the destination is never listed; each source file is
+	// looked up with Stat (--no-traverse).
+	noTraverse bool
+	// deleteExcluded: the filter applies to the source only, so sync
+	// sees (and deletes) the destination's excluded files too.
+	deleteExcluded bool
+	// hideDst is a destination directory (relative) never looked into,
+	// whatever the filter says: the backup directory; "" hides nothing.
+	hideDst string
 }
 
 // run walks the trees. It returns only ctx's error: listing failures go to
@@ -79,26 +94,45 @@ func (m *marcher) run(ctx context.Context) error {
 
 // dispatch decides what the marcher does with one name.
 func (m *marcher) dispatch(ctx context.Context, rel string, se, de *backend.Entry, schedule func(func()), visit func(string, bool, bool)) {
+	if m.hideDst != "" && rel == m.hideDst {
+		de = nil
+	}
 	srcDir := se != nil && se.IsDir
 	dstDir := de != nil && de.IsDir
-	if srcDir || dstDir {
-		if !m.filter.IncludeDir(rel) {
+	if (srcDir || dstDir) && !m.filter.IncludeDir(rel) {
+		if !m.deleteExcluded || !dstDir {
 			return
 		}
+		// --delete-excluded: the destination's excluded directory goes,
+		// the source's stays unseen.
+		se, srcDir = nil, false
 	}
-	// Files the filter excludes are invisible on both sides.
+	// Files the filter excludes are invisible on both sides (with
+	// --delete-excluded, on the source only).
 	if se != nil && !se.IsDir && !m.filter.IncludeFile(rel, se.Size) {
 		se = nil
 	}
-	if de != nil && !de.IsDir && !m.filter.IncludeFile(rel, de.Size) {
+	if de != nil && !de.IsDir && !m.deleteExcluded && !m.filter.IncludeFile(rel, de.Size) {
 		de = nil
+	}
+	if m.noTraverse && se != nil && (!se.IsDir || m.dirOnlyOnSrc != nil) {
+		var ok bool
+		if de, ok = m.lookup(ctx, rel); !ok {
+			return
+		}
+		dstDir = de != nil && de.IsDir
 	}
 	switch {
 	case se == nil && de == nil:
 	case srcDir && dstDir:
 		schedule(func() { visit(rel, true, true) })
 	case srcDir && de == nil:
-		schedule(func() { visit(rel, true, false) })
+		schedule(func() {
+			if m.dirOnlyOnSrc != nil {
+				m.dirOnlyOnSrc(ctx, rel)
+			}
+			visit(rel, true, false)
+		})
 	case dstDir && se == nil:
 		if m.dstOnlyDirs {
 			schedule(func() {
@@ -113,8 +147,25 @@ func (m *marcher) dispatch(ctx context.Context, rel string, se, de *backend.Entr
 	}
 }
 
-// list lists rel on the sides that have it, both at once.
+// lookup is --no-traverse's Stat of rel on the destination: nil when it
+// is missing; ok is false when the lookup failed (reported to listErr).
+func (m *marcher) lookup(ctx context.Context, rel string) (e *backend.Entry, ok bool) {
+	st, err := m.dst.Backend.Stat(ctx, m.dst.path(rel))
+	switch {
+	case err == nil:
+		return &st, true
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, true
+	case ctx.Err() == nil:
+		m.listErr(rel, fmt.Errorf("stat destination: %w", err))
+	}
+	return nil, false
+}
+
+// list lists rel on the sides that have it, both at once (the source
+// only, with noTraverse).
 func (m *marcher) list(ctx context.Context, rel string, srcExists, dstExists bool) (src, dst []backend.Entry, ok bool) {
+	dstExists = dstExists && !m.noTraverse
 	var dstErr error
 	done := make(chan struct{})
 	go func() {

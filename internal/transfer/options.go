@@ -86,6 +86,30 @@ type Options struct {
 	SizeOnly       bool // compare sizes only
 	IgnoreExisting bool // skip every file the destination has
 
+	// Sync semantics: rclone's flags of the same names (syncflags.go).
+	Update      bool // --update: skip files whose destination is newer
+	IgnoreTimes bool // --ignore-times: transfer every file both sides have
+	Immutable   bool // --immutable: a destination file that differs is an error, never replaced
+	NoTraverse  bool // --no-traverse: Stat each source file on the destination instead of listing it (not sync)
+	// TrackRenames (sync): a destination-only file matching a
+	// source-only one (size and fingerprint, or size and mtime without
+	// fingerprints) is moved server-side instead of re-uploaded.
+	TrackRenames       bool
+	CreateEmptySrcDirs bool       // create source directories that have no files on the destination
+	DeleteExcluded     bool       // sync also deletes destination files the filter excludes
+	DeleteMode         DeleteMode // when sync deletes: DeleteAfter (the zero value), DeleteBefore, DeleteDuring
+	// LimitDeletes makes MaxDelete the most files a sync (or a backup
+	// of replaced files) deletes; more is a fatal "--max-delete
+	// threshold reached" and nothing more is deleted.
+	LimitDeletes bool
+	MaxDelete    int
+	// BackupDir, a directory of the destination's backend, receives the
+	// files a run would replace or delete, at their relative paths plus
+	// Suffix. With Suffix and no BackupDir they are renamed in place.
+	BackupDir           string
+	Suffix              string
+	SuffixKeepExtension bool // put Suffix before the file's extension
+
 	// Filter selects the files and directories seen on both sides; nil
 	// sees everything. Paths are relative to the run's roots.
 	Filter *filter.Filter
@@ -172,6 +196,7 @@ const (
 	Kept                             // dedupe: this object (ID) was kept
 	Renamed                          // dedupe: an object was renamed to NewPath
 	Skipped                          // dedupe: duplicates left as they are
+	MadeDir                          // a directory was created (--create-empty-src-dirs)
 )
 
 // actionNames are the names Action.String returns.
@@ -180,7 +205,7 @@ var actionNames = map[Action]string{
 	ModTimeUpdated: "updated modification time", Failed: "failed",
 	MissingOnDst: "missing on destination", MissingOnSrc: "missing on source",
 	Differs: "differs", Matches: "matches", Duplicate: "duplicate", Kept: "kept",
-	Renamed: "renamed", Skipped: "skipped",
+	Renamed: "renamed", Skipped: "skipped", MadeDir: "made directory",
 }
 
 // String returns the action's lower-case name, e.g. "copied".
