@@ -1,13 +1,20 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/backend/mega"
 	"ferry/internal/backend/memory"
+	"ferry/mega/megacrypto"
+	"ferry/megaserver/megaservertest"
 )
 
 // TestDecideUpdateIgnoreTimes: rclone's --update keeps a newer
@@ -103,5 +110,95 @@ func TestNoTraverse(t *testing.T) {
 	opts, _ = testOptions(t)
 	if err := Copy(t.Context(), Location{src, "s"}, Location{dst, "d"}, opts); err != nil || dst.lists.Load() == 0 {
 		t.Errorf("copy without NoTraverse: %v, %d listings", err, dst.lists.Load())
+	}
+}
+
+// TestSyncRenamesBackupsDuring: on backends without fingerprints
+// renames are matched by size and mtime and moved; replaced and deleted
+// files go to the backup directory while deletions run during the walk,
+// under a MaxDelete that allows them all (run it with -race).
+func TestSyncRenamesBackupsDuring(t *testing.T) {
+	src, dst := memory.New(), memory.New()
+	later := t0.Add(time.Minute)
+	put(t, src, "s", tree{"new/a": {data: "alpha"}, "b": {data: "bravo!"}, "c": {data: "charlie"}, "d/e": {data: "echo"}})
+	put(t, dst, "d", tree{"old/a": {data: "alpha"}, "b": {data: "bravo"}, "c": {data: "charlie"}, "x1": {data: "1"}, "x2": {data: "2"},
+		"same-size": {data: "ALPHA", mtime: later}})
+	opts, rec := testOptions(t)
+	opts.TrackRenames = true
+	opts.BackupDir = "bak"
+	opts.LimitDeletes, opts.MaxDelete = true, 3
+	if err := Sync(t.Context(), Location{src, "s"}, Location{dst, "d"}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.paths(Moved); len(got) != 1 || got[0] != "new/a" {
+		t.Errorf("moved %v, want [new/a]", got)
+	}
+	if d := diffMaps(contents(t, dst, "d"), map[string]string{"new/a": "alpha", "b": "bravo!", "c": "charlie", "d/e": "echo"}); d != "" {
+		t.Error(d)
+	}
+	if d := diffMaps(contents(t, dst, "bak"), map[string]string{"b": "bravo", "x1": "1", "x2": "2", "same-size": "ALPHA"}); d != "" {
+		t.Error(d)
+	}
+
+	// DeleteDuring, MaxDelete 1 of 2: one goes, the run fails fatally.
+	put(t, dst, "d", tree{"y1": {data: "1"}, "y2": {data: "2"}})
+	opts, rec = testOptions(t)
+	opts.DeleteMode = DeleteDuring
+	opts.LimitDeletes, opts.MaxDelete = true, 1
+	err := Sync(t.Context(), Location{src, "s"}, Location{dst, "d"}, opts)
+	if !errors.Is(err, ErrMaxDelete) || !backend.IsFatal(err) || len(rec.paths(Deleted)) != 1 {
+		t.Errorf("sync over MaxDelete: %v, deleted %v", err, rec.paths(Deleted))
+	}
+}
+
+// TestTrackRenamesConfirmsContent: to the MEGA backend, a source-only
+// file with the size and the (sampled) fingerprint of a destination-only
+// one but other content is uploaded, not moved into place: the whole
+// content is MAC'd under the node's key first.
+func TestTrackRenamesConfirmsContent(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := megaservertest.Start(t, megaservertest.WithLogger(quiet))
+	dst, err := mega.Type.New(t.Context(), "test", backend.ConfigMap{
+		"user": megaservertest.UserV2, "pass": megaservertest.PasswordV2, "url": srv.URL,
+	}, "", backend.Env{CacheDir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.(backend.Closer).Close()
+
+	// orig and fake differ in one byte the fingerprint does not sample.
+	orig := bytes.Repeat([]byte("0123456789abcdef"), 1<<14)
+	want, err := megacrypto.Fingerprint(bytes.NewReader(orig), int64(len(orig)), t0.Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := slices.Clone(orig)
+	for off := 1000; ; off += 997 {
+		if off >= len(fake) {
+			t.Fatal("every byte is sampled")
+		}
+		fake[off] ^= 1
+		if got, _ := megacrypto.Fingerprint(bytes.NewReader(fake), int64(len(fake)), t0.Unix()); got == want {
+			break
+		}
+		fake[off] ^= 1
+	}
+	src := memory.New()
+	put(t, src, "s", tree{"new/fake.bin": {data: string(fake)}, "new/real.bin": {data: "real"}})
+	put(t, dst, "d", tree{"old/orig.bin": {data: string(orig)}, "old/real.bin": {data: "real"}})
+	opts, rec := testOptions(t)
+	opts.TrackRenames = true
+	if err := Sync(t.Context(), Location{src, "s"}, Location{dst, "d"}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.paths(Moved); len(got) != 1 || got[0] != "new/real.bin" {
+		t.Errorf("moved %v, want [new/real.bin]", got)
+	}
+	if got := rec.paths(Copied); len(got) != 1 || got[0] != "new/fake.bin" {
+		t.Errorf("copied %v, want [new/fake.bin]", got)
+	}
+	got := contents(t, dst, "d")
+	if len(got) != 2 || got["new/fake.bin"] != string(fake) || got["new/real.bin"] != "real" {
+		t.Errorf("destination: %d files, new/fake.bin right: %v, new/real.bin %q", len(got), got["new/fake.bin"] == string(fake), got["new/real.bin"])
 	}
 }
