@@ -17,8 +17,11 @@ func newSyncCommand(g *globals) *cobra.Command {
 		Long: `Sync the source to the destination: copy new and changed files, then delete
 destination files the source does not have (and directories they leave
 empty). Deletion happens only after all transfers succeeded, and not at all
-if anything failed. Files excluded by filters are neither copied nor
-deleted.
+if anything failed (--delete-before and --delete-during change when;
+--max-delete N caps how many). Files excluded by filters are neither
+copied nor deleted (--delete-excluded deletes them). --backup-dir keeps
+what would be replaced or deleted; --track-renames moves renamed files
+instead of uploading them again.
 
 sync can delete data: try it with --dry-run first.`,
 		Args: exactArgs(2),

@@ -156,6 +156,11 @@ func TestUpdateAndIgnoreTimes(t *testing.T) {
 		out = s.ok(t, "copy", "-v", "-I", src, s.at("dst"))
 		wantOut(t, "copy -I", out, "same.txt: Copied (replaced existing)", "newer.txt: Copied (replaced existing)", "Transferred:  4 / 4, 100%")
 		sameFiles(t, "after copy -I", s.files(t, "dst"), map[string]string{"newer.txt": "src", "older.txt": "src", "size.txt": "src size", "same.txt": "src!"})
+
+		// --ignore-existing: nothing the destination has, changed or not.
+		writeFiles(t, src, map[string]string{"older.txt": "changed again", "new.txt": "new"})
+		s.ok(t, "copy", "--ignore-existing", src, s.at("dst"))
+		sameFiles(t, "after copy --ignore-existing", s.files(t, "dst"), map[string]string{"newer.txt": "src", "older.txt": "src", "size.txt": "src size", "same.txt": "src!", "new.txt": "new"})
 	})
 }
 
@@ -209,6 +214,18 @@ func TestBackupDirAndSuffix(t *testing.T) {
 		writeFiles(t, src, map[string]string{"a.txt": "newer a"})
 		s.ok(t, "copy", "--suffix", ".orig", src, s.at("dst"))
 		sameFiles(t, "after copy --suffix", s.files(t, "dst"), map[string]string{"a.txt": "newer a", "a.txt.orig": "new alpha", "d/b.txt": "new bravo", "keep.txt": "keep"})
+
+		// copyto and move back up too (copyto by the file's name).
+		one := filepath.Join(t.TempDir(), "one.txt")
+		if err := os.WriteFile(one, []byte("one, replaced"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s.ok(t, "copyto", "--backup-dir", s.at("bak2"), one, s.at("dst/keep.txt"))
+		mv := t.TempDir()
+		writeFiles(t, mv, map[string]string{"keep.txt": "moved over"})
+		s.ok(t, "move", "--backup-dir", s.at("bak2"), "--suffix", ".moved", mv, s.at("dst"))
+		sameFiles(t, "copyto and move --backup-dir", s.files(t, "bak2"), map[string]string{"keep.txt": "keep", "keep.txt.moved": "one, replaced"})
+		s.ok(t, "copyto", filepath.Join(src, "keep.txt"), s.at("dst/keep.txt"))
 
 		// Inside the destination: refused unless excluded.
 		code, out := s.run(t, "sync", "--backup-dir", s.at("dst/old"), src, s.at("dst"))
