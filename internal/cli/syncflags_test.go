@@ -199,7 +199,7 @@ func TestBackupDirAndSuffix(t *testing.T) {
 		}
 
 		out = s.ok(t, "sync", "-v", "--backup-dir", s.at("bak"), "--suffix", "-1", "--suffix-keep-extension", src, s.at("dst"))
-		wantOut(t, "sync --backup-dir", out, "extra.txt: Deleted (moved into backup dir)")
+		wantOut(t, "sync --backup-dir", out, "extra.txt: Deleted (moved into backup dir)", "a.txt: Moved into backup dir", "a.txt: Copied (replaced existing)")
 		sameFiles(t, "destination", s.files(t, "dst"), map[string]string{"a.txt": "new alpha", "d/b.txt": "new bravo", "keep.txt": "keep"})
 		sameFiles(t, "backup dir", s.files(t, "bak"), map[string]string{"a-1.txt": "old a", "d/b-1.txt": "old b", "extra-1.txt": "extra"})
 		// Moved, not copied: the backups are the old objects.

@@ -330,6 +330,7 @@ func (e *engine) do(ctx context.Context, j job) {
 			e.fail(j.rel, fmt.Errorf("not replacing the destination: %w", err))
 			return
 		}
+		e.log.Info("Moved into backup dir", logKeyPath, j.rel)
 	}
 	if e.mover != nil {
 		t := e.stats.startTransfer(j.rel, j.src.Size)
