@@ -13,6 +13,7 @@ import (
 	"ferry/internal/backend"
 	"ferry/internal/backend/mega"
 	"ferry/internal/backend/memory"
+	"ferry/internal/filter"
 	"ferry/mega/megacrypto"
 	"ferry/megaserver/megaservertest"
 )
@@ -200,5 +201,30 @@ func TestTrackRenamesConfirmsContent(t *testing.T) {
 	got := contents(t, dst, "d")
 	if len(got) != 2 || got["new/fake.bin"] != string(fake) || got["new/real.bin"] != "real" {
 		t.Errorf("destination: %d files, new/fake.bin right: %v, new/real.bin %q", len(got), got["new/fake.bin"] == string(fake), got["new/real.bin"])
+	}
+}
+
+// TestDeleteExcludedKeepsBackupDir: a backup directory inside the
+// destination, excluded by the filter, survives --delete-excluded and
+// receives what the sync deletes; without the exclusion it is refused.
+func TestDeleteExcludedKeepsBackupDir(t *testing.T) {
+	src, dst := memory.New(), memory.New()
+	put(t, src, "s", tree{"a": {data: "alpha"}})
+	put(t, dst, "d", tree{"a": {data: "alpha"}, "gone": {data: "g"}, "x.log": {data: "log"}, "old/earlier": {data: "e"}})
+	flt, err := filter.New(filter.Options{Exclude: []string{"old/**", "*.log"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := testOptions(t)
+	opts.BackupDir, opts.Filter, opts.DeleteExcluded = "d/old", flt, true
+	if err := Sync(t.Context(), Location{src, "s"}, Location{dst, "d"}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffMaps(contents(t, dst, "d"), map[string]string{"a": "alpha", "old/earlier": "e", "old/gone": "g", "old/x.log": "log"}); d != "" {
+		t.Error(d)
+	}
+	opts.Filter = nil
+	if err := Sync(t.Context(), Location{src, "s"}, Location{dst, "d"}, opts); !errors.Is(err, ErrOverlap) {
+		t.Errorf("backup dir inside the destination, not excluded: %v", err)
 	}
 }
