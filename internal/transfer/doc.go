@@ -16,7 +16,8 @@
 //
 // Sync deletes destination files that have no source counterpart only
 // after every transfer has finished, and not at all when anything failed
-// (rclone's --delete-after). Move deletes each source file once its copy
+// (rclone's --delete-after; DeleteMode chooses before or during, and
+// MaxDelete caps the count). Move deletes each source file once its copy
 // is verified, or uses backend.Mover when source and destination are the
 // same backend instance. Check reports differences without changing
 // anything; Dedupe resolves duplicate names on backends that allow them.
@@ -32,7 +33,21 @@
 // file), the other side's fingerprint is computed by reading at most
 // 8 KiB of sampled windows from it, so nothing is downloaded from the
 // side that has one. With no fingerprint on either side Checksum falls
-// back to sizes, as rclone does without a common hash.
+// back to sizes, as rclone does without a common hash. Update keeps a
+// destination newer than the source; IgnoreTimes copies every file;
+// Immutable makes a file that would be replaced a failure.
+//
+// # rclone's sync semantics
+//
+// syncflags.go holds the options named after rclone's flags: BackupDir
+// and Suffix keep what a run replaces or deletes (moved server-side with
+// backend.Mover); TrackRenames holds source-only files back until the
+// walk is over and moves a matching destination-only file onto each
+// (size and fingerprint, confirmed by backend.ContentMatcher where one
+// side is one; size and mtime without fingerprints); CreateEmptySrcDirs
+// makes the source's directories; NoTraverse looks each source file up
+// with Stat instead of listing the destination; DeleteExcluded lets sync
+// see, and delete, the destination's excluded files.
 //
 // # Errors
 //
