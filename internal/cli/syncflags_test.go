@@ -390,7 +390,7 @@ func TestTrackRenames(t *testing.T) {
 		out := s.ok(t, "sync", "-n", "--track-renames", src, s.at("dst"))
 		wantOut(t, "sync -n --track-renames", out, "new/big.bin: Skipped move as --dry-run is set")
 		out = s.ok(t, "sync", "-v", "--track-renames", src, s.at("dst"))
-		wantOut(t, "sync --track-renames", out, "new/big.bin: Moved (renamed from old/big.bin)", "twin3: Moved (renamed from twin1)", "Renamed:      2")
+		wantOut(t, "sync --track-renames", out, "new/big.bin: Moved (renamed from old/big.bin)", "twin3: Moved (renamed from twin1)", "Renamed:      2", "Transferred:  0 B / 0 B", "Transferred:  0 / 0")
 		if strings.Contains(out, "Copied") {
 			t.Errorf("sync --track-renames copied:\n%s", out)
 		}
