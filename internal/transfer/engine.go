@@ -145,6 +145,9 @@ func runTree(ctx context.Context, m mode, src, dst Location, opts Options) error
 		if err := e.deleteBefore(ctx); err != nil {
 			return err
 		}
+		if e.deletesRefused() {
+			return e.result() // fatal, as in rclone: nothing is copied
+		}
 	}
 
 	// The listing runs up to MaxBacklog files ahead of the transfers, so

@@ -150,6 +150,16 @@ func TestSyncRenamesBackupsDuring(t *testing.T) {
 	if !errors.Is(err, ErrMaxDelete) || !backend.IsFatal(err) || len(rec.paths(Deleted)) != 1 {
 		t.Errorf("sync over MaxDelete: %v, deleted %v", err, rec.paths(Deleted))
 	}
+
+	// DeleteBefore, MaxDelete 0: nothing deleted, and nothing copied.
+	put(t, src, "s", tree{"f": {data: "new"}})
+	opts, rec = testOptions(t)
+	opts.DeleteMode = DeleteBefore
+	opts.LimitDeletes = true
+	err = Sync(t.Context(), Location{src, "s"}, Location{dst, "d"}, opts)
+	if !errors.Is(err, ErrMaxDelete) || len(rec.paths(Deleted)) != 0 || len(rec.paths(Copied)) != 0 {
+		t.Errorf("sync --delete-before over MaxDelete: %v, deleted %v, copied %v", err, rec.paths(Deleted), rec.paths(Copied))
+	}
 }
 
 // TestTrackRenamesConfirmsContent: to the MEGA backend, a source-only
