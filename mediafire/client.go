@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ type Options struct {
 	// HTTPClient sends the requests; nil means a client with no overall
 	// timeout (downloads may take long) but a response-header timeout.
 	HTTPClient *http.Client
+	// Dial, if set, opens the connections of the default HTTP client
+	// (ignored with HTTPClient).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger gets one debug line per API call (method, status, duration;
 	// never a secret); nil discards.
 	Logger *slog.Logger
@@ -196,6 +200,9 @@ func New(opts Options) (*Client, error) {
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.ResponseHeaderTimeout = 2 * time.Minute
+		if opts.Dial != nil {
+			tr.DialContext = opts.Dial
+		}
 		c.hc = &http.Client{Transport: tr}
 	}
 	if c.log == nil {

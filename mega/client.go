@@ -1,8 +1,10 @@
 package mega
 
 import (
+	"context"
 	"crypto/rand"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -56,6 +58,10 @@ type Options struct {
 	// tuned for parallel transfers (keep-alive connections for every
 	// concurrent request, larger socket buffers).
 	HTTPClient *http.Client
+	// Dial, if set, opens the connections of the default HTTP client
+	// (ignored with HTTPClient); nil means net.Dialer's with a 30 s
+	// connect timeout.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives operator logs; nil discards them. Secrets (session
 	// ids, keys, tokens, passwords) are never logged.
 	Logger *slog.Logger
@@ -160,7 +166,11 @@ func New(opts Options) *Client {
 	// byte than four (BenchmarkOpenPiece), and halve the requests.
 	c.piece = min(max(c.budget/4, 1<<20), 8<<20)
 	if c.hc == nil {
-		c.hc = &http.Client{Transport: newTransport(max(c.upConc, c.downConc) + 4)}
+		t := newTransport(max(c.upConc, c.downConc) + 4)
+		if opts.Dial != nil {
+			t.DialContext = opts.Dial
+		}
+		c.hc = &http.Client{Transport: t}
 	}
 	c.seq.Store(uint64(time.Now().UnixNano()) & 0xffffffff)
 	return c

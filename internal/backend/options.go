@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"log/slog"
+	"net"
 )
 
 // Option declares one configuration option of a backend type, once, as
@@ -39,6 +40,14 @@ type Env struct {
 	// Prompt asks the user a question (e.g. a two-factor PIN) when running
 	// interactively; nil means no terminal, and the backend fails clearly.
 	Prompt func(ctx context.Context, question string, secret bool) (string, error)
+	// LowLevelRetries is the number of attempts of one request to a
+	// service, an API call or a chunk (rclone's --low-level-retries); 0
+	// means the client's default.
+	LowLevelRetries int
+	// Dial, if set, opens the network connections of a service's HTTP
+	// client (the CLI's --contimeout and --timeout); nil means the
+	// client's own.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Type describes a backend type for the registry (internal/remote).

@@ -24,6 +24,7 @@ type checkOptions struct {
 	progress bool
 	json     bool
 	reports  checkReportFiles
+	stats    statsOptions // statsflags.go
 }
 
 // checkReportFiles are check's --combined, --differ, --missing-on-src,
@@ -71,6 +72,7 @@ Exits with status 1 if differences were found, like rclone.`,
 	f.StringVar(&o.reports.missingOnDst, "missing-on-dst", "", "write the paths missing on the destination to this file")
 	f.StringVar(&o.reports.match, "match", "", "write the paths that match to this file")
 	f.StringVar(&o.reports.errors, "error", "", "write the paths that could not be checked to this file")
+	addStatsFlags(f, &o.stats)
 	return cmd
 }
 
@@ -91,6 +93,9 @@ func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) er
 	}
 	if o.checkers < 1 {
 		return usagef("--checkers must be at least 1")
+	}
+	if err := o.stats.setup(); err != nil {
+		return err
 	}
 	flt, err := o.filters.build()
 	if err != nil {
@@ -115,7 +120,7 @@ func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) er
 	dstLoc := transfer.Location{Backend: dst.Backend, Path: dst.Path}
 
 	stats := new(transfer.Stats)
-	out := startOutput(g, o.json, o.progress, stats)
+	out := startOutputWith(g, o.json, o.progress, stats, &o.stats)
 	ctx = stats.ObserveRetries(ctx, out.logger, "")
 	var (
 		mu  sync.Mutex

@@ -18,10 +18,12 @@ const (
 	exitError       = 2 // error not otherwise categorised
 	exitDirNotFound = 3
 	exitNotFound    = 4
-	exitRetryable   = 5 // temporary error (one that more retries might fix)
-	exitNoRetry     = 6 // less serious errors
-	exitFatal       = 7 // fatal error (one that more retries won't fix, like account blocked)
-	exitNoTransfer  = 9 // operation successful, but no files transferred (--error-on-no-transfer)
+	exitRetryable   = 5  // temporary error (one that more retries might fix)
+	exitNoRetry     = 6  // less serious errors
+	exitFatal       = 7  // fatal error (one that more retries won't fix, like account blocked)
+	exitTransferMax = 8  // transfer exceeded --max-transfer
+	exitNoTransfer  = 9  // operation successful, but no files transferred (--error-on-no-transfer)
+	exitDurationMax = 10 // duration exceeded --max-duration
 
 	exitInterrupted = 130 // stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 )
@@ -43,6 +45,10 @@ func exitCode(err error) int {
 		return exitDirNotFound
 	case errors.Is(err, errNoFilesTransferred):
 		return exitNoTransfer
+	case errors.Is(err, transfer.ErrMaxTransfer):
+		return exitTransferMax
+	case errors.Is(err, transfer.ErrMaxDuration):
+		return exitDurationMax
 	case backend.IsFatal(err): // a blocked account, a wrong password, a bad MAC, ...
 		return exitFatal
 	case errors.Is(err, fs.ErrNotExist):

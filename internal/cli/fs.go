@@ -116,6 +116,9 @@ func (g *globals) resolver() *remote.Resolver {
 				Logger:  g.logger(),
 				Verbose: g.log.verbosity(),
 				Prompt:  g.backendPrompt(false),
+				// rclone's --low-level-retries, --timeout, --contimeout.
+				LowLevelRetries: g.net.lowLevelRetries,
+				Dial:            g.net.dial(),
 			},
 		}
 	})

@@ -21,6 +21,7 @@ type Stdio struct {
 type globals struct {
 	args        []string   // the command line, without the program name (mount --daemon runs it again)
 	log         logOptions // -v, -q, --log-level, --log-file, --use-json-log
+	net         netOptions // --low-level-retries, --timeout, --contimeout
 	cpuprofile  string     // --cpuprofile: write a CPU profile of the command
 	stopProfile func()     // set while profiling
 	stdio       Stdio
@@ -73,11 +74,15 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		SilenceErrors: true,
 	}
 	addLogFlags(root.PersistentFlags(), &g.log)
+	addNetFlags(root.PersistentFlags(), &g.net)
 	root.PersistentFlags().StringVar(&g.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		tuneGC(cmd)
 		if err := g.log.setup(); err != nil {
+			return err
+		}
+		if err := g.net.validate(); err != nil {
 			return err
 		}
 		// Every command counts its retries and logs each at -vv; the

@@ -60,6 +60,8 @@ type transferOptions struct {
 	json              bool
 	errorOnNoTransfer bool
 	sync              syncFlags // rclone's sync-semantics flags (syncflags.go)
+	stats             statsOptions // statsflags.go
+	limits            limitOptions // limitflags.go
 }
 
 // addTransferFlags binds the shared transfer flags to o.
@@ -77,6 +79,8 @@ func addTransferFlags(f *pflag.FlagSet, o *transferOptions) {
 	f.BoolVar(&o.json, "json", false, "print the final statistics as JSON on stdout")
 	f.BoolVar(&o.errorOnNoTransfer, "error-on-no-transfer", false, "exit with code 9 if no files were transferred")
 	addSyncFlags(f, &o.sync)
+	addStatsFlags(f, &o.stats)
+	addLimitFlags(f, &o.limits)
 }
 
 // validate checks flag combinations.
@@ -86,6 +90,12 @@ func (o *transferOptions) validate() error {
 	}
 	if o.transfers < 1 || o.checkers < 1 {
 		return usagef("--transfers and --checkers must be at least 1")
+	}
+	if err := o.limits.apply(new(transfer.Options)); err != nil {
+		return err
+	}
+	if err := o.stats.setup(); err != nil {
+		return err
 	}
 	return o.sync.validate()
 }
@@ -125,7 +135,7 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		return err
 	}
 
-	out := startOutput(g, o.json, o.progress, stats)
+	out := startOutputWith(g, o.json, o.progress, stats, &o.stats)
 	ctx = stats.ObserveRetries(ctx, out.logger, "")
 	opts := transfer.Options{
 		Transfers:      o.transfers,
@@ -144,10 +154,11 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		Report:  out.report,
 	}
 	o.sync.apply(&opts, backupDir)
+	_ = o.limits.apply(&opts) // checked by validate
 	err = fn(ctx, transfer.Location{Backend: src.Backend, Path: src.Path}, transfer.Location{Backend: dst.Backend, Path: dst.Path}, opts)
 	// Like rclone, the final statistics are printed with -v, -P or --json;
 	// a plain run prints only what went wrong.
-	snap := out.finish(o.json || o.progress || g.log.info())
+	snap := out.finish(o.json || o.progress || out.statsShown(g, err != nil))
 	if err == nil && o.errorOnNoTransfer && snap.Transfers == 0 {
 		return errNoFilesTransferred
 	}
@@ -161,15 +172,27 @@ type output struct {
 	progress *ui.Progress
 	logger   *slog.Logger
 	stats    *transfer.Stats
+	ticker   *statsTicker  // --stats without -P; nil when off
+	so       *statsOptions // nil: the commands without statistics flags
 }
 
 // startOutput sets up the printer (text or JSON) and, with -P, the live
 // display; logs and messages then pass above the display.
 func startOutput(g *globals, asJSON, progress bool, stats *transfer.Stats) *output {
-	o := &output{stats: stats}
+	return startOutputWith(g, asJSON, progress, stats, nil)
+}
+
+// startOutputWith is startOutput with the statistics flags (set up) of a
+// command that has them: the periodic statistics and their format.
+func startOutputWith(g *globals, asJSON, progress bool, stats *transfer.Stats, so *statsOptions) *output {
+	o := &output{stats: stats, so: so}
 	errw := g.stdio.Err
+	popts := ui.ProgressOptions{}
+	if so != nil {
+		popts.Interval, popts.Format = so.progressInterval(), so.format
+	}
 	if progress {
-		o.progress = ui.StartProgress(errw, stats.Snapshot, ui.ProgressOptions{})
+		o.progress = ui.StartProgress(errw, stats.Snapshot, popts)
 		errw = o.progress.Writer()
 	}
 	// The printer and the logger share errw: stderr (above the display),
@@ -179,12 +202,29 @@ func startOutput(g *globals, asJSON, progress bool, stats *transfer.Stats) *outp
 	o.printer = ui.NewPrinter(g.stdio.Out, errw, asJSON, g.log.printerLevel())
 	if tp, ok := o.printer.(*ui.TextPrinter); ok {
 		tp.Log = o.logger // messages in the log's format, as rclone prints them
+		if so != nil {
+			tp.Format = so.format
+		}
+	}
+	if so != nil && !progress {
+		o.ticker = startStatsTicker(o.logger, so, stats)
 	}
 	return o
 }
 
+// statsShown reports whether a run prints its final statistics without
+// -P or --json: as rclone, when the log level shows --stats-log-level
+// (-v for the default INFO), and with --stats 0 only after errors.
+func (o *output) statsShown(g *globals, failed bool) bool {
+	if o.so == nil {
+		return g.log.info()
+	}
+	return o.so.shown(g.log.level) && (o.so.interval > 0 || failed)
+}
+
 // finish stops the display and, if summary, prints the statistics.
 func (o *output) finish(summary bool) transfer.Snapshot {
+	o.ticker.Stop()
 	if o.progress != nil {
 		o.progress.Stop()
 	}

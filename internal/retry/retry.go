@@ -39,6 +39,9 @@ type Policy struct {
 	// Op names what is retried for the context's Observer (see
 	// WithObserver), e.g. "cs f" or "upload".
 	Op string
+	// Fixed waits exactly Ceiling(n) before retry n, without jitter
+	// (with Base equal to Cap: a fixed interval, rclone's --retries-sleep).
+	Fixed bool
 	// OnRetry, if set, is called before each wait with the attempt that
 	// failed (1 based), its error and the chosen delay. It must not block.
 	OnRetry func(attempt int, err error, delay time.Duration)
@@ -84,11 +87,14 @@ func (p Policy) cap() time.Duration {
 }
 
 // Delay returns a jittered delay before retry n (0 based), uniformly drawn
-// from [0, Ceiling(n)].
+// from [0, Ceiling(n)]; Ceiling(n) itself when the policy is Fixed.
 func (p Policy) Delay(n int) time.Duration {
 	c := p.Ceiling(n)
 	if c <= 0 {
 		return 0
+	}
+	if p.Fixed {
+		return c
 	}
 	return rand.N(c + 1)
 }

@@ -83,6 +83,7 @@ type engine struct {
 	setter   backend.ModTimeSetter // the destination's, or nil
 
 	fpWarn sync.Once // the warning that --checksum found no fingerprints
+	cut    *cutoff   // MaxTransfer and MaxDuration; nil without them
 
 	sf syncFlags // the state of the sync-semantics options (syncflags.go)
 
@@ -134,9 +135,11 @@ func runTree(ctx context.Context, m mode, src, dst Location, opts Options) error
 	if err := e.checkBackupDir(true); err != nil {
 		return err
 	}
+	ctx, stop := e.startCutoff(ctx)
+	defer stop()
 	if !st.IsDir {
 		// rclone copies a single source file into the destination dir.
-		return e.runFile(ctx, st, backend.Join(dst.Path, st.Name()))
+		return e.cut.finish(e.runFile(ctx, st, backend.Join(dst.Path, st.Name())))
 	}
 	if sameBackend(src.Backend, dst.Backend) && overlaps(src.Path, dst.Path) {
 		return fmt.Errorf("%s and %s: %w", src, dst, ErrOverlap)
@@ -181,17 +184,17 @@ func runTree(ctx context.Context, m mode, src, dst Location, opts Options) error
 	close(jobs)
 	_ = workers.Wait()
 	if err != nil {
-		return err
+		return e.cut.finish(err)
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return e.cut.finish(err)
 	}
 	if m == modeSync && e.opts.DeleteMode != DeleteBefore {
 		if err := e.deleteExtraneous(ctx); err != nil {
-			return err
+			return e.cut.finish(err)
 		}
 	}
-	return e.result()
+	return e.cut.finish(e.result())
 }
 
 // runFile runs a CopyFile or MoveFile.
@@ -207,7 +210,9 @@ func runFile(ctx context.Context, m mode, src, dst Location, opts Options) error
 	if err := e.checkBackupDir(false); err != nil {
 		return err
 	}
-	return e.runFile(ctx, st, dst.Path)
+	ctx, stop := e.startCutoff(ctx)
+	defer stop()
+	return e.cut.finish(e.runFile(ctx, st, dst.Path))
 }
 
 // runFile copies or moves the source file st to dstPath.
@@ -321,6 +326,12 @@ func (e *engine) do(ctx context.Context, j job) {
 	if e.mode == modeMove {
 		act = Moved
 	}
+	if !e.cut.admit(j.src.Size) {
+		if e.debug {
+			e.log.Debug("not started", logKeyPath, j.rel, logKeyReason, e.cut.stopped())
+		}
+		return
+	}
 	if e.opts.DryRun {
 		t := e.stats.startTransfer(j.rel, j.src.Size)
 		e.stats.addBytes(t, j.src.Size)
@@ -361,6 +372,11 @@ func (e *engine) do(ctx context.Context, j job) {
 		got, err = e.copyFile(ctx, j)
 		return err
 	})
+	if err != nil && ctx.Err() != nil && e.cut.stopped() != nil {
+		// Cut by a hard cutoff: not a failure, the run reports the limit.
+		e.log.Debug("transfer cut", logKeyPath, j.rel, logKeyReason, e.cut.stopped())
+		return
+	}
 	if err != nil {
 		e.fail(j.rel, err)
 		return
@@ -394,7 +410,7 @@ func (e *engine) copyFile(ctx context.Context, j job) (backend.Entry, error) {
 	// ExactReader refuses a stream longer or shorter than the listing
 	// and asks the source for its end before the last byte goes out, so
 	// a verification failure there reaches every destination's Put.
-	ar := &accountingReader{r: backend.ExactReader(rc, j.src.Size), done: ctx.Done(), stats: e.stats, t: t, limiter: e.opts.Limiter}
+	ar := &accountingReader{r: backend.ExactReader(rc, j.src.Size), done: ctx.Done(), stats: e.stats, t: t, limiter: e.opts.Limiter, cut: e.cut}
 	got, err := e.dst.Backend.Put(ctx, j.dstPath, ar, j.src.Size, j.src.ModTime)
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		err = cerr // a failure the source reported only at Close
@@ -471,6 +487,10 @@ func (e *engine) deleteExtraneous(ctx context.Context) error {
 	if nerr > 0 {
 		// rclone's words: scripts grep for them.
 		e.log.Error("not deleting files as there were IO errors", logKeyCount, len(extra)+len(dirs))
+		return nil
+	}
+	if why := e.cut.stopped(); why != nil {
+		e.log.Warn("not deleting files as the run stopped early", logKeyCount, len(extra), logKeyReason, why)
 		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -558,14 +578,25 @@ type accountingReader struct {
 	stats   *Stats
 	t       *inflight
 	limiter *DirLimiter
-	n       int64 // bytes read so far
+	cut     *cutoff // counts the bytes against MaxTransfer; may be nil
+	n       int64   // bytes read so far
 }
 
-// Read implements io.Reader.
+// Read implements io.Reader. Under a hard MaxTransfer it reads no byte
+// past the limit (a file that ends at it still sees its end).
 func (a *accountingReader) Read(p []byte) (int, error) {
+	if room := a.cut.room(); room >= 0 && a.n < a.t.size {
+		if room == 0 {
+			return 0, ErrMaxTransfer
+		}
+		if int64(len(p)) > room {
+			p = p[:room]
+		}
+	}
 	n, err := a.r.Read(p)
 	if n > 0 {
 		a.n += int64(n)
+		a.cut.add(n)
 		a.stats.addBytes(a.t, int64(n))
 		if !a.limiter.wait(a.done, n) {
 			return n, context.Canceled

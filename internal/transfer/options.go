@@ -80,6 +80,19 @@ type Options struct {
 	// MEGA EAGAIN, an upload slot the server dropped); each attempt
 	// reopens the source. 0 means DefaultRetries; negative means one.
 	Retries int
+	// RetrySleep, if positive, is the wait between the attempts of a
+	// file (rclone's --retries-sleep) instead of the growing backoff.
+	RetrySleep time.Duration
+
+	// MaxTransfer stops the run once the transfers have read this many
+	// bytes (rclone's --max-transfer); <= 0 means no limit. MaxDuration
+	// stops it after this long (--max-duration); <= 0 means none.
+	// CutoffMode says how (hard by default). The run then returns an
+	// error wrapping ErrMaxTransfer or ErrMaxDuration; files it did not
+	// get to are not failures, and a sync deletes nothing.
+	MaxTransfer int64
+	MaxDuration time.Duration
+	CutoffMode  CutoffMode
 
 	DryRun         bool // decide and report, change nothing
 	Checksum       bool // compare fingerprints instead of mtimes
@@ -155,6 +168,9 @@ func (o *Options) retryPolicy() retry.Policy {
 	n := o.Retries
 	if n == 0 {
 		n = DefaultRetries
+	}
+	if o.RetrySleep > 0 {
+		return retry.Policy{Base: o.RetrySleep, Cap: o.RetrySleep, MaxAttempts: n, Fixed: true}
 	}
 	return retry.Policy{Base: 200 * time.Millisecond, Cap: 10 * time.Second, MaxAttempts: n}
 }

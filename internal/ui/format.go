@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -45,6 +46,16 @@ func FormatRate(bytesPerSecond float64) string {
 		return "-"
 	}
 	return FormatBytes(int64(bytesPerSecond)) + "/s"
+}
+
+// FormatBitRate formats a rate in bits per second with binary units, as
+// rclone's --stats-unit bits does: "512 bit/s", "8.000 Mibit/s".
+func FormatBitRate(bitsPerSecond float64) string {
+	if bitsPerSecond < 0 || math.IsNaN(bitsPerSecond) || math.IsInf(bitsPerSecond, 0) {
+		return "-"
+	}
+	b := FormatBytes(int64(bitsPerSecond)) // "512 B", "8.000 MiB"
+	return strings.TrimSuffix(b, "B") + "bit/s"
 }
 
 // FormatDuration formats d for stats: tenths of a second below a minute

@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,34 @@ const SlogNotice = slog.Level(2)
 // KeyObject is the attribute naming what a log record is about (a path):
 // the handlers print it before the message, as rclone does.
 const KeyObject = "object"
+
+// KeyStats is the attribute of a statistics record (LogStats).
+const KeyStats = "stats"
+
+// StatsRecord is the value of a KeyStats attribute: the text handler
+// prints the block on the lines after the record's, as rclone logs its
+// statistics; the JSON handler writes Stats as an object.
+type StatsRecord struct {
+	Stats  Stats
+	Format StatsFormat
+}
+
+// MarshalJSON writes the counters.
+func (r StatsRecord) MarshalJSON() ([]byte, error) { return json.Marshal(r.Stats) }
+
+// LogStats logs s at level, as rclone's periodic statistics: with
+// f.OneLine one record whose message is the line, else a record with an
+// empty message followed by the block.
+func LogStats(ctx context.Context, log *slog.Logger, level slog.Level, s Stats, f StatsFormat) {
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	if f.OneLine {
+		log.LogAttrs(ctx, level, f.oneLine(s))
+		return
+	}
+	log.LogAttrs(ctx, level, "", slog.Any(KeyStats, StatsRecord{Stats: s, Format: f}))
+}
 
 // ParseLevel parses rclone's level names, DEBUG, INFO, NOTICE and ERROR
 // (any case; WARN and WARNING mean NOTICE).
@@ -148,9 +177,14 @@ func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 	fmt.Fprintf(&b, "%-6s: ", LevelName(r.Level))
 	object := h.object
 	var rest []slog.Attr
+	var block []string
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == KeyObject && h.group == "" {
 			object = a.Value.String()
+			return true
+		}
+		if sr, ok := a.Value.Any().(StatsRecord); ok && a.Key == KeyStats {
+			block = statsLines(sr.Stats, true, sr.Format)
 			return true
 		}
 		rest = append(rest, qualify(h.group, a))
@@ -165,6 +199,10 @@ func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 		writeAttr(&b, "", a)
 	}
 	b.WriteByte('\n')
+	for _, l := range block {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
 	_, err := h.out.Write(b.Bytes())
 	return err
 }

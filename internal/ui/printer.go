@@ -63,7 +63,9 @@ type TextPrinter struct {
 	// KeyObject), so that they share the operator log's format and
 	// destination.
 	Log *slog.Logger
-	mu  sync.Mutex // serialises writes
+	// Format is the summary's form (--stats-one-line, --stats-unit).
+	Format StatsFormat
+	mu     sync.Mutex // serialises writes
 }
 
 // Message implements Printer.
@@ -92,7 +94,7 @@ func (p *TextPrinter) Message(level Level, object, msg string) {
 func (p *TextPrinter) Summary(s Stats) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	WriteStats(p.Err, s)
+	p.Format.Write(p.Err, s)
 }
 
 // Result implements Printer.

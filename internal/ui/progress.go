@@ -24,6 +24,9 @@ type ProgressOptions struct {
 	Force bool
 	// Interval between redraws; 0 means 500ms.
 	Interval time.Duration
+	// Format is the statistics' unit (the one-line form is not used:
+	// the display is the block).
+	Format StatsFormat
 }
 
 // Progress is the live display of -P/--progress: rclone's stats block,
@@ -38,6 +41,7 @@ type Progress struct {
 	snapshot func() Stats
 	active   bool
 	width    int // terminal columns; 0 = don't cut lines
+	format   StatsFormat
 
 	mu    sync.Mutex // guards lines and writes to out
 	lines int        // lines of the block on screen
@@ -49,7 +53,7 @@ type Progress struct {
 // StartProgress starts the display on out; snapshot is called on every
 // redraw, from the display's goroutine. Call Stop when the run ends.
 func StartProgress(out io.Writer, snapshot func() Stats, opts ProgressOptions) *Progress {
-	p := &Progress{out: out, snapshot: snapshot, active: opts.Force || IsTerminal(out)}
+	p := &Progress{out: out, snapshot: snapshot, active: opts.Force || IsTerminal(out), format: opts.Format}
 	if !p.active {
 		return p
 	}
@@ -154,7 +158,7 @@ func (p *Progress) erase() {
 
 // draw writes the block. Caller holds mu.
 func (p *Progress) draw() {
-	lines := statsLines(p.snapshot(), true)
+	lines := statsLines(p.snapshot(), true, p.format)
 	var b bytes.Buffer
 	for _, l := range lines {
 		b.WriteString(cut(l, p.width))

@@ -13,6 +13,7 @@ import (
 	"ferry/internal/backend/internal/keyed"
 	"ferry/internal/backend/internal/options"
 	"ferry/internal/backend/internal/secret"
+	"ferry/internal/retry"
 	mfclient "ferry/mediafire"
 )
 
@@ -176,6 +177,7 @@ func newBackend(remote string, cfg backend.ConfigMap, root string, env backend.E
 	opts := mfclient.Options{
 		BaseURL: conf.url, APIVersion: conf.apiVersion, Email: conf.user, Password: string(conf.pass),
 		AppID: conf.appID, APIKey: string(conf.apiKey), Logger: log,
+		Dial: env.Dial, Retry: retry.Policy{MaxAttempts: env.LowLevelRetries},
 	}
 	for _, f := range tweak {
 		f(&opts)

@@ -12,6 +12,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/internal/options"
+	"ferry/internal/retry"
 	megaclient "ferry/mega"
 )
 
@@ -141,7 +142,8 @@ func openLink(ctx context.Context, arg string, cfg backend.ConfigMap, env backen
 	if err != nil {
 		return nil, "", err
 	}
-	opts := megaclient.Options{APIURL: linkAPI(raw, cfg[optURL]), Logger: log, Debug: debug}
+	opts := megaclient.Options{APIURL: linkAPI(raw, cfg[optURL]), Logger: log, Debug: debug,
+		Dial: env.Dial, Retry: retry.Policy{MaxAttempts: env.LowLevelRetries}}
 	for _, f := range tweak {
 		f(&opts)
 	}

@@ -12,6 +12,7 @@ import (
 	"ferry/internal/backend/internal/keyed"
 	"ferry/internal/backend/internal/options"
 	"ferry/internal/backend/internal/secret"
+	"ferry/internal/retry"
 	megaclient "ferry/mega"
 )
 
@@ -198,7 +199,8 @@ func newBackend(remote string, cfg backend.ConfigMap, root string, env backend.E
 		log:   log,
 		store: newSessionStore(env.CacheDir, conf),
 	}
-	opts := megaclient.Options{APIURL: conf.url, Logger: log, Debug: conf.debug, OnChange: b.notify.changed}
+	opts := megaclient.Options{APIURL: conf.url, Logger: log, Debug: conf.debug, OnChange: b.notify.changed,
+		Dial: env.Dial, Retry: retry.Policy{MaxAttempts: env.LowLevelRetries}}
 	for _, f := range tweak {
 		f(&opts)
 	}
