@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"ferry/mediafireserver/mediafireservertest"
 	"ferry/megaserver/megaservertest"
 )
 
@@ -186,6 +188,18 @@ func TestLowLevelRetries(t *testing.T) {
 	if code == 0 || !regexp.MustCompile(`EAGAIN|-3`).MatchString(errOut) {
 		t.Errorf("lsf --low-level-retries 1: exit %d, want a failure naming EAGAIN:\n%s", code, errOut)
 	}
+
+	// MediaFire: the next two calls fail with HTTP 500. One attempt
+	// fails on the first; the default's retries get past the second.
+	mf := mediafireservertest.Start(t, mediafireservertest.WithLogger(quietLogger(t)), mediafireservertest.WithFaults("http500=2x"))
+	mfRemote := []string{"lsf", ":mediafire:", "--mediafire-user", mediafireservertest.User, "--mediafire-pass", mediafireservertest.Password, "--mediafire-url", mf.URL}
+	code, _, errOut = runBin(t, append(env, "XDG_CACHE_HOME="+t.TempDir()), append(mfRemote, "--low-level-retries", "1")...)
+	if code == 0 || !strings.Contains(errOut, "500") {
+		t.Errorf("mediafire lsf --low-level-retries 1: exit %d, want a failure naming the 500:\n%s", code, errOut)
+	}
+	if code, _, errOut := runBin(t, append(env, "XDG_CACHE_HOME="+t.TempDir()), mfRemote...); code != 0 {
+		t.Errorf("mediafire lsf with the default retries: exit %d\n%s", code, errOut)
+	}
 }
 
 // TestRetriesFlag: with every chunk failure a failure of its file
@@ -244,10 +258,69 @@ func TestTimeout(t *testing.T) {
 		}
 	})
 
+	url := "http://" + ln.Addr().String()
+	for _, remote := range [][]string{
+		{":mega:", "--mega-user", "u@example.com", "--mega-pass", "pw", "--mega-url", url},
+		{":mediafire:", "--mediafire-user", "u@example.com", "--mediafire-pass", "pw", "--mediafire-url", url},
+	} {
+		t.Run(remote[0], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, ferryBinary(t), append(append([]string{"lsf"}, remote...), "--timeout", "1s", "--low-level-retries", "2")...)
+			cmd.Env = append(os.Environ(), binEnv(t)...)
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			start := time.Now()
+			err := cmd.Run()
+			took := time.Since(start)
+			var ee *exec.ExitError
+			switch {
+			case ctx.Err() != nil:
+				t.Fatalf("lsf hung for %v on a server that never answers:\n%s", took, errb.String())
+			case !errors.As(err, &ee):
+				t.Fatalf("lsf: %v, want a failure\n%s", err, errb.String())
+			}
+			if took < 1500*time.Millisecond || took > 20*time.Second || !strings.Contains(errb.String(), "--timeout") {
+				t.Errorf("lsf failed after %v (want about 2 attempts of 1s), stderr:\n%s", took, errb.String())
+			}
+		})
+	}
+}
+
+// TestContimeout: connecting to a listener whose accept queue is full
+// (backlog 0, one connection waiting) gets no answer; lsf fails after
+// about --contimeout per attempt, naming the flag.
+func TestContimeout(t *testing.T) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+	c, err := net.DialTimeout("tcp", addr, time.Second) // fills the queue
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c2, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+		c2.Close()
+		t.Skip("this kernel answers connections past a full accept queue")
+	}
+
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ferryBinary(t), "lsf", ":mega:", "--mega-user", "u@example.com", "--mega-pass", "pw",
-		"--mega-url", "http://"+ln.Addr().String(), "--timeout", "1s", "--low-level-retries", "2")
+		"--mega-url", "http://"+addr, "--contimeout", "1s", "--low-level-retries", "2")
 	cmd.Env = append(os.Environ(), binEnv(t)...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -257,11 +330,11 @@ func TestTimeout(t *testing.T) {
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("lsf hung for %v on a server that never answers:\n%s", took, errb.String())
+		t.Fatalf("lsf hung for %v connecting to a server that never answers:\n%s", took, errb.String())
 	case !errors.As(err, &ee):
 		t.Fatalf("lsf: %v, want a failure\n%s", err, errb.String())
 	}
-	if took < 1500*time.Millisecond || took > 20*time.Second || !strings.Contains(errb.String(), "--timeout") {
+	if took < 1500*time.Millisecond || took > 20*time.Second || !strings.Contains(errb.String(), "--contimeout") {
 		t.Errorf("lsf failed after %v (want about 2 attempts of 1s), stderr:\n%s", took, errb.String())
 	}
 }
@@ -305,5 +378,45 @@ func TestMaxTransferDuration(t *testing.T) {
 	code, _, errOut := runBin(t, env, "copy", src, dst, "--transfers", "1", "--bwlimit", "200K", "--max-duration", "700ms")
 	if n := copied(dst); code != exitDurationMax || n >= len(files) || !strings.Contains(errOut, "max duration reached") {
 		t.Errorf("--max-duration: exit %d, %d files copied; want exit %d and fewer than %d:\n%s", code, n, exitDurationMax, len(files), errOut)
+	}
+}
+
+// TestProgressStatsInterval: with -P on a terminal, --stats sets the
+// display's refresh: a 3 s copy at --stats 100ms draws a dozen frames or
+// more, where the default 500 ms draws about six (no -v: a log line
+// redraws the display too), and logs no periodic statistics beside the
+// display (--stats-log-level NOTICE would show them).
+func TestProgressStatsInterval(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	files := map[string]string{}
+	for i := range 12 {
+		files[fmt.Sprintf("f%02d", i)] = strings.Repeat("p", 100<<10)
+	}
+	writeFiles(t, src, files)
+	c := newConsole(t)
+	cmd := exec.Command(ferryBinary(t), "copy", "-P", "--stats-log-level", "NOTICE", "--stats", "100ms", "--transfers", "1", "--bwlimit", "400K", src, dst)
+	cmd.Env = append(os.Environ(), binEnv(t)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.tty, c.tty, c.tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("copy: %v\n%s", err, c.out.String())
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("copy still runs after 2 minutes:\n%s", c.out.String())
+	}
+	c.expect("Transferred:  12 / 12, 100%") // the summary
+	out := c.out.String()
+	if frames := len(countLineRE.FindAllString(out, -1)); frames < 12 {
+		t.Errorf("%d progress frames in a 3 s copy at --stats 100ms, want 12 or more", frames)
+	}
+	if regexp.MustCompile(`(?m)NOTICE: \r?$`).MatchString(out) {
+		t.Errorf("periodic statistics logged beside -P:\n%q", out)
 	}
 }
