@@ -2,6 +2,7 @@ package netdial
 
 import (
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -52,5 +53,53 @@ func TestIdle(t *testing.T) {
 	}
 	if took < 200*time.Millisecond || took > 2*time.Second {
 		t.Errorf("timed out after %v, want about 300ms", took)
+	}
+}
+
+// BenchmarkRead reads 64 KiB at a time from a loopback connection that
+// a server fills as fast as it can: raw, and through the idle timeout
+// (whose deadline moves at most every tenth of the timeout).
+func BenchmarkRead(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		buf := make([]byte, 256<<10)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for {
+					if _, err := c.Write(buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	for _, bc := range []struct {
+		name string
+		d    Dialer
+	}{{"raw", Dialer{}}, {"idle", Dialer{Idle: 5 * time.Minute}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c, err := bc.d.DialContext(b.Context(), "tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			buf := make([]byte, 64<<10)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := io.ReadFull(c, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
