@@ -420,3 +420,21 @@ func TestProgressStatsInterval(t *testing.T) {
 		t.Errorf("periodic statistics logged beside -P:\n%q", out)
 	}
 }
+
+// TestStatsInProcess runs the periodic statistics in-process (so that
+// the race detector sees the ticker against the engine) and stops a run
+// at --max-transfer meanwhile.
+func TestStatsInProcess(t *testing.T) {
+	configEnv(t)
+	src := t.TempDir()
+	files := map[string]string{}
+	for i := range 6 {
+		files[fmt.Sprintf("f%d", i)] = strings.Repeat("r", 50<<10)
+	}
+	writeFiles(t, src, files)
+	code, _, errOut := runCLI(t, t.Context(), "", "copy", src, filepath.Join(t.TempDir(), "d"), "-v", "--stats", "50ms",
+		"--transfers", "2", "--bwlimit", "500K", "--max-transfer", "200K", "--cutoff-mode", "soft")
+	if blocks, _, _ := statsBlocks(errOut); code != exitTransferMax || len(blocks) < 2 {
+		t.Errorf("exit %d (want %d), %d statistics blocks (want 2 or more):\n%s", code, exitTransferMax, len(blocks), errOut)
+	}
+}
