@@ -56,21 +56,25 @@ type cutoff struct {
 	sent   atomic.Int64            // bytes the transfers read
 	booked atomic.Int64            // cautious: the sizes of the started transfers
 	cancel context.CancelCauseFunc // cuts the run (hard)
+	stopLs context.CancelFunc      // ends the listing (any mode)
 	timer  *time.Timer             // MaxDuration's
 
 	once   sync.Once
 	reason atomic.Pointer[error] // why the run stopped; nil while it runs
 }
 
-// startCutoff returns the run's context, which a hard cutoff cancels, and
-// the cutoff (nil when the run has no limit); call stop when the run ends.
-func (e *engine) startCutoff(ctx context.Context) (context.Context, func()) {
+// startCutoff sets e.cut (left nil when the run has no limit) and
+// returns the run's context, which a hard cutoff cancels, and the
+// listing's, which any cutoff cancels (no transfer will start, so
+// listing on is wasted); call stop when the run ends.
+func (e *engine) startCutoff(ctx context.Context) (run, list context.Context, stop func()) {
 	o := e.opts
 	if o.MaxTransfer <= 0 && o.MaxDuration <= 0 {
-		return ctx, func() {}
+		return ctx, ctx, func() {}
 	}
 	c := &cutoff{mode: o.CutoffMode, max: o.MaxTransfer}
 	ctx, c.cancel = context.WithCancelCause(ctx)
+	list, c.stopLs = context.WithCancel(ctx)
 	if o.MaxDuration > 0 {
 		c.timer = time.AfterFunc(o.MaxDuration, func() {
 			mode := c.mode
@@ -81,10 +85,11 @@ func (e *engine) startCutoff(ctx context.Context) (context.Context, func()) {
 		})
 	}
 	e.cut = c
-	return ctx, func() {
+	return ctx, list, func() {
 		if c.timer != nil {
 			c.timer.Stop()
 		}
+		c.stopLs()
 		c.cancel(nil)
 	}
 }
@@ -93,6 +98,7 @@ func (e *engine) startCutoff(ctx context.Context) (context.Context, func()) {
 // the running ones are cut. The first reason sticks.
 func (c *cutoff) stop(err error, mode CutoffMode) {
 	c.once.Do(func() { c.reason.Store(&err) })
+	c.stopLs()
 	if mode == CutoffHard {
 		c.cancel(err)
 	}
@@ -150,6 +156,12 @@ func (c *cutoff) add(n int) {
 	if s := c.sent.Add(int64(n)); c.max > 0 && s >= c.max && c.mode == CutoffSoft {
 		c.stop(ErrMaxTransfer, CutoffSoft)
 	}
+}
+
+// cancelled reports whether err is an operation's failure because the
+// run stopped at a limit (not a failure of its own).
+func (c *cutoff) cancelled(err error) bool {
+	return c.stopped() != nil && errors.Is(err, context.Canceled)
 }
 
 // finish returns the run's result: err (the run's own), with the reason

@@ -135,7 +135,7 @@ func runTree(ctx context.Context, m mode, src, dst Location, opts Options) error
 	if err := e.checkBackupDir(true); err != nil {
 		return err
 	}
-	ctx, stop := e.startCutoff(ctx)
+	ctx, listCtx, stop := e.startCutoff(ctx)
 	defer stop()
 	if !st.IsDir {
 		// rclone copies a single source file into the destination dir.
@@ -177,7 +177,7 @@ func runTree(ctx context.Context, m mode, src, dst Location, opts Options) error
 	mr := e.newMarcher(func(ctx context.Context, rel string, s, d *backend.Entry) {
 		e.pair(ctx, rel, "", s, d, enqueue)
 	})
-	err = mr.run(ctx)
+	err = mr.run(listCtx)
 	if err == nil {
 		e.trackRenames(ctx, enqueue)
 	}
@@ -210,7 +210,7 @@ func runFile(ctx context.Context, m mode, src, dst Location, opts Options) error
 	if err := e.checkBackupDir(false); err != nil {
 		return err
 	}
-	ctx, stop := e.startCutoff(ctx)
+	ctx, _, stop := e.startCutoff(ctx)
 	defer stop()
 	return e.cut.finish(e.runFile(ctx, st, dst.Path))
 }
@@ -531,8 +531,13 @@ func (e *engine) deleteExtraneous(ctx context.Context) error {
 	return nil
 }
 
-// fail records a failure on rel.
+// fail records a failure on rel; an operation cancelled because the run
+// stopped at a limit is no failure.
 func (e *engine) fail(rel string, err error) {
+	if e.cut.cancelled(err) {
+		e.log.Debug("stopped", logKeyPath, rel, logKeyReason, e.cut.stopped(), logKeyError, err)
+		return
+	}
 	e.stats.addError(err)
 	e.mu.Lock()
 	e.nerr++
