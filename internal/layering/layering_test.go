@@ -144,9 +144,9 @@ var rules = []rule{
 		},
 	},
 	{
-		name: "retry, ui and filter import no ferry package",
+		name: "retry, netdial, ui and filter import no ferry package",
 		applies: func(p string) bool {
-			return slices.Contains([]string{"ferry/internal/retry", "ferry/internal/ui", "ferry/internal/filter"}, p)
+			return slices.Contains([]string{"ferry/internal/retry", "ferry/internal/netdial", "ferry/internal/ui", "ferry/internal/filter"}, p)
 		},
 		allowed: func(string) bool { return false },
 	},

@@ -56,6 +56,15 @@
 // first error. Cancelling ctx stops listing and transfers promptly and
 // the run returns ctx's error once every goroutine it started has ended.
 //
+// # Limits
+//
+// MaxTransfer and MaxDuration stop a run early (rclone's --max-transfer
+// and --max-duration): the listing ends, no transfer starts, and with
+// CutoffHard the running ones are cut (MaxTransfer's reads stop at the
+// limit). The run returns an error wrapping ErrMaxTransfer or
+// ErrMaxDuration; what the stop cancelled is not counted as failed, and
+// Sync deletes nothing.
+//
 // # Dry run
 //
 // With DryRun every decision is made and reported with Event.DryRun set,
