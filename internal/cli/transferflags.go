@@ -156,8 +156,9 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 	o.sync.apply(&opts, backupDir)
 	_ = o.limits.apply(&opts) // checked by validate
 	err = fn(ctx, transfer.Location{Backend: src.Backend, Path: src.Path}, transfer.Location{Backend: dst.Backend, Path: dst.Path}, opts)
-	// Like rclone, the final statistics are printed with -v, -P or --json;
-	// a plain run prints only what went wrong.
+	// Like rclone, the final statistics are printed with -v (or a log
+	// level that shows --stats-log-level), -P or --json; a plain run
+	// prints only what went wrong.
 	snap := out.finish(o.json || o.progress || out.statsShown(g, err != nil))
 	if err == nil && o.errorOnNoTransfer && snap.Transfers == 0 {
 		return errNoFilesTransferred

@@ -24,8 +24,8 @@ type ProgressOptions struct {
 	Force bool
 	// Interval between redraws; 0 means 500ms.
 	Interval time.Duration
-	// Format is the statistics' unit (the one-line form is not used:
-	// the display is the block).
+	// Format is the statistics' form: the block, or with OneLine one
+	// line (rclone's -P --stats-one-line).
 	Format StatsFormat
 }
 
@@ -158,7 +158,12 @@ func (p *Progress) erase() {
 
 // draw writes the block. Caller holds mu.
 func (p *Progress) draw() {
-	lines := statsLines(p.snapshot(), true, p.format)
+	var lines []string
+	if s := p.snapshot(); p.format.OneLine {
+		lines = []string{p.format.oneLine(s)}
+	} else {
+		lines = statsLines(s, true, p.format)
+	}
 	var b bytes.Buffer
 	for _, l := range lines {
 		b.WriteString(cut(l, p.width))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -64,4 +65,35 @@ func TestLogStats(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &rec); err != nil || rec.Stats.TotalBytes != 2048 {
 		t.Errorf("JSON log %q: %v", b.String(), err)
 	}
+}
+
+// TestProgressOneLine: -P with --stats-one-line draws one line a frame.
+func TestProgressOneLine(t *testing.T) {
+	var b syncBuf
+	p := StartProgress(&b, func() Stats { return Stats{Bytes: 1024, TotalBytes: 2048, ETA: -1} },
+		ProgressOptions{Force: true, Interval: 10 * time.Millisecond, Format: StatsFormat{OneLine: true}})
+	time.Sleep(50 * time.Millisecond)
+	p.Stop()
+	out := b.String()
+	if !strings.Contains(out, "1.000 KiB / 2.000 KiB, 50%, 0 B/s, ETA -\x1b[K\n") || strings.Contains(out, "Elapsed time") {
+		t.Errorf("frames: %q", out)
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for the display's goroutine.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
