@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -127,7 +128,8 @@ func TestCronStats(t *testing.T) {
 
 // TestStatsFlags: --stats-one-line-date with --stats-unit bits logs one
 // dated line per interval; --stats-log-level NOTICE shows the blocks
-// without -v; --stats 0 logs none (and -v then prints no summary of a
+// without -v; --use-json-log logs them as "stats" objects; --stats 0
+// logs none (and -v then prints no summary of a
 // run without errors, as rclone); bad values are usage errors.
 func TestStatsFlags(t *testing.T) {
 	env := binEnv(t)
@@ -150,6 +152,26 @@ func TestStatsFlags(t *testing.T) {
 	code, _, errOut = runBin(t, env, copyArgs("--stats", "250ms", "--stats-log-level", "NOTICE")...)
 	if blocks, _, _ := statsBlocks(errOut); code != 0 || len(blocks) < 2 || strings.Contains(errOut, "INFO") {
 		t.Errorf("--stats-log-level NOTICE: exit %d, %d blocks, want 2 or more at NOTICE:\n%s", code, len(blocks), errOut)
+	}
+
+	code, _, errOut = runBin(t, env, copyArgs("-v", "--stats", "250ms", "--use-json-log")...)
+	objects := 0
+	for _, l := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		var rec struct {
+			Level string `json:"level"`
+			Stats *struct {
+				TotalBytes int64 `json:"totalBytes"`
+			} `json:"stats"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			continue // the final block stays text
+		}
+		if rec.Stats != nil && rec.Level == "info" && rec.Stats.TotalBytes > 0 {
+			objects++
+		}
+	}
+	if code != 0 || objects < 2 {
+		t.Errorf("--use-json-log: exit %d, %d statistics objects, want 2 or more:\n%s", code, objects, errOut)
 	}
 
 	code, _, errOut = runBin(t, env, copyArgs("-v", "--stats", "0")...)
