@@ -362,8 +362,9 @@ func TestContimeout(t *testing.T) {
 }
 
 // TestMaxTransferDuration: --max-transfer stops a copy with exit code 8
-// in each --cutoff-mode, having copied what the mode allows;
-// --max-duration stops a slow one with exit code 10.
+// in each --cutoff-mode, having copied what the mode allows (to MEGA
+// too, where the cut upload leaves nothing); --max-duration stops a slow
+// one with exit code 10.
 func TestMaxTransferDuration(t *testing.T) {
 	env := binEnv(t)
 	src := t.TempDir()
@@ -396,8 +397,17 @@ func TestMaxTransferDuration(t *testing.T) {
 			t.Errorf("--cutoff-mode %s: exit %d, %d files copied; want exit %d and %d files:\n%s", tc.mode, code, n, exitTransferMax, tc.files, errOut)
 		}
 	}
+	// To MEGA: the cut upload leaves no node behind.
+	srv := megaservertest.Start(t, megaservertest.WithLogger(quietLogger(t)))
+	remote := []string{"--mega-user", megaservertest.UserV2, "--mega-pass", megaservertest.PasswordV2, "--mega-url", srv.URL}
+	code, _, errOut := runBin(t, env, append([]string{"copy", src, ":mega:mt", "--transfers", "1", "--max-transfer", "250K"}, remote...)...)
+	_, listed, lsErr := runBin(t, env, append([]string{"lsl", ":mega:mt"}, remote...)...)
+	if code != exitTransferMax || strings.Count(listed, "\n") != 2 || !strings.Contains(listed, " 102400 ") {
+		t.Errorf("to MEGA: exit %d, want %d and 2 whole files:\n%s%s%s", code, exitTransferMax, errOut, listed, lsErr)
+	}
+
 	dst := filepath.Join(t.TempDir(), "d")
-	code, _, errOut := runBin(t, env, "copy", src, dst, "--transfers", "1", "--bwlimit", "200K", "--max-duration", "700ms")
+	code, _, errOut = runBin(t, env, "copy", src, dst, "--transfers", "1", "--bwlimit", "200K", "--max-duration", "700ms")
 	if n := copied(dst); code != exitDurationMax || n >= len(files) || !strings.Contains(errOut, "max duration reached") {
 		t.Errorf("--max-duration: exit %d, %d files copied; want exit %d and fewer than %d:\n%s", code, n, exitDurationMax, len(files), errOut)
 	}
