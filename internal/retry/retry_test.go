@@ -227,3 +227,14 @@ func TestStatusError(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+// TestFixedDelay: a Fixed policy waits exactly its ceiling (rclone's
+// --retries-sleep), never a jittered part of it.
+func TestFixedDelay(t *testing.T) {
+	p := Policy{Base: 300 * time.Millisecond, Cap: 300 * time.Millisecond, Fixed: true}
+	for n := range 5 {
+		if d := p.Delay(n); d != 300*time.Millisecond {
+			t.Errorf("Delay(%d) = %v, want 300ms", n, d)
+		}
+	}
+}
