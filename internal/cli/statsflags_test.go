@@ -227,7 +227,8 @@ func TestLowLevelRetries(t *testing.T) {
 // TestRetriesFlag: with every chunk failure a failure of its file
 // (--low-level-retries 1) on a server failing 40% of chunk uploads
 // (fixed seed, one transfer at a time), --retries 1 leaves files
-// failed where --retries 10 copies them all.
+// failed where --retries 10 copies them all, waiting --retries-sleep
+// between the attempts.
 func TestRetriesFlag(t *testing.T) {
 	env := binEnv(t)
 	srv := megaservertest.Start(t, megaservertest.WithLogger(quietLogger(t)), megaservertest.WithFaults("ul.http500=0.4,seed=5"))
@@ -238,15 +239,22 @@ func TestRetriesFlag(t *testing.T) {
 		files[fmt.Sprintf("f%d", i)] = strings.Repeat(strconv.Itoa(i), 1000)
 	}
 	writeFiles(t, src, files)
-	run := func(dst string, retries string) (int, string) {
-		code, _, errOut := runBin(t, env, append([]string{"copy", src, ":mega:" + dst, "--transfers", "1", "--low-level-retries", "1", "--retries", retries}, remote...)...)
+	run := func(dst string, extra ...string) (int, string) {
+		code, _, errOut := runBin(t, env, append(append([]string{"copy", src, ":mega:" + dst, "--transfers", "1", "--low-level-retries", "1"}, extra...), remote...)...)
 		return code, errOut
 	}
-	if code, errOut := run("once", "1"); code == 0 || !strings.Contains(errOut, "500") {
+	if code, errOut := run("once", "--retries", "1"); code == 0 || !strings.Contains(errOut, "500") {
 		t.Errorf("--retries 1: exit %d, want failed files:\n%s", code, errOut)
 	}
-	if code, errOut := run("ten", "10"); code != 0 {
-		t.Errorf("--retries 10: exit %d\n%s", code, errOut)
+	code, errOut := run("ten", "--retries", "10", "--retries-sleep", "300ms")
+	waits := regexp.MustCompile(`transfer failed, retrying attempt=\d+ err=.* delay=(\S+)`).FindAllStringSubmatch(errOut, -1)
+	if code != 0 || len(waits) == 0 {
+		t.Fatalf("--retries 10: exit %d, %d retries\n%s", code, len(waits), errOut)
+	}
+	for _, w := range waits {
+		if w[1] != "300ms" {
+			t.Errorf("--retries-sleep 300ms: waited %s", w[1])
+		}
 	}
 }
 
