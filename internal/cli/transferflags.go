@@ -59,7 +59,7 @@ type transferOptions struct {
 	progress          bool
 	json              bool
 	errorOnNoTransfer bool
-	sync              syncFlags // rclone's sync-semantics flags (syncflags.go)
+	sync              syncFlags    // rclone's sync-semantics flags (syncflags.go)
 	stats             statsOptions // statsflags.go
 	limits            limitOptions // limitflags.go
 }
