@@ -75,9 +75,22 @@ func (c *Client) Watch(ctx context.Context) error {
 			if !sleep(ctx, c.policy.Delay(0)) {
 				return ctx.Err()
 			}
+			continue
+		}
+		// News: let the burst it may start arrive before fetching it.
+		if !sleep(ctx, watchSettle) {
+			return ctx.Err()
 		}
 	}
 }
+
+// watchSettle is how long Watch waits, once the wait URL told it of
+// news, before it fetches the packets. A burst of changes (a program
+// writing many files through a mount: each upload is news) then comes
+// in a few batches instead of one poll, one sc request and one wait
+// request per change, which the burst's own commands would wait behind;
+// what another client changed is seen this much later.
+const watchSettle = 100 * time.Millisecond
 
 // errWaitFailed marks failures of the wait URL, which Watch tolerates.
 var errWaitFailed = errors.New("wait request failed")

@@ -1,11 +1,15 @@
 package mega
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"ferry/mega/megaapi"
 	"ferry/mega/megacrypto"
@@ -152,5 +156,44 @@ func TestPollRefetchesWhenSNTooOld(t *testing.T) {
 	}
 	if c.Node(d.Handle) == nil || c.SN() == megacrypto.B64Encode(future[:]) {
 		t.Fatal("tree not re-fetched")
+	}
+}
+
+// TestWatchBatchesBurst: while another client uploads a burst of files,
+// Watch fetches the packets in batches (one OnChange per watchSettle at
+// most, plus the first), not one poll per upload.
+func TestWatchBatchesBurst(t *testing.T) {
+	ts := megaservertest.Start(t)
+	var changes atomic.Int32
+	opts := testOptions(t, ts)
+	opts.OnChange = func() { changes.Add(1) }
+	w := newLoggedInAs(t, ts, opts, megaservertest.UserV2, megaservertest.PasswordV2)
+	c := newLoggedIn(t, ts)
+	d := mkdir(t, c, c.Root(), "burst")
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- w.Watch(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); w.Node(d.Handle) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Watch did not deliver the folder")
+		}
+	}
+	changes.Store(0)
+	const files = 30
+	start := time.Now()
+	var last *Node
+	for i := range files {
+		last = upload(t, c, d, fmt.Sprintf("f%d", i), []byte("x"))
+	}
+	elapsed := time.Since(start)
+	for deadline := time.Now().Add(10 * time.Second); w.Node(last.Handle) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Watch did not deliver the last file")
+		}
+	}
+	cancel()
+	<-done
+	if got, max := int(changes.Load()), 2+int(elapsed/watchSettle); got > max || got >= files {
+		t.Errorf("OnChange called %d times for %d uploads in %v, want at most %d", got, files, elapsed, max)
 	}
 }
