@@ -60,6 +60,29 @@ func BenchmarkUpload(b *testing.B) {
 	}
 }
 
+// BenchmarkUploadSmall uploads 32 KiB files one after the other into one
+// folder, as a program writing small files through a mount makes the
+// client do: the latency of u, the POST and p, and the client's work
+// around them (sendOne).
+func BenchmarkUploadSmall(b *testing.B) {
+	c, _ := benchClient(b)
+	d, err := c.Mkdir(b.Context(), c.Root(), "small")
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 32<<10)
+	rand.Read(data)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := c.Upload(b.Context(), d, fmt.Sprintf("f%d", i), bytes.NewReader(data), int64(len(data)), time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 func BenchmarkDownload(b *testing.B) {
 	c, _ := benchClient(b)
 	data := make([]byte, benchSize)

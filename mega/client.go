@@ -196,11 +196,18 @@ func newTag() string {
 }
 
 // getBuf returns a buffer of length n (at most c.piece) from the pool.
+// When the pool is empty, a small n gets a buffer of its own size, which
+// putBuf drops: a client uploading small files would otherwise allocate
+// (and zero) a whole piece for each after every GC emptied the pool.
 func (c *Client) getBuf(n int64) *[]byte {
 	if v := c.pool.Get(); v != nil {
 		b := v.(*[]byte)
 		*b = (*b)[:n]
 		return b
+	}
+	if n < c.piece/8 {
+		b := make([]byte, n)
+		return &b
 	}
 	b := make([]byte, n, c.piece)
 	return &b

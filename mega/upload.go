@@ -187,6 +187,9 @@ func (c *Client) uploadOnce(ctx context.Context, st state, parent *Node, name st
 func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKey, r io.Reader, size int64,
 	chunks []megacrypto.Chunk, macs [][16]byte, fp *megacrypto.Fingerprinter) ([]byte, error) {
 	pieces := c.pieces(chunks)
+	if len(pieces) == 1 {
+		return c.sendOne(ctx, url, fk, r, size, pieces[0], chunks, macs, fp)
+	}
 	workers := runtime.GOMAXPROCS(0)
 	sem := semaphore.NewWeighted(c.budget)
 	g, gctx := errgroup.WithContext(ctx)
@@ -206,14 +209,10 @@ func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKe
 				return err
 			}
 			p.buf = c.getBuf(p.size)
-			if n, err := io.ReadFull(r, *p.buf); err != nil {
+			if err := readPiece(r, p, size, fp); err != nil {
 				release(p)
-				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-					return fmt.Errorf("source ended after %d of %d bytes: %w", p.off+int64(n), size, io.ErrUnexpectedEOF)
-				}
-				return fmt.Errorf("read source at %d: %w", p.off+int64(n), err)
+				return err
 			}
-			fp.Write(*p.buf)
 			select {
 			case toSeal <- p:
 			case <-gctx.Done():
@@ -221,17 +220,7 @@ func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKe
 				return gctx.Err()
 			}
 		}
-		// The source must end here, and say so without an error: a
-		// reader that verifies its content (or notices the file changed)
-		// reports a failure on this final Read.
-		var one [1]byte
-		switch n, err := io.ReadFull(r, one[:]); {
-		case n > 0:
-			return fmt.Errorf("source has more than the %d bytes announced", size)
-		case err != io.EOF:
-			return fmt.Errorf("read source at its end (%d bytes): %w", size, err)
-		}
-		return nil
+		return readEnd(r, size)
 	})
 
 	// Sealers: MAC and encrypt on every core.
@@ -289,6 +278,61 @@ func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKe
 		return nil, errors.New("the server sent no completion token")
 	}
 	return token, nil
+}
+
+// sendOne is sendData for a file of one piece, most small files: the
+// same steps, read, seal and POST, on the caller's goroutine. The
+// pipeline's goroutines and channel hand-offs would cost such a file more
+// than its crypto does, and a program writing small files one after the
+// other through a mount waits for each.
+func (c *Client) sendOne(ctx context.Context, url string, fk *megacrypto.FileKey, r io.Reader, size int64,
+	p piece, chunks []megacrypto.Chunk, macs [][16]byte, fp *megacrypto.Fingerprinter) ([]byte, error) {
+	up := &upPiece{piece: p, buf: c.getBuf(p.size)}
+	defer c.putBuf(up.buf) // postPiece returns once the transport is done with it
+	if err := readPiece(r, up, size, fp); err != nil {
+		return nil, err
+	}
+	if err := readEnd(r, size); err != nil {
+		return nil, err
+	}
+	up.sum = sealPiece(fk, megacrypto.NewMultiMAC(fk), &up.piece, *up.buf, chunks, macs)
+	token, err := c.postPiece(ctx, url, up)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
+		return nil, err
+	case token == nil:
+		return nil, errors.New("the server sent no completion token")
+	}
+	return token, nil
+}
+
+// readPiece fills p's buffer from r, the source of a size-byte file, and
+// feeds it to the fingerprint.
+func readPiece(r io.Reader, p *upPiece, size int64, fp *megacrypto.Fingerprinter) error {
+	if n, err := io.ReadFull(r, *p.buf); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("source ended after %d of %d bytes: %w", p.off+int64(n), size, io.ErrUnexpectedEOF)
+		}
+		return fmt.Errorf("read source at %d: %w", p.off+int64(n), err)
+	}
+	fp.Write(*p.buf)
+	return nil
+}
+
+// readEnd checks that r, the source of a size-byte file read whole, ends
+// here, and says so without an error: a reader that verifies its content
+// (or notices the file changed) reports a failure on this final Read.
+func readEnd(r io.Reader, size int64) error {
+	var one [1]byte
+	switch n, err := io.ReadFull(r, one[:]); {
+	case n > 0:
+		return fmt.Errorf("source has more than the %d bytes announced", size)
+	case err != io.EOF:
+		return fmt.Errorf("read source at its end (%d bytes): %w", size, err)
+	}
+	return nil
 }
 
 // postPiece POSTs one piece's ciphertext, retrying transient failures,
