@@ -433,14 +433,36 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 		return nil
 	}
 	v := w.v
-	p, err := w.journalLocked()
-	if p == "" {
+	p, replaces, ok := w.targetLocked()
+	if !ok {
 		return nil
 	}
-	if err != nil {
-		v.log.Error("vfs: cannot journal the upload; a crash before it finishes loses the write", "path", p, "err", err)
+	// The journal record is written while the upload runs, not before
+	// it: its fsyncs (data, record, folder) then cost the close nothing
+	// on top of the upload's round trips. What the journal promises
+	// holds all the same. A close returns only after both ended, so the
+	// file of a close that returned is on the remote or, when the upload
+	// failed, in the journal (kept by release, retried in the background
+	// and by the next mount). An upload in flight at a crash is
+	// journalled too, unless the crash came within the record's first
+	// moments, when no close had returned: no more is lost than by a
+	// crash just before the close. A record whose upload finished first
+	// is removed below; if a crash keeps it, the replay finds the file
+	// there with its size and mtime and skips it.
+	journalled := make(chan error, 1)
+	go func() { journalled <- w.journal(p, replaces) }()
+	journalDone := func() {
+		if journalled == nil {
+			return
+		}
+		if err := <-journalled; err != nil {
+			v.log.Error("vfs: cannot journal the upload; a crash before it finishes loses the write", "path", p, "err", err)
+		}
+		journalled = nil
 	}
+	defer journalDone()
 	if v.crashBeforePut != nil {
+		journalDone()
 		if err := v.crashBeforePut(); err != nil {
 			return err
 		}
@@ -450,7 +472,7 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 		v.log.Warn("vfs: upload failed; retrying", "path", p, "attempt", attempt, "in", d, "err", err)
 	}
 	var e backend.Entry
-	err = retry.Do(ctx, pol, func(ctx context.Context) error {
+	err := retry.Do(ctx, pol, func(ctx context.Context) error {
 		var err error
 		e, err = v.b.Put(ctx, p, io.NewSectionReader(w.f, 0, w.size), w.size, w.mtime)
 		return err
@@ -460,6 +482,7 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 		w.n.parent.mut++ // a List during the upload may show both the old and the new object
 		v.mu.Unlock()
 	}
+	journalDone()
 	if err != nil {
 		return err
 	}
@@ -487,8 +510,21 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 // node has now, and returns that path: "" when there is nothing to upload
 // (not dirty, or the file was removed). The caller holds w.mu.
 func (w *writeFile) journalLocked() (string, error) {
-	if !w.dirty {
+	p, replaces, ok := w.targetLocked()
+	if !ok {
 		return "", nil
+	}
+	return p, w.journal(p, replaces)
+}
+
+// targetLocked returns where an upload of w goes now: the path of its
+// node and the ID of the object it replaces there ("" for a new file).
+// It reports false when there is nothing to upload: w is not dirty, or
+// its file was removed (then w is no longer dirty and its record goes).
+// The caller holds w.mu.
+func (w *writeFile) targetLocked() (p, replaces string, ok bool) {
+	if !w.dirty {
+		return "", "", false
 	}
 	v := w.v
 	v.mu.Lock()
@@ -500,9 +536,9 @@ func (w *writeFile) journalLocked() (string, error) {
 	if gone {
 		w.dirty = false
 		w.unjournal()
-		return "", nil
+		return "", "", false
 	}
-	return p, w.journal(p, replaces)
+	return p, replaces, true
 }
 
 // writeBackLocked is release with Options.WriteBack: the file is
