@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"ferry/internal/retry"
 	"ferry/mediafire/mfapi"
@@ -89,6 +90,9 @@ func (c *Client) Open(ctx context.Context, f *mfapi.FileInfo, offset, length int
 	if err != nil {
 		return nil, err
 	}
+	if r.h != nil && size >= pipeMin {
+		r.hp = newHashPipe(r.h)
+	}
 	return r, nil
 }
 
@@ -110,6 +114,7 @@ type dlReader struct {
 	resumes int
 	h       hash.Hash
 	want    []byte
+	hp      *hashPipe // hashes on a goroutine of its own when set (a large whole read)
 	err     error
 }
 
@@ -186,7 +191,10 @@ func (r *dlReader) Read(p []byte) (int, error) {
 		}
 		n, err := r.body.Read(p)
 		r.pos += int64(n)
-		if r.h != nil {
+		switch {
+		case r.hp != nil:
+			r.hp.write(p[:n])
+		case r.h != nil:
 			r.h.Write(p[:n])
 		}
 		if r.pos == r.end {
@@ -228,7 +236,13 @@ func (r *dlReader) finish() error {
 			break // io.EOF, or a failure after the last byte: the hash decides
 		}
 	}
-	if !equal(r.h.Sum(nil), r.want) {
+	var sum []byte
+	if r.hp != nil {
+		sum = r.hp.sum()
+	} else {
+		sum = r.h.Sum(nil)
+	}
+	if !equal(sum, r.want) {
 		return fmt.Errorf("mediafire download %q: %w", r.f.Filename, ErrHashMismatch)
 	}
 	return nil
@@ -266,8 +280,11 @@ func (r *dlReader) fail(err error) error {
 	return &TransportError{Method: "download", Err: fmt.Errorf("stream broke off after %d of %d bytes: %w", r.pos, r.end, scrub(err))}
 }
 
-// Close releases the connection.
+// Close releases the connection (and stops the hashing goroutine).
 func (r *dlReader) Close() error {
+	if r.hp != nil {
+		r.hp.stop()
+	}
 	if r.body != nil {
 		err := r.body.Close()
 		r.body = nil
@@ -275,3 +292,104 @@ func (r *dlReader) Close() error {
 	}
 	return nil
 }
+
+// pipeMin is the smallest whole read hashed on a goroutine of its own:
+// below it a goroutine and its blocks cost more than they save.
+const pipeMin = 4 << 20
+
+// Hashing blocks of a hashPipe: pipeBlock bytes each, pipeBlocks of them.
+const (
+	pipeBlock  = 1 << 20
+	pipeBlocks = 4
+)
+
+// hashPipe feeds a hash on a goroutine of its own, so hashing a download
+// overlaps reading it from the network (each alone runs at about the
+// same speed on one core). write copies the bytes into a block and hands
+// full blocks over; at most pipeBlocks blocks exist, so a slow hash holds
+// the reader back rather than buffering the file. The goroutine is
+// started by newHashPipe and ended by sum or stop, whichever comes first;
+// a hashPipe is used by one goroutine (the reader's).
+type hashPipe struct {
+	h    hash.Hash
+	cur  []byte      // the block being filled
+	free chan []byte // blocks the hasher is done with
+	full chan []byte // blocks for the hasher; closed by sum or stop
+	done chan struct{}
+	out  []byte // the sum, once done is closed after a sum
+	shut bool   // full is closed
+}
+
+func newHashPipe(h hash.Hash) *hashPipe {
+	p := &hashPipe{h: h, free: make(chan []byte, pipeBlocks), full: make(chan []byte, pipeBlocks), done: make(chan struct{})}
+	for range pipeBlocks - 1 {
+		p.free <- pipePool.Get().([]byte)
+	}
+	p.cur = pipePool.Get().([]byte)
+	go func() {
+		defer close(p.done)
+		for b := range p.full {
+			p.h.Write(b)
+			p.free <- b[:0]
+		}
+	}()
+	return p
+}
+
+// write adds b to the hashed stream.
+func (p *hashPipe) write(b []byte) {
+	for len(b) > 0 {
+		k := copy(p.cur[len(p.cur):cap(p.cur)], b)
+		p.cur = p.cur[:len(p.cur)+k]
+		b = b[k:]
+		if len(p.cur) == cap(p.cur) {
+			p.full <- p.cur
+			p.cur = <-p.free
+		}
+	}
+}
+
+// sum hashes what is left, waits for the goroutine and returns the hash.
+func (p *hashPipe) sum() []byte {
+	if !p.shut {
+		if len(p.cur) > 0 {
+			p.full <- p.cur
+		} else {
+			pipePool.Put(p.cur) //nolint:staticcheck // as in stop
+		}
+		p.cur = nil
+		p.shutdown()
+		p.out = p.h.Sum(nil)
+	}
+	return p.out
+}
+
+// stop ends the goroutine (a no-op after sum).
+func (p *hashPipe) stop() {
+	if !p.shut {
+		if p.cur != nil {
+			pipePool.Put(p.cur[:0]) //nolint:staticcheck // a slice header is small; the block is what is reused
+			p.cur = nil
+		}
+		p.shutdown()
+	}
+}
+
+// shutdown closes full, waits for the goroutine and returns the blocks
+// to pipePool.
+func (p *hashPipe) shutdown() {
+	close(p.full)
+	p.shut = true
+	<-p.done
+	for {
+		select {
+		case b := <-p.free:
+			pipePool.Put(b) //nolint:staticcheck // as in stop
+		default:
+			return
+		}
+	}
+}
+
+// pipePool holds hashPipe blocks between downloads.
+var pipePool = sync.Pool{New: func() any { return make([]byte, 0, pipeBlock) }}

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -236,10 +238,16 @@ func TestInstantAndNoUpload(t *testing.T) {
 // A download whose bytes do not hash to the file's hash fails at the
 // Read that would deliver the last byte, however the consumer reads; a
 // truncated stream is resumed and verified.
+// Both sizes: hashed inline, and on the hashing goroutine (pipeMin and up).
 func TestDownloadVerified(t *testing.T) {
+	for _, size := range []int64{300000, pipeMin + 300001} {
+		t.Run(strconv.FormatInt(size, 10), func(t *testing.T) { testDownloadVerified(t, size) })
+	}
+}
+
+func testDownloadVerified(t *testing.T, size int64) {
 	ts := mediafireservertest.Start(t)
 	c := serverClient(t, ts)
-	const size = 300000
 	data := make([]byte, size)
 	pattern{size: size}.ReadAt(data, 0)
 	fi, err := c.Upload(t.Context(), "", "v.bin", bytes.NewReader(data), size, UploadOptions{})
@@ -289,6 +297,29 @@ func TestDownloadVerified(t *testing.T) {
 		got, err := io.ReadAll(rc)
 		if err != nil || !bytes.Equal(got, data[1000:6000]) {
 			t.Errorf("range: %d bytes, %v", len(got), err)
+		}
+	})
+	t.Run("abandoned", func(t *testing.T) {
+		// A reader closed halfway ends what it started (the hashing
+		// goroutine of a large read).
+		before := runtime.NumGoroutine()
+		for range 5 {
+			rc, err := c.Open(t.Context(), fi, 0, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.CopyN(io.Discard, rc, size/2); err != nil {
+				t.Fatal(err)
+			}
+			rc.Close()
+		}
+		c.hc.CloseIdleConnections()
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			t.Errorf("%d goroutines after 5 abandoned reads, %d before", n, before)
 		}
 	})
 }
