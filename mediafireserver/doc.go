@@ -71,8 +71,12 @@
 // with resumable=yes opens one and records the file name (PYSDK sends no
 // X-Filename with units). The unit size and bitmap are those of §6.3
 // of the protocol spec. Units are checked against X-Unit-Hash and
-// X-Unit-Size (-90, -43), kept on disk, and a session survives restarts:
-// a client resumes by sending what the bitmap lacks.
+// X-Unit-Size (-90, -43), written at their offsets into one data file
+// kept on disk, and a session survives restarts: a client resumes by
+// sending what the bitmap lacks. The whole file's hash is computed as the
+// units arrive (over those in order from the first), so the last unit
+// finds it nearly done; the data file then becomes the stored content by
+// a rename, and poll_upload answers status 99 at once.
 //
 // # Downloads
 //

@@ -622,3 +622,51 @@ func TestUnitStoredOnce(t *testing.T) {
 		t.Error("the file is not the first copies of its units")
 	}
 }
+
+// The file hash a resumable upload is checked against is computed as the
+// units come, in any order and with repeats: units whose own hashes are
+// right but whose file is not the one X-Filehash names end in fileerror
+// 7, and units in reverse order with a repeat make the file.
+func TestUploadResumableFileHash(t *testing.T) {
+	ts := mfst.Start(t)
+	s := ts.Login(t, mfst.User, mfst.Password, false)
+	data := randomData(9437307, 3) // 10 units of 1 MiB
+	const unit = 1 << 20
+	for _, c := range []struct {
+		name     string
+		fileHash string
+		order    []int
+		wantFE   string
+	}{
+		{"wrong file hash", sha([]byte("other content")), []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, "7"},
+		{"reverse with a repeat", sha(data), []int{9, 8, 7, 6, 5, 5, 4, 3, 2, 1, 0}, ""},
+		{"middle first", sha(data), []int{4, 5, 6, 0, 1, 7, 8, 9, 2, 3}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := fmt.Sprintf("fh-%d-%d.bin", len(c.order), c.order[0])
+			rep := s.Call(t, "upload/check", "filename", name, "hash", c.fileHash, "size", strconv.Itoa(len(data)), "resumable", "yes")
+			wantOK(t, "check", rep)
+			var key string
+			for _, u := range c.order {
+				h, b := unitHeaders(name, data, unit, u)
+				h["X-Filehash"] = c.fileHash
+				rep := s.Upload(t, "upload/resumable", s.Query("upload/resumable", "action_on_duplicate", "replace"), h, bytes.NewReader(b))
+				s.Follow(rep)
+				if rep.Str("doupload.result") != "0" {
+					t.Fatalf("unit %d: %v", u, rep)
+				}
+				key = rep.Str("doupload.key")
+			}
+			fe, qk := poll(t, s, key)
+			if fe != c.wantFE {
+				t.Fatalf("fileerror %q, want %q", fe, c.wantFE)
+			}
+			if fe != "" {
+				return
+			}
+			if _, b := fetch(t, ts.Client(), link(t, s, qk)); !bytes.Equal(b, data) {
+				t.Errorf("the stored file differs from the units sent")
+			}
+		})
+	}
+}

@@ -98,6 +98,10 @@ type Server struct {
 	// bitmap update to the assembly: upload key -> *sync.Mutex.
 	unitLocks sync.Map
 
+	// fileHashes are the running hashes of resumable uploads in memory
+	// (see fileHasher): upload key -> *fileHasher.
+	fileHashes sync.Map
+
 	// writeMu serialises the store's write transactions with the blob
 	// files they add and remove, so a blob is never removed while a
 	// transaction that references it is under way.

@@ -566,6 +566,11 @@ func (c *call) uploadResumable() (fields, error) {
 		return reply("-32", sess), nil
 	}
 	rkey := string(resumableKey(c.user, folder, hash, size))
+	// Writers of one unit are serialised from the write to the bitmap
+	// update, so a copy that comes while another is being stored finds the
+	// unit stored and does not write over it.
+	unlockUnit := c.s.lockUnit(sess.UploadKey, unit)
+	defer func() { unlockUnit() }()
 	n, ok, err := c.s.writeUnit(sess.UploadKey, rkey, unit, int64(unit)*sess.UnitSize, want, strings.ToLower(h.Get("X-Unit-Hash")), body)
 	if errors.Is(err, errBodyCut) {
 		c.s.log.Info("unit body cut", logKeyUser, c.user, logKeyErr, err)
@@ -585,7 +590,12 @@ func (c *call) uploadResumable() (fields, error) {
 	mv, _ := c.s.unitLocks.LoadOrStore(sess.UploadKey, new(sync.Mutex))
 	mu := mv.(*sync.Mutex)
 	mu.Lock()
-	defer mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			mu.Unlock()
+		}
+	}()
 	var cur resumableRec
 	err = c.s.update(func(tx *bolt.Tx, _ func(string)) error {
 		ok, err := getJSON(tx, bucketResumable, rkey, &cur)
@@ -605,6 +615,16 @@ func (c *call) uploadResumable() (fields, error) {
 		return nil, err
 	}
 	if cur.Done || !cur.complete() {
+		mu.Unlock()
+		locked = false
+		unlockUnit()
+		unlockUnit = func() {}
+		if !cur.Done {
+			// Hash what is now in order, while the other units come.
+			if err := c.s.advanceHash(&cur); err != nil {
+				return nil, fmt.Errorf("hash units: %w", err)
+			}
+		}
 		return reply(uploadOK, &cur), nil
 	}
 	if err := c.assemble(&cur, rkey, folder, hash, size); err != nil {
@@ -620,17 +640,27 @@ func (s *Server) unitData(uploadKey string) string {
 	return filepath.Join(s.unitDir, uploadKey, "data")
 }
 
+// lockUnit takes the lock of one unit of an upload and returns its
+// release.
+func (s *Server) lockUnit(uploadKey string, unit int) func() {
+	lv, _ := s.unitLocks.LoadOrStore(uploadKey+"/"+strconv.Itoa(unit), new(sync.Mutex))
+	lock := lv.(*sync.Mutex)
+	lock.Lock()
+	return lock.Unlock
+}
+
+// unitCopyBuffer is the buffer size a unit is received with (io.Copy's
+// 32 KiB costs a system call for every 32 KiB read and written).
+const unitCopyBuffer = 256 << 10
+
 // writeUnit streams up to want+1 bytes of body into the unit's place in
 // the upload's data file, synced, and reports how many bytes came and
 // whether they have SHA-256 wantHash. A unit already stored is not
 // written again (its bytes are read and hashed only): a bad copy must not
-// overwrite a good one. Writers of one unit are serialised, so a failed
-// write can only spoil a region no bitmap bit vouches for.
+// overwrite a good one. The caller holds the unit's lock (lockUnit) until
+// the bitmap says whether the unit is stored, so a failed write can only
+// spoil a region no bitmap bit vouches for.
 func (s *Server) writeUnit(uploadKey, rkey string, unit int, off, want int64, wantHash string, body io.Reader) (int64, bool, error) {
-	lv, _ := s.unitLocks.LoadOrStore(uploadKey+"/"+strconv.Itoa(unit), new(sync.Mutex))
-	lock := lv.(*sync.Mutex)
-	lock.Lock()
-	defer lock.Unlock()
 	var cur resumableRec
 	if err := s.view(func(tx *bolt.Tx) error {
 		_, err := getJSON(tx, bucketResumable, rkey, &cur)
@@ -652,7 +682,8 @@ func (s *Server) writeUnit(uploadKey, rkey string, unit int, off, want int64, wa
 		return 0, false, err
 	}
 	defer f.Close()
-	n, err := io.Copy(io.MultiWriter(io.NewOffsetWriter(f, off), h), io.LimitReader(src, want)) // never past the unit
+	buf := make([]byte, min(unitCopyBuffer, max(want, 1)))
+	n, err := io.CopyBuffer(io.MultiWriter(io.NewOffsetWriter(f, off), h), io.LimitReader(src, want), buf) // never past the unit
 	if err == nil && n == want {
 		var extra [1]byte
 		if m, _ := src.Read(extra[:]); m > 0 {
@@ -673,17 +704,10 @@ func (s *Server) writeUnit(uploadKey, rkey string, unit int, off, want int64, wa
 // the session.
 func (c *call) assemble(r *resumableRec, rkey, folder, hash string, size int64) error {
 	data := c.s.unitData(r.UploadKey)
-	f, err := os.Open(data)
+	got, n, err := c.s.fileHash(r)
 	if err != nil {
 		return fmt.Errorf("assemble upload: %w", err)
 	}
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("assemble upload: %w", err)
-	}
-	got := hex.EncodeToString(h.Sum(nil))
 	var up uploadRec
 	err = c.s.update(func(tx *bolt.Tx, release func(string)) error {
 		if _, err := getJSON(tx, bucketUploads, r.UploadKey, &up); err != nil {
@@ -715,6 +739,7 @@ func (c *call) assemble(r *resumableRec, rkey, folder, hash string, size int64) 
 		return err
 	}
 	c.s.unitLocks.Delete(r.UploadKey)
+	c.s.fileHashes.Delete(r.UploadKey)
 	for u := range r.Units {
 		c.s.unitLocks.Delete(r.UploadKey + "/" + strconv.Itoa(u))
 	}

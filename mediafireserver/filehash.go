@@ -1,0 +1,84 @@
+package mediafireserver
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"sync"
+)
+
+// fileHasher is the running SHA-256 of a resumable upload's data file
+// over its first units, those the bitmap has in order from unit 0. Each
+// unit request that lands advances it over what is then in order, so when
+// the last unit arrives the file's hash is (nearly) done, instead of the
+// whole file being read back and hashed then, while the client waits.
+// A unit the bitmap has is never written again (writeUnit), so what was
+// hashed stays what is in the file. The hasher lives in memory only: a
+// server that restarts hashes from unit 0 again.
+type fileHasher struct {
+	mu   sync.Mutex
+	h    hash.Hash // +checklocks:mu
+	next int       // units hashed; +checklocks:mu
+}
+
+// hasher returns the running hash of upload key.
+func (s *Server) hasher(key string) *fileHasher {
+	v, ok := s.fileHashes.Load(key)
+	if !ok {
+		v, _ = s.fileHashes.LoadOrStore(key, &fileHasher{h: sha256.New()})
+	}
+	return v.(*fileHasher)
+}
+
+// advanceHash hashes the units of r's data file that r's bitmap has in
+// order from where the running hash stopped. r is a snapshot of the
+// session; a unit stored after it is hashed by its own request.
+func (s *Server) advanceHash(r *resumableRec) error {
+	fh := s.hasher(r.UploadKey)
+	fh.mu.Lock()
+	defer fh.mu.Unlock()
+	return fh.advance(s.unitData(r.UploadKey), r)
+}
+
+// advance is advanceHash under fh.mu.
+func (fh *fileHasher) advance(data string, r *resumableRec) error {
+	if fh.next >= r.Units || !r.has(fh.next) {
+		return nil
+	}
+	f, err := os.Open(data)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, min(unitCopyBuffer, r.UnitSize))
+	for ; fh.next < r.Units && r.has(fh.next); fh.next++ {
+		off := int64(fh.next) * r.UnitSize
+		if _, err := io.CopyBuffer(fh.h, io.NewSectionReader(f, off, r.UnitSize), buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fileHash returns the SHA-256 and length of the data file of the
+// complete upload r: the running hash taken to the end.
+func (s *Server) fileHash(r *resumableRec) (string, int64, error) {
+	fh := s.hasher(r.UploadKey)
+	fh.mu.Lock()
+	defer fh.mu.Unlock()
+	data := s.unitData(r.UploadKey)
+	if err := fh.advance(data, r); err != nil {
+		return "", 0, err
+	}
+	if fh.next != r.Units {
+		return "", 0, fmt.Errorf("units %d and on are not all stored", fh.next)
+	}
+	fi, err := os.Stat(data)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(fh.h.Sum(nil)), fi.Size(), nil
+}
