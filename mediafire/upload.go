@@ -35,6 +35,10 @@ type UploadOptions struct {
 	// rarely pays (small files). An attempt after a failure still checks
 	// first, so a repeat never duplicates what already arrived.
 	SkipCheck bool
+	// Units, if set, are the units' hashes (see UnitHasher), used by a
+	// resumable upload whose server unit size is Units.UnitSize instead
+	// of reading each unit once more to hash it before it is sent.
+	Units *UnitHashes
 }
 
 // maxUploadAttempts bounds the attempts of one Upload (each call within
@@ -65,7 +69,8 @@ func (restartError) Retryable() bool { return true }
 // Retryable failures (a lost connection, a hash mismatch the server
 // found, poll status 17) start the next attempt at upload/check again.
 // src is read at most twice per attempt (the whole-file hash, unless
-// o.Hash is given, and each unit's hash before the unit is sent).
+// o.Hash is given, and each unit's hash before the unit is sent, unless
+// o.Units has it).
 func (c *Client) Upload(ctx context.Context, folder, name string, src io.ReaderAt, size int64, o UploadOptions) (*mfapi.FileInfo, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("mediafire: upload %q: negative size", name)
@@ -456,14 +461,18 @@ feed:
 func (u *upload) sendUnit(ctx context.Context, target string, unit int64, id int) (string, error) {
 	off := int64(id) * unit
 	n := min(unit, u.size-off)
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(u.src, off, n)); err != nil {
-		return "", retry.Permanent(fmt.Errorf("read unit %d: %w", id, err))
+	sum, ok := u.o.Units.sum(unit, id)
+	if !ok {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(u.src, off, n)); err != nil {
+			return "", retry.Permanent(fmt.Errorf("read unit %d: %w", id, err))
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
 	}
 	hd := u.header()
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set("X-Unit-Id", strconv.Itoa(id))
-	hd.Set("X-Unit-Hash", hex.EncodeToString(h.Sum(nil)))
+	hd.Set("X-Unit-Hash", sum)
 	hd.Set("X-Unit-Size", itoa(n))
 	v, err := u.send(ctx, "upload/resumable", target, io.NewSectionReader(u.src, off, n), n, hd)
 	if err != nil {

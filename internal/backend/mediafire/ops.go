@@ -169,8 +169,9 @@ func (b *Backend) OpenEntry(ctx context.Context, e backend.Entry, offset, length
 	return b.open(ctx, "open", e.Path, fi, offset, length)
 }
 
-// Put stores r at p. The source is copied aside first (see the package
-// doc), so a short, long or failing source leaves nothing behind.
+// Put stores r at p. The source is read to its end and hashed first
+// (and copied aside unless it can be read again; see the package doc), so
+// a short, long or failing source leaves nothing behind.
 func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, modTime time.Time) (backend.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
@@ -182,23 +183,23 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader, size int64, mo
 	if err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}
-	src, sum, cleanup, err := spool(ctx, r, size)
+	sp, err := spool(ctx, r, size)
 	if err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}
-	defer cleanup()
+	defer sp.cleanup()
 	unlock := b.names.Lock(b.full(p))
 	defer unlock()
-	e, err := b.put1(ctx, p, enc, src, sum, size, modTime)
+	e, err := b.put1(ctx, p, enc, sp, size, modTime)
 	if b.stale(err) {
-		e, err = b.put1(ctx, p, enc, src, sum, size, modTime)
+		e, err = b.put1(ctx, p, enc, sp, size, modTime)
 	}
 	return e, err
 }
 
 // put1 uploads the spooled src as p (MediaFire name enc), holding p's
 // lock.
-func (b *Backend) put1(ctx context.Context, p, enc string, src io.ReaderAt, sum string, size int64, modTime time.Time) (backend.Entry, error) {
+func (b *Backend) put1(ctx context.Context, p, enc string, sp *spooled, size int64, modTime time.Time) (backend.Entry, error) {
 	f := b.full(p)
 	pk, err := b.mkdirAll(ctx, backend.Dir(f))
 	if err != nil {
@@ -212,8 +213,8 @@ func (b *Backend) put1(ctx context.Context, p, enc string, src io.ReaderAt, sum 
 	if err := ctx.Err(); err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}
-	fi, err := b.c.Upload(ctx, pk, enc, src, size, mfclient.UploadOptions{Hash: sum, ModTime: modTime,
-		SkipCheck: size <= skipCheckLimit})
+	fi, err := b.c.Upload(ctx, pk, enc, sp.src, size, mfclient.UploadOptions{Hash: sp.sum, ModTime: modTime,
+		SkipCheck: size <= skipCheckLimit, Units: sp.units})
 	if err != nil {
 		return backend.Entry{}, b.pathErr("put", p, err)
 	}

@@ -11,64 +11,124 @@ import (
 	"os"
 
 	"ferry/internal/backend"
+	mfclient "ferry/mediafire"
+	"ferry/mediafire/mfapi"
 )
 
-// spool copies exactly size bytes of r (checking its end) to memory or a
-// temporary file and returns a reader of the copy, its SHA-256 and a
-// cleanup function. A file is written by a goroutine of its own while the
-// next block is read and hashed (see fileSpooler), so the hash and the
-// write overlap on two cores.
-func spool(ctx context.Context, r io.Reader, size int64) (io.ReaderAt, string, func(), error) {
+// spooled is a Put's source made ready for the upload: a reader of its
+// bytes at any offset, their SHA-256 and, for a resumable upload, the
+// units' hashes.
+type spooled struct {
+	src     io.ReaderAt
+	sum     string
+	units   *mfclient.UnitHashes // nil: Upload hashes the units
+	cleanup func()
+}
+
+// spool reads exactly size bytes of r (checking its end) once, hashing
+// them whole and, above mfapi.SimpleLimit, in upload units, and returns
+// them ready for the upload. A source that can be read again at offsets
+// (an io.ReaderAt and io.Seeker at its start, such as an *os.File) is
+// used as it is; any other is copied to memory or a temporary file. Above
+// memSpool the bytes go in blocks to a second goroutine that writes the
+// copy and hashes the units (see blockSpooler), so the two hashes overlap
+// on two cores.
+func spool(ctx context.Context, r io.Reader, size int64) (*spooled, error) {
 	h := sha256.New()
 	src := backend.ContextReader(ctx, r)
-	if size <= memSpool {
+	ra, again := rereadable(r)
+	if size <= memSpool && !again {
 		var buf bytes.Buffer
 		buf.Grow(int(size))
 		if _, err := backend.CopyExact(io.MultiWriter(&buf, h), src, size); err != nil {
-			return nil, "", nil, err
+			return nil, err
 		}
-		return bytes.NewReader(buf.Bytes()), hex.EncodeToString(h.Sum(nil)), func() {}, nil
+		return &spooled{src: bytes.NewReader(buf.Bytes()), sum: hex.EncodeToString(h.Sum(nil)), cleanup: func() {}}, nil
 	}
-	tmp, err := os.CreateTemp("", "ferry-mediafire-put-*")
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("temporary file for the upload: %w", err)
+	s := &blockSpooler{h: h}
+	if size > mfapi.SimpleLimit {
+		s.units = mfclient.NewUnitHasher(size)
 	}
-	cleanup := func() {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	out := &spooled{src: ra, cleanup: func() {}}
+	if !again {
+		tmp, err := os.CreateTemp("", "ferry-mediafire-put-*")
+		if err != nil {
+			return nil, fmt.Errorf("temporary file for the upload: %w", err)
+		}
+		s.f, out.src = tmp, tmp
+		out.cleanup = func() {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
 	}
-	if _, err := backend.CopyExact(&fileSpooler{f: tmp, h: h}, src, size); err != nil {
-		cleanup()
-		return nil, "", nil, err
+	var w io.Writer = s
+	if size <= memSpool {
+		w = h // small enough to hash in one goroutine
 	}
-	return tmp, hex.EncodeToString(h.Sum(nil)), cleanup, nil
+	if _, err := backend.CopyExact(w, src, size); err != nil {
+		out.cleanup()
+		return nil, err
+	}
+	out.sum = hex.EncodeToString(h.Sum(nil))
+	if s.units != nil {
+		out.units = s.units.Hashes()
+	}
+	return out, nil
+}
+
+// rereadable returns r as an io.ReaderAt when its bytes can be read again
+// at offsets counted from where r now stands: r is also an io.Seeker,
+// standing at offset 0. Put still reads r to its end once (the contract's
+// final Read, where a verifying source reports a change), and the upload
+// then sends the bytes from the io.ReaderAt; a source that changed
+// between the two fails the server's unit hashes, which were taken in the
+// first read.
+func rereadable(r io.Reader) (io.ReaderAt, bool) {
+	ra, ok := r.(io.ReaderAt)
+	sk, ok2 := r.(io.Seeker)
+	if !ok || !ok2 {
+		return nil, false
+	}
+	if pos, err := sk.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
+		return nil, false
+	}
+	return ra, true
 }
 
 // Spooling blocks: spoolBlock bytes each, spoolBlocks of them in flight.
+// spoolBlock divides every unit size, so units are cut at block bounds.
 const (
 	spoolBlock  = 1 << 20
 	spoolBlocks = 3
 )
 
-// fileSpooler is the io.Writer spool copies a large source into. Its
+// blockSpooler is the io.Writer spool copies a large source into. Its
 // ReadFrom (which io.Copy prefers) reads the source in blocks, hashes each
-// and hands it to a goroutine that writes it to f, so writing block n
-// overlaps reading and hashing block n+1; at most spoolBlocks blocks are
-// held. Write is there for callers that write (io.Copy never does here).
-type fileSpooler struct {
-	f *os.File
-	h hash.Hash
+// and hands it to a goroutine that writes it to f (when set) and feeds it
+// to the unit hasher (when set), so that work on block n overlaps reading
+// and hashing block n+1; at most spoolBlocks blocks are held. Write is
+// there for callers that write (io.Copy never does here).
+type blockSpooler struct {
+	f     *os.File // nil: no copy
+	h     hash.Hash
+	units *mfclient.UnitHasher // nil: no unit hashes
 }
 
-func (s *fileSpooler) Write(p []byte) (int, error) {
+func (s *blockSpooler) Write(p []byte) (int, error) {
 	s.h.Write(p)
+	if s.units != nil {
+		s.units.Write(p)
+	}
+	if s.f == nil {
+		return len(p), nil
+	}
 	return s.f.Write(p)
 }
 
 // ReadFrom copies r to its end (an io.EOF of r, and only that, is the
 // end). An error of r or of the file is returned, the first one that
 // happened; the file is then incomplete.
-func (s *fileSpooler) ReadFrom(r io.Reader) (int64, error) {
+func (s *blockSpooler) ReadFrom(r io.Reader) (int64, error) {
 	free := make(chan []byte, spoolBlocks)
 	for range spoolBlocks {
 		free <- make([]byte, spoolBlock)
@@ -80,11 +140,14 @@ func (s *fileSpooler) ReadFrom(r io.Reader) (int64, error) {
 	go func() {
 		defer close(done)
 		for b := range full {
-			if werr == nil {
+			if werr == nil && s.f != nil {
 				if _, err := s.f.Write(b); err != nil {
 					werr = fmt.Errorf("temporary file for the upload: %w", err)
 					close(failed)
 				}
+			}
+			if werr == nil && s.units != nil {
+				s.units.Write(b)
 			}
 			free <- b[:cap(b)]
 		}
