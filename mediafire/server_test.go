@@ -414,3 +414,48 @@ func TestServerSecretsNotLogged(t *testing.T) {
 		t.Errorf("a token-like string leaked: %.20s…", m)
 	}
 }
+
+// Unit hashes a caller gives (UploadOptions.Units) replace the client's
+// own only for the server's unit size, and they are what the server
+// checks: a source whose bytes are not those hashes fails, and nothing is
+// stored.
+func TestUploadGivenUnitHashes(t *testing.T) {
+	ts := mediafireservertest.Start(t)
+	c := serverClient(t, ts)
+	const size = 9<<20 + 5 // 10 units of 1 MiB
+	src := pattern{size: size}
+	sum := sumOf(t, src, size)
+	uh := NewUnitHasher(size)
+	if _, err := io.Copy(uh, io.NewSectionReader(src, 0, size)); err != nil {
+		t.Fatal(err)
+	}
+	good := uh.Hashes()
+	if good.UnitSize != 1<<20 || len(good.Sums) != 10 {
+		t.Fatalf("unit hashes: %d of %d bytes", len(good.Sums), good.UnitSize)
+	}
+	bad := &UnitHashes{UnitSize: good.UnitSize, Sums: append([]string(nil), good.Sums...)}
+	bad.Sums[3] = strings.Repeat("0", 64)
+	other := &UnitHashes{UnitSize: 2 << 20, Sums: []string{"x"}} // not the server's unit size: ignored
+
+	if _, err := c.Upload(t.Context(), "", "bad.bin", src, size, UploadOptions{Hash: sum, Units: bad}); err == nil {
+		t.Error("an upload whose unit hashes are not its bytes succeeded")
+	}
+	for name, units := range map[string]*UnitHashes{"given.bin": good, "other.bin": other} {
+		fi, err := c.Upload(t.Context(), "", name, src, size, UploadOptions{Hash: sum, Units: units})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if fi.Hash != sum {
+			t.Errorf("%s: hash %s, want %s", name, fi.Hash, sum)
+		}
+	}
+	files, err := c.Files(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Filename == "bad.bin" {
+			t.Errorf("the failed upload left %+v", f)
+		}
+	}
+}
