@@ -14,7 +14,7 @@ import (
 // twoFaced reads as one content and, at offsets, as another: a source
 // that changed between Put's reading pass and the upload.
 type twoFaced struct {
-	*bytes.Reader           // Read and Seek
+	*bytes.Reader             // Read and Seek
 	later         io.ReaderAt // ReadAt
 }
 
