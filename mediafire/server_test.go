@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -457,5 +459,45 @@ func TestUploadGivenUnitHashes(t *testing.T) {
 		if f.Filename == "bad.bin" {
 			t.Errorf("the failed upload left %+v", f)
 		}
+	}
+}
+
+// Units of an *os.File source go out from an open file of their own
+// (sendfile), in parallel, and arrive intact; the caller's file offset is
+// not moved.
+func TestUploadFromFile(t *testing.T) {
+	ts := mediafireservertest.Start(t)
+	c := serverClient(t, ts, func(o *Options) { o.UploadConcurrency = 3 })
+	const size = 9<<20 + 5
+	data := make([]byte, size)
+	pattern{size: size}.ReadAt(data, 0)
+	p := filepath.Join(t.TempDir(), "src.bin")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(123, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" {
+		body, done := unitBody(f, 1<<20, 1<<20)
+		if _, ok := body.(*fileSection); !ok {
+			t.Errorf("a unit of an *os.File is sent from a %T, want a file of its own", body)
+		}
+		done()
+	}
+	fi, err := c.Upload(t.Context(), "", "from-file.bin", f, size, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos, _ := f.Seek(0, io.SeekCurrent); pos != 123 {
+		t.Errorf("the source's offset moved to %d", pos)
+	}
+	if got := readAll(t, c, fi); !bytes.Equal(got, data) {
+		t.Error("the uploaded file differs from the source")
 	}
 }

@@ -10,9 +10,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"ferry/internal/retry"
@@ -474,11 +476,86 @@ func (u *upload) sendUnit(ctx context.Context, target string, unit int64, id int
 	hd.Set("X-Unit-Id", strconv.Itoa(id))
 	hd.Set("X-Unit-Hash", sum)
 	hd.Set("X-Unit-Size", itoa(n))
-	v, err := u.send(ctx, "upload/resumable", target, io.NewSectionReader(u.src, off, n), n, hd)
+	body, done := unitBody(u.src, off, n)
+	defer done()
+	v, err := u.send(ctx, "upload/resumable", target, body, n, hd)
 	if err != nil {
 		return "", fmt.Errorf("unit %d: %w", id, err)
 	}
 	return v.DoUpload.Key, nil
+}
+
+// unitBody returns a reader of the n bytes of src at off, for a unit
+// request, and the function that releases it. When src is a regular
+// *os.File it opens the file once more (an open file of its own, with its
+// own offset, so units go out in parallel) and returns it standing at
+// off: net/http then sends the unit with sendfile(2), without copying the
+// bytes through user space. Otherwise, and when the file cannot be opened
+// again, it is a SectionReader of src.
+func unitBody(src io.ReaderAt, off, n int64) (io.Reader, func()) {
+	if f, ok := src.(*os.File); ok {
+		if g, err := reopen(f); err == nil {
+			if _, err := g.Seek(off, io.SeekStart); err == nil {
+				s := &fileSection{f: g, end: off + n}
+				return s, func() { g.Close() }
+			}
+			g.Close()
+		}
+	}
+	return io.NewSectionReader(src, off, n), func() {}
+}
+
+// fileSection is the bytes of an open file from its offset to end. Read
+// stops at end, wherever the bytes before it went; SyscallConn lets
+// net's sendfile send the file from its offset as far as the request's
+// Content-Length (net/http limits the body to it), after which Read finds
+// the offset at end and reports io.EOF. Close closes the file.
+type fileSection struct {
+	f   *os.File
+	end int64
+}
+
+func (s *fileSection) Read(p []byte) (int, error) {
+	pos, err := s.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	if pos >= s.end {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > s.end-pos {
+		p = p[:s.end-pos]
+	}
+	return s.f.Read(p)
+}
+
+func (s *fileSection) SyscallConn() (syscall.RawConn, error) { return s.f.SyscallConn() }
+
+func (s *fileSection) Close() error { return s.f.Close() }
+
+// reopen opens f's file again, read-only, by its /proc/self/fd entry
+// (Linux; elsewhere, or without /proc, it fails), and checks that it is
+// the same regular file.
+func reopen(f *os.File) (*os.File, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var fd uintptr
+	if err := rc.Control(func(d uintptr) { fd = d }); err != nil {
+		return nil, err
+	}
+	g, err := os.Open("/proc/self/fd/" + strconv.FormatUint(uint64(fd), 10))
+	if err != nil {
+		return nil, err
+	}
+	fi, err1 := f.Stat()
+	gi, err2 := g.Stat()
+	if err1 != nil || err2 != nil || !gi.Mode().IsRegular() || !os.SameFile(fi, gi) {
+		g.Close()
+		return nil, errors.New("not the same regular file")
+	}
+	return g, nil
 }
 
 // poll waits for upload key to become a file and returns the final
