@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -33,14 +34,27 @@ func (s *Server) hasher(key string) *fileHasher {
 	return v.(*fileHasher)
 }
 
-// advanceHash hashes the units of r's data file that r's bitmap has in
-// order from where the running hash stopped. r is a snapshot of the
-// session; a unit stored after it is hashed by its own request.
-func (s *Server) advanceHash(r *resumableRec) error {
+// advanceHashLater hashes, on a goroutine of its own (so the unit's
+// reply does not wait for it, and the client sends the next unit while it
+// runs), the units of r's data file that r's bitmap has in order from
+// where the running hash stopped. r is a snapshot of the session; a unit
+// stored after it is hashed by its own request's goroutine, or at the
+// assembly (fileHash), which also reports the errors this one drops.
+// Close waits for the goroutine.
+func (s *Server) advanceHashLater(r *resumableRec) {
+	if !s.enter() {
+		return
+	}
 	fh := s.hasher(r.UploadKey)
-	fh.mu.Lock()
-	defer fh.mu.Unlock()
-	return fh.advance(s.unitData(r.UploadKey), r)
+	snap := *r
+	snap.Have = slices.Clone(r.Have)
+	data := s.unitData(r.UploadKey)
+	go func() {
+		defer s.inflight.Done()
+		fh.mu.Lock()
+		defer fh.mu.Unlock()
+		_ = fh.advance(data, &snap) // after the assembly: next == Units, or the file is gone
+	}()
 }
 
 // advance is advanceHash under fh.mu.

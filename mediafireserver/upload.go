@@ -620,10 +620,7 @@ func (c *call) uploadResumable() (fields, error) {
 		unlockUnit()
 		unlockUnit = func() {}
 		if !cur.Done {
-			// Hash what is now in order, while the other units come.
-			if err := c.s.advanceHash(&cur); err != nil {
-				return nil, fmt.Errorf("hash units: %w", err)
-			}
+			c.s.advanceHashLater(&cur)
 		}
 		return reply(uploadOK, &cur), nil
 	}
