@@ -170,47 +170,119 @@ func (r *dlReader) connect(ctx context.Context, newLink bool) error {
 }
 
 func (r *dlReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.pos >= r.end {
+		r.err = io.EOF
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := r.next(p)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case r.hp != nil:
+		r.hp.write(p[:n])
+	case r.h != nil:
+		r.h.Write(p[:n])
+	}
+	if err := r.atEnd(); err != nil {
+		return 0, err // hold the last bytes back
+	}
+	return n, nil
+}
+
+// WriteTo writes the rest of the stream to w, with the promise Read
+// makes: the last bytes are written only after the hash confirmed them.
+// A large whole read (the hashing goroutine) reads the network straight
+// into the hashing blocks and writes them from there, with no copy.
+func (r *dlReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	var scratch []byte
 	for {
-		if r.err != nil {
-			return 0, r.err
+		if r.err == io.EOF {
+			return total, nil
+		} else if r.err != nil {
+			return total, r.err
 		}
 		if r.pos >= r.end {
 			r.err = io.EOF
-			return 0, io.EOF
+			continue
 		}
-		if len(p) == 0 {
-			return 0, nil
+		var b []byte
+		if r.hp != nil {
+			b = r.hp.space()
+		} else {
+			if scratch == nil {
+				scratch = make([]byte, 256<<10)
+			}
+			b = scratch
 		}
+		n, err := r.next(b)
+		if err != nil {
+			return total, err
+		}
+		switch {
+		case r.hp != nil:
+			r.hp.commit(n)
+		case r.h != nil:
+			r.h.Write(b[:n])
+		}
+		if err := r.atEnd(); err != nil {
+			return total, err
+		}
+		m, err := w.Write(b[:n])
+		total += int64(m)
+		if err == nil && m < n {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// atEnd, once the stream's last byte has been read, confirms the end and
+// the hash (see finish) and makes the reader's error io.EOF, or the
+// failure.
+func (r *dlReader) atEnd() error {
+	if r.pos < r.end {
+		return nil
+	}
+	if err := r.finish(); err != nil {
+		r.err = err
+		return err
+	}
+	r.err = io.EOF
+	return nil
+}
+
+// next reads the stream's next bytes (at most end-pos, pos < end) into p,
+// connecting and reconnecting where the stream broke off, and returns how
+// many; it returns an error only with no bytes. A failure after some
+// bytes sticks in r.err for the next call.
+func (r *dlReader) next(p []byte) (int, error) {
+	if int64(len(p)) > r.end-r.pos {
+		p = p[:r.end-r.pos]
+	}
+	for {
 		if r.body == nil {
 			if err := r.resume(nil); err != nil {
 				return 0, err
 			}
 		}
-		if int64(len(p)) > r.end-r.pos {
-			p = p[:r.end-r.pos]
-		}
 		n, err := r.body.Read(p)
 		r.pos += int64(n)
-		switch {
-		case r.hp != nil:
-			r.hp.write(p[:n])
-		case r.h != nil:
-			r.h.Write(p[:n])
-		}
-		if r.pos == r.end {
-			if err := r.finish(); err != nil {
-				r.err = err
-				return 0, err // hold the last bytes back
-			}
-			r.err = io.EOF
-			return n, nil
-		}
-		if err != nil {
-			// Broken off (io.EOF before the end counts too): reconnect
-			// on the next Read, or fail when out of resumes.
+		if err != nil && r.pos < r.end {
+			// Broken off (io.EOF before the end counts too): reconnect,
+			// or fail when out of resumes.
 			if rerr := r.resume(err); rerr != nil {
 				if n > 0 {
-					return n, nil // the error sticks for the next Read
+					return n, nil // the error sticks for the next call
 				}
 				return 0, rerr
 			}
@@ -305,18 +377,22 @@ const (
 
 // hashPipe feeds a hash on a goroutine of its own, so hashing a download
 // overlaps reading it from the network (each alone runs at about the
-// same speed on one core). write copies the bytes into a block and hands
-// full blocks over; at most pipeBlocks blocks exist, so a slow hash holds
-// the reader back rather than buffering the file. The goroutine is
-// started by newHashPipe and ended by sum or stop, whichever comes first;
-// a hashPipe is used by one goroutine (the reader's).
+// same speed on one core). Bytes collect in a block, by write (a copy) or
+// by space and commit (read into the block in place); a full block is
+// handed to the hasher when the next bytes need room, so the block that
+// holds the latest bytes stays the reader's until then. At most
+// pipeBlocks blocks exist, so a slow hash holds the reader back rather
+// than buffering the file. The goroutine is started by newHashPipe and
+// ended by sum or stop; sum hashes the last block itself, and that block
+// stays valid until stop. A hashPipe is used by one goroutine (the
+// reader's).
 type hashPipe struct {
 	h    hash.Hash
 	cur  []byte      // the block being filled
 	free chan []byte // blocks the hasher is done with
-	full chan []byte // blocks for the hasher; closed by sum or stop
+	full chan []byte // blocks for the hasher; closed by shutdown
 	done chan struct{}
-	out  []byte // the sum, once done is closed after a sum
+	out  []byte // the sum, once summed
 	shut bool   // full is closed
 }
 
@@ -336,47 +412,52 @@ func newHashPipe(h hash.Hash) *hashPipe {
 	return p
 }
 
-// write adds b to the hashed stream.
+// space returns the room left in the current block, handing a full one
+// to the hasher first.
+func (p *hashPipe) space() []byte {
+	if len(p.cur) == cap(p.cur) {
+		p.full <- p.cur
+		p.cur = <-p.free
+	}
+	return p.cur[len(p.cur):cap(p.cur)]
+}
+
+// commit adds the n bytes read into space() to the hashed stream.
+func (p *hashPipe) commit(n int) { p.cur = p.cur[:len(p.cur)+n] }
+
+// write adds a copy of b to the hashed stream.
 func (p *hashPipe) write(b []byte) {
 	for len(b) > 0 {
-		k := copy(p.cur[len(p.cur):cap(p.cur)], b)
-		p.cur = p.cur[:len(p.cur)+k]
+		k := copy(p.space(), b)
+		p.commit(k)
 		b = b[k:]
-		if len(p.cur) == cap(p.cur) {
-			p.full <- p.cur
-			p.cur = <-p.free
-		}
 	}
 }
 
-// sum hashes what is left, waits for the goroutine and returns the hash.
+// sum waits for the hasher, hashes the current block and returns the
+// hash.
 func (p *hashPipe) sum() []byte {
-	if !p.shut {
-		if len(p.cur) > 0 {
-			p.full <- p.cur
-		} else {
-			pipePool.Put(p.cur) //nolint:staticcheck // as in stop
-		}
-		p.cur = nil
+	if p.out == nil && !p.shut {
 		p.shutdown()
+		p.h.Write(p.cur)
 		p.out = p.h.Sum(nil)
 	}
 	return p.out
 }
 
-// stop ends the goroutine (a no-op after sum).
+// stop ends the goroutine (if sum has not) and releases the blocks.
 func (p *hashPipe) stop() {
 	if !p.shut {
-		if p.cur != nil {
-			pipePool.Put(p.cur[:0]) //nolint:staticcheck // a slice header is small; the block is what is reused
-			p.cur = nil
-		}
 		p.shutdown()
+	}
+	if p.cur != nil {
+		pipePool.Put(p.cur[:0]) //nolint:staticcheck // a slice header is small; the block is what is reused
+		p.cur = nil
 	}
 }
 
 // shutdown closes full, waits for the goroutine and returns the blocks
-// to pipePool.
+// it is done with to pipePool.
 func (p *hashPipe) shutdown() {
 	close(p.full)
 	p.shut = true

@@ -240,6 +240,12 @@ func TestInstantAndNoUpload(t *testing.T) {
 // A download whose bytes do not hash to the file's hash fails at the
 // Read that would deliver the last byte, however the consumer reads; a
 // truncated stream is resumed and verified.
+// onlyWriter hides every method of w but Write (so io.Copy uses the
+// reader's WriteTo).
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
 // Both sizes: hashed inline, and on the hashing goroutine (pipeMin and up).
 func TestDownloadVerified(t *testing.T) {
 	for _, size := range []int64{300000, pipeMin + 300001} {
@@ -260,6 +266,21 @@ func testDownloadVerified(t *testing.T, size int64) {
 		"ReadFull": func(r io.Reader) error { _, err := io.ReadFull(r, make([]byte, size)); return err },
 		"CopyN":    func(r io.Reader) error { _, err := io.CopyN(io.Discard, r, size); return err },
 		"ReadAll":  func(r io.Reader) error { _, err := io.ReadAll(r); return err },
+		"WriteTo": func(r io.Reader) error {
+			var got bytes.Buffer
+			_, err := io.Copy(onlyWriter{&got}, r)
+			if int64(got.Len()) >= size {
+				return fmt.Errorf("WriteTo wrote all %d bytes before the hash failed (%v)", got.Len(), err)
+			}
+			return err
+		},
+		"Read then WriteTo": func(r io.Reader) error {
+			if _, err := io.ReadFull(r, make([]byte, 1000)); err != nil {
+				return err
+			}
+			_, err := io.Copy(onlyWriter{io.Discard}, r)
+			return err
+		},
 	} {
 		t.Run("corrupt/"+name, func(t *testing.T) {
 			if err := ts.Server.SetFaults(mediafireserver.Faults{Rules: []mediafireserver.FaultRule{{Method: "dl", Kind: mediafireserver.FaultCorrupt, Count: 1}}}); err != nil {
@@ -288,6 +309,21 @@ func testDownloadVerified(t *testing.T, size int64) {
 		}
 		if h := ts.Server.FaultHits()[mediafireserver.FaultTruncate]; h != 3 {
 			t.Errorf("truncate hit %d times, want 3", h)
+		}
+		// The same through WriteTo (io.Copy), which writes the last
+		// bytes only after the hash.
+		if err := ts.Server.SetFaults(mediafireserver.Faults{Rules: []mediafireserver.FaultRule{{Method: "dl", Kind: mediafireserver.FaultTruncate, Count: 2}}}); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := c.Open(t.Context(), fi, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		n, err := io.Copy(onlyWriter{&got}, rc)
+		rc.Close()
+		if err != nil || n != size || !bytes.Equal(got.Bytes(), data) {
+			t.Errorf("WriteTo after resumed downloads: %d bytes, %v; content equal %v", n, err, bytes.Equal(got.Bytes(), data))
 		}
 	})
 	t.Run("range", func(t *testing.T) {
