@@ -569,8 +569,8 @@ func (c *call) uploadResumable() (fields, error) {
 	// Writers of one unit are serialised from the write to the bitmap
 	// update, so a copy that comes while another is being stored finds the
 	// unit stored and does not write over it.
-	unlockUnit := c.s.lockUnit(sess.UploadKey, unit)
-	defer func() { unlockUnit() }()
+	unlockUnit := sync.OnceFunc(c.s.lockUnit(sess.UploadKey, unit))
+	defer unlockUnit()
 	n, ok, err := c.s.writeUnit(sess.UploadKey, rkey, unit, int64(unit)*sess.UnitSize, want, strings.ToLower(h.Get("X-Unit-Hash")), body)
 	if errors.Is(err, errBodyCut) {
 		c.s.log.Info("unit body cut", logKeyUser, c.user, logKeyErr, err)
@@ -590,12 +590,8 @@ func (c *call) uploadResumable() (fields, error) {
 	mv, _ := c.s.unitLocks.LoadOrStore(sess.UploadKey, new(sync.Mutex))
 	mu := mv.(*sync.Mutex)
 	mu.Lock()
-	locked := true
-	defer func() {
-		if locked {
-			mu.Unlock()
-		}
-	}()
+	unlockSession := sync.OnceFunc(mu.Unlock)
+	defer unlockSession()
 	var cur resumableRec
 	err = c.s.update(func(tx *bolt.Tx, _ func(string)) error {
 		ok, err := getJSON(tx, bucketResumable, rkey, &cur)
@@ -615,10 +611,8 @@ func (c *call) uploadResumable() (fields, error) {
 		return nil, err
 	}
 	if cur.Done || !cur.complete() {
-		mu.Unlock()
-		locked = false
+		unlockSession()
 		unlockUnit()
-		unlockUnit = func() {}
 		if !cur.Done {
 			c.s.advanceHashLater(&cur)
 		}
