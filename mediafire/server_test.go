@@ -520,11 +520,26 @@ func TestUploadFromFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if runtime.GOOS == "linux" {
-		body, done := unitBody(f, 1<<20, 1<<20)
-		if _, ok := body.(*fileSection); !ok {
-			t.Errorf("a unit of an *os.File is sent from a %T, want a file of its own", body)
+		for _, src := range []io.ReaderAt{f, io.NewSectionReader(f, 7, size-7)} {
+			body, done := unitBody(src, 1<<20, 1<<20)
+			if fs, ok := body.(*fileSection); !ok {
+				t.Errorf("a unit of a %T is sent from a %T, want a file of its own", src, body)
+			} else {
+				got := make([]byte, 1<<20)
+				if _, err := io.ReadFull(body, got); err != nil {
+					t.Fatal(err)
+				}
+				base := int64(1 << 20)
+				if sr, ok := src.(*io.SectionReader); ok {
+					_, b, _ := sr.Outer()
+					base += b
+				}
+				if !bytes.Equal(got, data[base:base+1<<20]) || fs.end != base+1<<20 {
+					t.Errorf("a unit of a %T: wrong bytes or end %d", src, fs.end)
+				}
+			}
+			done()
 		}
-		done()
 	}
 	fi, err := c.Upload(t.Context(), "", "from-file.bin", f, size, UploadOptions{})
 	if err != nil {
@@ -535,5 +550,12 @@ func TestUploadFromFile(t *testing.T) {
 	}
 	if got := readAll(t, c, fi); !bytes.Equal(got, data) {
 		t.Error("the uploaded file differs from the source")
+	}
+	fi, err = c.Upload(t.Context(), "", "section.bin", io.NewSectionReader(f, 7, size-7), size-7, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, c, fi); !bytes.Equal(got, data[7:]) {
+		t.Error("the file uploaded from a section differs from the section")
 	}
 }

@@ -487,12 +487,21 @@ func (u *upload) sendUnit(ctx context.Context, target string, unit int64, id int
 
 // unitBody returns a reader of the n bytes of src at off, for a unit
 // request, and the function that releases it. When src is a regular
-// *os.File it opens the file once more (an open file of its own, with its
+// *os.File (or an io.SectionReader of one) it opens the file once more (an open file of its own, with its
 // own offset, so units go out in parallel) and returns it standing at
 // off: net/http then sends the unit with sendfile(2), without copying the
 // bytes through user space. Otherwise, and when the file cannot be opened
 // again, it is a SectionReader of src.
 func unitBody(src io.ReaderAt, off, n int64) (io.Reader, func()) {
+	if sr, ok := src.(*io.SectionReader); ok {
+		// A section of a file (how ferry's mount and backup hand over
+		// theirs): the file, at the section's offset.
+		if outer, base, _ := sr.Outer(); outer != nil {
+			if _, isFile := outer.(*os.File); isFile {
+				src, off = outer, base+off
+			}
+		}
+	}
 	if f, ok := src.(*os.File); ok {
 		if g, err := reopen(f); err == nil {
 			if _, err := g.Seek(off, io.SeekStart); err == nil {
