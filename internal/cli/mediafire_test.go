@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"ferry/mediafire"
+	"ferry/mediafireserver"
 	"ferry/mediafireserver/mediafireservertest"
 )
 
@@ -187,5 +188,58 @@ func TestMediaFireDedupe(t *testing.T) {
 	files, err = c.Files(t.Context(), dir)
 	if err != nil || len(files) != 2 || files[0].Filename == files[1].Filename {
 		t.Errorf("after dedupe rename: %+v, %v", files, err)
+	}
+}
+
+// A file larger than one simple upload goes up in resumable units and
+// comes back intact through the built binary, by copy (the engine's
+// reads) and by cat (the backend's reader written straight to stdout);
+// a download whose bytes are wrong fails both, and cat does not print
+// the file's last bytes.
+func TestMediaFireLargeFileBinary(t *testing.T) {
+	ts := mediafireCLI(t)
+	env := append(binEnv(t), "FTP_PASSWORD="+mediafireservertest.Password)
+	url := "mf://" + strings.Replace(mediafireservertest.User, "@", "%40", 1) + "@mediafire.com/large"
+	const size = 9<<20 + 3
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*7 + i>>11)
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "big.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runBin(t, env, "copy", "--mediafire-url", ts.URL, src, url); code != 0 {
+		t.Fatalf("copy up: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if st := ts.Server.Stats(); st.UnitBytes != size {
+		t.Errorf("the server received %d bytes in units, want %d", st.UnitBytes, size)
+	}
+	back := t.TempDir()
+	if code, out, errOut := runBin(t, env, "copy", "--mediafire-url", ts.URL, url, back); code != 0 {
+		t.Fatalf("copy back: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got, err := os.ReadFile(filepath.Join(back, "big.bin")); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("copy back: %d bytes (%v), equal %v", len(got), err, bytes.Equal(got, data))
+	}
+	code, out, errOut := runBin(t, env, "cat", "--mediafire-url", ts.URL, url)
+	if code != 0 || out != string(data) {
+		t.Fatalf("cat: exit %d, %d bytes, equal %v\n%s", code, len(out), out == string(data), errOut)
+	}
+
+	if err := ts.Server.SetFaults(mediafireserver.Faults{Rules: []mediafireserver.FaultRule{{Method: "dl", Kind: mediafireserver.FaultCorrupt, Count: 100}}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runBin(t, env, "cat", "--mediafire-url", ts.URL, url)
+	if code == 0 || len(out) >= size || !strings.Contains(errOut, "does not match the file's hash") {
+		t.Errorf("cat of corrupt bytes: exit %d, %d of %d bytes printed\n%s", code, len(out), size, errOut)
+	}
+	back2 := t.TempDir()
+	code, _, errOut = runBin(t, env, "copy", "--retries", "1", "--mediafire-url", ts.URL, url, back2)
+	if code == 0 {
+		t.Errorf("copy of corrupt bytes succeeded\n%s", errOut)
+	}
+	if got, err := os.ReadFile(filepath.Join(back2, "big.bin")); err == nil && !bytes.Equal(got, data) {
+		t.Errorf("copy of corrupt bytes left a wrong file of %d bytes", len(got))
 	}
 }
