@@ -237,13 +237,14 @@ func (c *Client) solveHashcash(ctx context.Context, header string) (string, erro
 	return sol, nil
 }
 
-// retryPolicy returns the client's policy, logging each retry of op and
-// naming op to the context's retry.Observer.
+// retryPolicy returns the client's policy, naming op to the context's
+// retry.Observer, or logging each retry of op when there is none (a
+// program that observes retries logs them itself).
 func (c *Client) retryPolicy(op string) retry.Policy {
 	p := c.policy
 	p.Op = op
-	user := p.OnRetry
-	p.OnRetry = func(attempt int, err error, d time.Duration) {
+	user := p.OnUnobserved
+	p.OnUnobserved = func(attempt int, err error, d time.Duration) {
 		c.log.Debug("retrying", logKeyOp, op, logKeyAttempt, attempt, logKeyErr, err, logKeyDelay, d)
 		if user != nil {
 			user(attempt, err, d)

@@ -75,3 +75,27 @@ func TestObserver(t *testing.T) {
 		}
 	})
 }
+
+// TestOnUnobserved: a policy's OnUnobserved hears each retry only when no
+// observer does, so a library's own log line and a program's are never
+// both written; OnRetry hears every retry either way.
+func TestOnUnobserved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var onRetry, unobserved, observed int
+		p := Policy{
+			OnRetry:      func(int, error, time.Duration) { onRetry++ },
+			OnUnobserved: func(int, error, time.Duration) { unobserved++ },
+		}
+		fail := func(context.Context) error { return &StatusError{StatusCode: 503, Op: "probe"} }
+		p.MaxAttempts = 3
+		_ = Do(t.Context(), p, fail)
+		if onRetry != 2 || unobserved != 2 {
+			t.Errorf("without an observer: OnRetry %d, OnUnobserved %d; want 2, 2", onRetry, unobserved)
+		}
+		ctx := WithObserver(t.Context(), func(string, int, error, time.Duration) { observed++ })
+		_ = Do(ctx, p, fail)
+		if onRetry != 4 || unobserved != 2 || observed != 2 {
+			t.Errorf("with an observer: OnRetry %d, OnUnobserved %d, observed %d; want 4, 2, 2", onRetry, unobserved, observed)
+		}
+	})
+}

@@ -45,6 +45,10 @@ type Policy struct {
 	// OnRetry, if set, is called before each wait with the attempt that
 	// failed (1 based), its error and the chosen delay. It must not block.
 	OnRetry func(attempt int, err error, delay time.Duration)
+	// OnUnobserved, if set, is called instead of the Observer when ctx
+	// carries none: a library's own log line for a retry, which a program
+	// that observes retries (and logs them itself) would see twice.
+	OnUnobserved func(attempt int, err error, delay time.Duration)
 }
 
 // attempts returns the effective number of attempts.
@@ -106,7 +110,7 @@ func (p Policy) Delay(n int) time.Duration {
 // starts an attempt or keeps waiting after ctx is cancelled.
 //
 // Each retry is reported to p.OnRetry and to the Observer ctx carries
-// (WithObserver).
+// (WithObserver), or without one to p.OnUnobserved.
 //
 // The returned error wraps the last attempt's error; after cancellation it
 // wraps both ctx.Err() and the last error.
@@ -147,6 +151,8 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error
 		}
 		if obs != nil {
 			obs(p.Op, attempt+1, err, d)
+		} else if p.OnUnobserved != nil {
+			p.OnUnobserved(attempt+1, err, d)
 		}
 		if d > 0 {
 			t := time.NewTimer(d)
