@@ -41,12 +41,17 @@ func (p *prompter) terminal() bool { return p.tty != nil }
 func (p *prompter) ask(ctx context.Context, w io.Writer, question string, secret bool) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprint(w, question)
 	if secret && p.tty != nil {
+		// Echo goes off before the question shows, so an answer typed
+		// (or pasted) the moment it shows is never echoed.
+		restore := echoOff(int(p.tty.Fd()))
+		defer restore()
+		fmt.Fprint(w, question)
 		s, err := p.readPassword(ctx)
 		fmt.Fprintln(w)
 		return s, err
 	}
+	fmt.Fprint(w, question)
 	return p.readLine(ctx)
 }
 
