@@ -45,16 +45,37 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Options are the user's filter flags. The zero value includes everything.
 type Options struct {
-	Include    []string // --include globs
-	Exclude    []string // --exclude globs
-	FilterFrom []string // --filter-from files
+	Include     []string // --include globs
+	IncludeFrom []string // --include-from files: one glob a line
+	Exclude     []string // --exclude globs
+	ExcludeFrom []string // --exclude-from files: one glob a line
+	Filter      []string // --filter rules: "+ glob", "- glob" or "!"
+	FilterFrom  []string // --filter-from files
+	// FilesFrom and FilesFromRaw are --files-from and --files-from-raw
+	// files: only the paths they list pass. They cannot be combined with
+	// any other filter.
+	FilesFrom, FilesFromRaw []string
+	// ExcludeIfPresent are --exclude-if-present names: a directory
+	// holding a file of that name ("name/": a directory) is excluded
+	// with everything below it. See Filter.IsMarker.
+	ExcludeIfPresent []string
 	// MinSize and MaxSize bound file sizes in bytes (inclusive); 0 or
 	// less means no bound, so "only empty files" cannot be said.
 	MinSize, MaxSize int64
+	// MinAge and MaxAge bound file modification times, as ParseAge reads
+	// them ("" or "off": no bound).
+	MinAge, MaxAge string
+	// IgnoreCase makes every glob match regardless of case.
+	IgnoreCase bool
+	// Stdin is read for a file named "-"; nil reads os.Stdin.
+	Stdin io.Reader
+	// Now is the time ages are measured from; zero means time.Now().
+	Now time.Time
 }
 
 // rule is one compiled rule.
@@ -71,15 +92,37 @@ type rule struct {
 // Filter is immutable and safe for concurrent use.
 type Filter struct {
 	rules            []rule
-	minSize, maxSize int64 // 0: no bound
+	minSize, maxSize int64     // 0: no bound
+	modFrom, modTo   time.Time // zero: no bound
+	ignoreCase       bool
+	markers          []string // --exclude-if-present names
+	// files-from: the listed paths in order, the set of them and of
+	// their parent directories; files == nil without --files-from.
+	fileList    []string
+	files, dirs map[string]struct{}
+	stdin       io.Reader
 }
 
-// New compiles opts.
+// New compiles opts. Rules are added in rclone's order whatever the
+// order of the flags: --include, --include-from, --exclude,
+// --exclude-from, --filter, --filter-from, then "- **" when there was
+// any --include or --include-from.
 func New(opts Options) (*Filter, error) {
-	f := &Filter{minSize: max(opts.MinSize, 0), maxSize: max(opts.MaxSize, 0)}
+	f := &Filter{
+		minSize: max(opts.MinSize, 0), maxSize: max(opts.MaxSize, 0),
+		ignoreCase: opts.IgnoreCase, stdin: opts.Stdin,
+	}
+	if err := f.addAges(opts); err != nil {
+		return nil, err
+	}
 	for _, g := range opts.Include {
 		if err := f.Add(true, g); err != nil {
 			return nil, fmt.Errorf("--include %q: %w", g, err)
+		}
+	}
+	for _, name := range opts.IncludeFrom {
+		if err := f.addGlobFile("--include-from", name, true); err != nil {
+			return nil, err
 		}
 	}
 	for _, g := range opts.Exclude {
@@ -87,27 +130,106 @@ func New(opts Options) (*Filter, error) {
 			return nil, fmt.Errorf("--exclude %q: %w", g, err)
 		}
 	}
+	for _, name := range opts.ExcludeFrom {
+		if err := f.addGlobFile("--exclude-from", name, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range opts.Filter {
+		if err := f.addRule(r); err != nil {
+			return nil, fmt.Errorf("--filter %q: %w", r, err)
+		}
+	}
 	for _, name := range opts.FilterFrom {
 		if err := f.addFile(name); err != nil {
 			return nil, err
 		}
 	}
-	if len(opts.Include) > 0 {
+	if len(opts.Include) > 0 || len(opts.IncludeFrom) > 0 {
 		if err := f.Add(false, "/**"); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range opts.ExcludeIfPresent {
+		if strings.Trim(m, "/") == "" || strings.Contains(strings.TrimSuffix(m, "/"), "/") {
+			return nil, fmt.Errorf("--exclude-if-present %q: want a file name (or a directory name ending in /), not a path", m)
+		}
+		f.markers = append(f.markers, m)
+	}
+	if len(opts.FilesFrom)+len(opts.FilesFromRaw) > 0 {
+		if f.Active() {
+			return nil, fmt.Errorf("--files-from and --files-from-raw override every other filter: use them alone")
+		}
+		if err := f.addFilesFrom(opts.FilesFrom, opts.FilesFromRaw); err != nil {
 			return nil, err
 		}
 	}
 	return f, nil
 }
 
-// addFile reads rules from the file name.
-func (f *Filter) addFile(name string) error {
+// open opens the file name for reading, or stdin for "-".
+func (f *Filter) open(flag, name string) (io.ReadCloser, error) {
+	if name == "-" {
+		if f.stdin == nil {
+			return os.Stdin, nil
+		}
+		return io.NopCloser(f.stdin), nil
+	}
 	r, err := os.Open(name)
 	if err != nil {
-		return fmt.Errorf("--filter-from: %w", err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return r, nil
+}
+
+// eachLine calls fn with each line of the file name ("-": stdin) and its
+// number. Unless raw, lines are trimmed of white space, and blank lines
+// and comments (starting with "#" or ";") are skipped.
+func (f *Filter) eachLine(flag, name string, raw bool, fn func(line string, n int) error) error {
+	r, err := f.open(flag, name)
+	if err != nil {
+		return err
 	}
 	defer r.Close()
-	return f.AddRules(r, name)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if !raw {
+			line = strings.TrimSpace(line)
+			if line == "" || line[0] == '#' || line[0] == ';' {
+				continue
+			}
+		}
+		if err := fn(line, n); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s %s: %w", flag, name, err)
+	}
+	return nil
+}
+
+// addFile reads rules from the file name ("-": stdin).
+func (f *Filter) addFile(name string) error {
+	return f.eachLine("--filter-from", name, false, func(line string, n int) error {
+		if err := f.addRule(line); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+		return nil
+	})
+}
+
+// addGlobFile reads globs, one a line, from the file name ("-": stdin)
+// and adds each as an include or exclude rule.
+func (f *Filter) addGlobFile(flag, name string, include bool) error {
+	return f.eachLine(flag, name, false, func(line string, n int) error {
+		if err := f.Add(include, line); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+		return nil
+	})
 }
 
 // AddRules reads rules in the --filter-from format from r; name is used in
@@ -116,24 +238,30 @@ func (f *Filter) AddRules(r io.Reader, name string) error {
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
+		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
-		case line == "!":
-			f.rules = nil
-			continue
-		case len(line) > 2 && (line[0] == '+' || line[0] == '-') && line[1] == ' ':
-			if err := f.Add(line[0] == '+', strings.TrimLeft(line[2:], " ")); err != nil {
-				return fmt.Errorf("%s:%d: %w", name, n, err)
-			}
-		default:
-			return fmt.Errorf("%s:%d: %q is not a rule: want \"+ glob\", \"- glob\", \"!\" or a # comment", name, n, line)
+		}
+		if err := f.addRule(line); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// addRule adds one rule in the --filter-from format: "+ glob", "- glob",
+// or "!", which clears the rules so far.
+func (f *Filter) addRule(line string) error {
+	switch {
+	case line == "!":
+		f.rules = nil
+		return nil
+	case len(line) > 2 && (line[0] == '+' || line[0] == '-') && line[1] == ' ':
+		return f.Add(line[0] == '+', strings.TrimLeft(line[2:], " "))
+	}
+	return fmt.Errorf("%q is not a rule: want \"+ glob\", \"- glob\", \"!\" or a # comment", line)
 }
 
 // Add appends one rule: include or exclude glob.
@@ -148,7 +276,7 @@ func (f *Filter) Add(include bool, glob string) error {
 		glob += "**"
 		dirOnly = false
 	}
-	re, err := globRegexp(glob)
+	re, err := globRegexp(glob, f.ignoreCase)
 	if err != nil {
 		return err
 	}
@@ -180,13 +308,13 @@ func (f *Filter) addParentDirs(glob string) {
 	for _, el := range elems[:len(elems)-1] {
 		if strings.Contains(el, "**") {
 			// From here on any depth can match.
-			if re, err := globRegexp("/" + prefix + "**"); err == nil {
+			if re, err := globRegexp("/"+prefix+"**", f.ignoreCase); err == nil {
 				f.rules = append(f.rules, rule{include: true, glob: "/" + prefix + "**", re: re, dirs: true, implied: true})
 			}
 			return
 		}
 		prefix += el + "/"
-		if re, err := globRegexp("/" + prefix); err == nil {
+		if re, err := globRegexp("/"+prefix, f.ignoreCase); err == nil {
 			f.rules = append(f.rules, rule{include: true, glob: "/" + prefix, re: re, dirs: true, implied: true})
 		}
 	}
@@ -194,14 +322,21 @@ func (f *Filter) addParentDirs(glob string) {
 
 // Active reports whether f can exclude anything.
 func (f *Filter) Active() bool {
-	return f != nil && (len(f.rules) > 0 || f.minSize > 0 || f.maxSize > 0)
+	return f != nil && (len(f.rules) > 0 || f.minSize > 0 || f.maxSize > 0 ||
+		!f.modFrom.IsZero() || !f.modTo.IsZero() || len(f.markers) > 0 || f.files != nil)
 }
 
 // IncludeFile reports whether the file at p (relative to the transfer
-// root) with the given size passes the filter.
+// root) with the given size passes the filter's rules and size bounds. It
+// does not apply the age bounds: callers that know the modification
+// time use Include.
 func (f *Filter) IncludeFile(p string, size int64) bool {
 	if f == nil {
 		return true
+	}
+	if f.files != nil {
+		_, ok := f.files[p]
+		return ok
 	}
 	if size < f.minSize {
 		return false
@@ -218,13 +353,34 @@ func (f *Filter) IncludeFile(p string, size int64) bool {
 	return true
 }
 
+// Include reports whether the file at p (relative to the transfer root)
+// with the given size and modification time passes the filter.
+func (f *Filter) Include(p string, size int64, modTime time.Time) bool {
+	if f == nil {
+		return true
+	}
+	if !f.modFrom.IsZero() && modTime.Before(f.modFrom) {
+		return false
+	}
+	if !f.modTo.IsZero() && modTime.After(f.modTo) {
+		return false
+	}
+	return f.IncludeFile(p, size)
+}
+
 // IncludeDir reports whether the walk should descend into directory p
 // (relative to the transfer root; "" is the root, always included). A
 // directory is excluded only when a rule excludes it and everything below
-// it, so files it holds are then excluded too.
+// it, so files it holds are then excluded too. With --files-from only the
+// directories holding listed paths are included. IncludeDir does not see
+// --exclude-if-present: that needs the directory's listing (IsMarker).
 func (f *Filter) IncludeDir(p string) bool {
 	if f == nil || p == "" {
 		return true
+	}
+	if f.files != nil {
+		_, ok := f.dirs[p]
+		return ok
 	}
 	d := p + "/"
 	for i := range f.rules {

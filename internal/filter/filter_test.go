@@ -47,7 +47,7 @@ func TestGlobMatch(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.glob+" "+tc.path, func(t *testing.T) {
-			re, err := globRegexp(tc.glob)
+			re, err := globRegexp(tc.glob, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestGlobMatch(t *testing.T) {
 
 func TestGlobErrors(t *testing.T) {
 	for _, g := range []string{"a[b", "a{b", "a}b", `a\`} {
-		if _, err := globRegexp(g); err == nil {
+		if _, err := globRegexp(g, false); err == nil {
 			t.Errorf("glob %q compiled, want an error", g)
 		}
 	}

@@ -12,8 +12,12 @@ var anyPath = regexp.MustCompile(`^.*$`)
 
 // globRegexp compiles a glob (see the package doc) to a regular expression
 // matched against a whole path; directory paths carry a trailing "/".
-func globRegexp(glob string) (*regexp.Regexp, error) {
+// With ignoreCase it matches regardless of case.
+func globRegexp(glob string, ignoreCase bool) (*regexp.Regexp, error) {
 	var b strings.Builder
+	if ignoreCase {
+		b.WriteString("(?i)")
+	}
 	if rest, ok := strings.CutPrefix(glob, "/"); ok {
 		b.WriteString("^")
 		glob = rest
