@@ -32,6 +32,9 @@ type compareOptions struct {
 	window time.Duration
 	// canSetModTime: the destination implements backend.ModTimeSetter.
 	canSetModTime bool
+	// noUpdateModTime: a file whose content is equal but mtime differs
+	// is left as it is (--no-update-modtime).
+	noUpdateModTime bool
 	// sameContent compares two fingerprints (fingerprints.same).
 	sameContent func(a, b string) bool
 }
@@ -82,7 +85,10 @@ func decide(src, dst backend.Entry, o compareOptions) (d decision, reason string
 	if withinWindow(src.ModTime, dst.ModTime, o.window) {
 		return decSkip, "sizes and mtimes equal"
 	}
-	if o.canSetModTime && src.Fingerprint != "" && dst.Fingerprint != "" && o.sameContent(src.Fingerprint, dst.Fingerprint) {
+	if (o.canSetModTime || o.noUpdateModTime) && src.Fingerprint != "" && dst.Fingerprint != "" && o.sameContent(src.Fingerprint, dst.Fingerprint) {
+		if o.noUpdateModTime {
+			return decSkip, "mtimes differ, fingerprints equal, --no-update-modtime"
+		}
 		return decSetModTime, "mtimes differ, fingerprints equal"
 	}
 	return decCopy, "mtimes differ"

@@ -114,6 +114,8 @@ func newEngine(m mode, src, dst Location, opts Options) *engine {
 		update:         opts.Update,
 		ignoreTimes:    opts.IgnoreTimes,
 		canSetModTime:  e.setter != nil,
+
+		noUpdateModTime: opts.NoUpdateModTime,
 	})
 	if m == modeMove && sameBackend(src.Backend, dst.Backend) {
 		e.mover, _ = src.Backend.(backend.Mover)
@@ -226,7 +228,7 @@ func (e *engine) runFile(ctx context.Context, st backend.Entry, dstPath string) 
 	if dstPath == "" {
 		rel = st.Name()
 	}
-	if !e.opts.Filter.IncludeFile(st.Name(), st.Size) {
+	if !e.opts.Filter.Include(st.Name(), st.Size, st.ModTime) {
 		e.log.Debug("excluded by filter", logKeyPath, rel)
 		return nil
 	}

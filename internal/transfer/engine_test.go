@@ -283,6 +283,9 @@ func TestDecide(t *testing.T) {
 		{"checksum size differs", backend.Entry{Size: 9, Fingerprint: fpA}, backend.Entry{Size: 8, Fingerprint: fpA}, compareOptions{checksum: true}, decCopy, "sizes differ"},
 		{"mtime differs, same content, settable", backend.Entry{Size: 9, ModTime: t0, Fingerprint: fpA}, backend.Entry{Size: 9, ModTime: t0.Add(time.Hour), Fingerprint: fpA2}, compareOptions{canSetModTime: true}, decSetModTime, ""},
 		{"mtime differs, same content, not settable", backend.Entry{Size: 9, ModTime: t0, Fingerprint: fpA}, backend.Entry{Size: 9, ModTime: t0.Add(time.Hour), Fingerprint: fpA2}, compareOptions{}, decCopy, ""},
+		{"mtime differs, same content, --no-update-modtime", backend.Entry{Size: 9, ModTime: t0, Fingerprint: fpA}, backend.Entry{Size: 9, ModTime: t0.Add(time.Hour), Fingerprint: fpA2}, compareOptions{canSetModTime: true, noUpdateModTime: true}, decSkip, "mtimes differ, fingerprints equal, --no-update-modtime"},
+		{"mtime differs, same content, not settable, --no-update-modtime", backend.Entry{Size: 9, ModTime: t0, Fingerprint: fpA}, backend.Entry{Size: 9, ModTime: t0.Add(time.Hour), Fingerprint: fpA2}, compareOptions{noUpdateModTime: true}, decSkip, ""},
+		{"mtime differs, other content, --no-update-modtime", backend.Entry{Size: 9, ModTime: t0, Fingerprint: fpA}, backend.Entry{Size: 9, ModTime: t0.Add(time.Hour), Fingerprint: fpB}, compareOptions{noUpdateModTime: true}, decCopy, ""},
 		{"opaque fingerprints compare whole", backend.Entry{Size: 1, Fingerprint: "x!"}, backend.Entry{Size: 1, Fingerprint: "x!"}, compareOptions{checksum: true}, decSkip, ""},
 	}
 	for _, tc := range tests {

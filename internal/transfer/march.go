@@ -58,6 +58,11 @@ type marcher struct {
 // run walks the trees. It returns only ctx's error: listing failures go to
 // listErr. A missing destination root counts as empty.
 func (m *marcher) run(ctx context.Context) error {
+	if m.filter.HasFiles() && !m.deleteExcluded {
+		// With --delete-excluded a sync must see the destination's
+		// unlisted files, so it walks.
+		return m.runFiles(ctx)
+	}
 	var g errgroup.Group
 	g.SetLimit(m.checkers)
 	// schedule runs f on a free checker, or inline when all are busy:
@@ -68,14 +73,26 @@ func (m *marcher) run(ctx context.Context) error {
 			f()
 		}
 	}
-	var visit func(rel string, srcExists, dstExists bool)
-	visit = func(rel string, srcExists, dstExists bool) {
+	var visit func(rel string, srcExists, dstExists bool) bool
+	visit = func(rel string, srcExists, dstExists bool) bool {
 		if ctx.Err() != nil {
-			return
+			return true
 		}
 		srcList, dstList, ok := m.list(ctx, rel, srcExists, dstExists)
 		if !ok {
-			return
+			return true
+		}
+		// --exclude-if-present: the source's listing decides (the
+		// destination's where only it has the directory), and the
+		// directory is then excluded on both sides, as a rule excluding
+		// it would be: nothing below it is copied, deleted or checked.
+		marks := srcList
+		if !srcExists {
+			marks = dstList
+		}
+		if m.hasMarker(marks) {
+			m.log.Debug("excluded: holds an --exclude-if-present name", logKeyPath, rel)
+			return false
 		}
 		mergeByName(srcList, dstList, func(name string, s, d []backend.Entry) {
 			if ctx.Err() != nil {
@@ -86,14 +103,29 @@ func (m *marcher) run(ctx context.Context) error {
 			de := m.pick("destination", childRel, d)
 			m.dispatch(ctx, childRel, se, de, schedule, visit)
 		})
+		return true
 	}
 	g.Go(func() error { visit("", true, true); return nil })
 	_ = g.Wait()
 	return ctx.Err()
 }
 
-// dispatch decides what the marcher does with one name.
-func (m *marcher) dispatch(ctx context.Context, rel string, se, de *backend.Entry, schedule func(func()), visit func(string, bool, bool)) {
+// hasMarker reports whether a listing holds an --exclude-if-present name.
+func (m *marcher) hasMarker(list []backend.Entry) bool {
+	if m.filter.Markers() == nil {
+		return false
+	}
+	for i := range list {
+		if m.filter.IsMarker(list[i].Name(), list[i].IsDir) {
+			return true
+		}
+	}
+	return false
+}
+
+// dispatch decides what the marcher does with one name. visit returns
+// false when it excluded the directory (--exclude-if-present).
+func (m *marcher) dispatch(ctx context.Context, rel string, se, de *backend.Entry, schedule func(func()), visit func(string, bool, bool) bool) {
 	if m.hideDst != "" && rel == m.hideDst {
 		de = nil
 	}
@@ -109,10 +141,10 @@ func (m *marcher) dispatch(ctx context.Context, rel string, se, de *backend.Entr
 	}
 	// Files the filter excludes are invisible on both sides (with
 	// --delete-excluded, on the source only).
-	if se != nil && !se.IsDir && !m.filter.IncludeFile(rel, se.Size) {
+	if se != nil && !se.IsDir && !m.filter.Include(rel, se.Size, se.ModTime) {
 		se = nil
 	}
-	if de != nil && !de.IsDir && !m.deleteExcluded && !m.filter.IncludeFile(rel, de.Size) {
+	if de != nil && !de.IsDir && !m.deleteExcluded && !m.filter.Include(rel, de.Size, de.ModTime) {
 		de = nil
 	}
 	if m.noTraverse && se != nil && (!se.IsDir || m.dirOnlyOnSrc != nil) {
@@ -136,8 +168,7 @@ func (m *marcher) dispatch(ctx context.Context, rel string, se, de *backend.Entr
 	case dstDir && se == nil:
 		if m.dstOnlyDirs {
 			schedule(func() {
-				visit(rel, false, true)
-				if m.dirOnlyOnDst != nil && ctx.Err() == nil {
+				if visit(rel, false, true) && m.dirOnlyOnDst != nil && ctx.Err() == nil {
 					m.dirOnlyOnDst(rel)
 				}
 			})
@@ -160,6 +191,79 @@ func (m *marcher) lookup(ctx context.Context, rel string) (e *backend.Entry, ok 
 		m.listErr(rel, fmt.Errorf("stat destination: %w", err))
 	}
 	return nil, false
+}
+
+// runFiles is run for a --files-from list: it looks up each listed path
+// on both sides instead of walking the trees, so a few files named in a
+// list are found at once in a tree of any size, with what the walk would
+// have found (the filter lets nothing else through). A listed path the
+// source lacks is logged and skipped, as rclone does; a sync still deletes
+// it from the destination. Listed directories match nothing.
+func (m *marcher) runFiles(ctx context.Context) error {
+	var g errgroup.Group
+	g.SetLimit(m.checkers)
+	for _, rel := range m.filter.Files() {
+		if ctx.Err() != nil {
+			break
+		}
+		if !filter.Clean(rel) {
+			m.log.Info("--files-from: not a clean path, skipped", logKeyPath, rel)
+			continue
+		}
+		g.Go(func() error {
+			se, de, ok := m.stat(ctx, rel)
+			if m.hideDst != "" && (rel == m.hideDst || strings.HasPrefix(rel, m.hideDst+"/")) {
+				de = nil
+			}
+			switch {
+			case !ok:
+			case se != nil && se.IsDir || de != nil && de.IsDir:
+				m.log.Debug("--files-from: a directory, skipped", logKeyPath, rel)
+			case se == nil && de == nil:
+				m.log.Info("--files-from: not found, skipped", logKeyPath, rel)
+			default:
+				if se == nil {
+					m.log.Info("--files-from: not in the source", logKeyPath, rel)
+				}
+				m.handle(ctx, rel, se, de)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return ctx.Err()
+}
+
+// stat looks rel up on both sides at once; a side without it gives nil.
+func (m *marcher) stat(ctx context.Context, rel string) (src, dst *backend.Entry, ok bool) {
+	one := func(l Location) (*backend.Entry, error) {
+		e, err := l.Backend.Stat(ctx, l.path(rel))
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, backend.ErrNotDir):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		return &e, nil
+	}
+	var dstErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dst, dstErr = one(m.dst)
+	}()
+	src, srcErr := one(m.src)
+	<-done
+	if ctx.Err() != nil {
+		return nil, nil, false
+	}
+	for _, err := range []error{srcErr, dstErr} {
+		if err != nil {
+			m.listErr(rel, err)
+			return nil, nil, false
+		}
+	}
+	return src, dst, true
 }
 
 // list lists rel on the sides that have it, both at once (the source

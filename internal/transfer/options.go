@@ -98,6 +98,10 @@ type Options struct {
 	Checksum       bool // compare fingerprints instead of mtimes
 	SizeOnly       bool // compare sizes only
 	IgnoreExisting bool // skip every file the destination has
+	// NoUpdateModTime leaves a destination file whose content equals the
+	// source's (by fingerprint) but whose mtime differs as it is, instead
+	// of setting its mtime (rclone's --no-update-modtime).
+	NoUpdateModTime bool
 
 	// Sync semantics: rclone's flags of the same names (syncflags.go).
 	Update      bool // --update: skip files whose destination is newer
