@@ -97,7 +97,7 @@ func runCheck(ctx context.Context, g *globals, o checkOptions, args []string) er
 	if err := o.stats.setup(); err != nil {
 		return err
 	}
-	flt, err := o.filters.build()
+	flt, err := o.filters.build(g)
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"path"
 	"strconv"
@@ -147,7 +149,7 @@ func runList(ctx context.Context, g *globals, kind listKind, o listOptions, arg 
 			return usagef("lsf --hash %q: ferry has MEGA's fingerprint only (--hash fingerprint)", o.hashType)
 		}
 	}
-	flt, err := o.filters.build()
+	flt, err := o.filters.build(g)
 	if err != nil {
 		return err
 	}
@@ -343,29 +345,58 @@ func walkRef(ctx context.Context, ref *remote.Ref, depth int, fn func(e backend.
 
 // walkFiltered is walkRef seeing only what flt includes (nil: everything):
 // files it includes, and directories it does not exclude, whose contents
-// are not listed when it does.
+// are not listed when it does. A directory holding an --exclude-if-present
+// name is left out with all below it (the whole walk when ref holds one):
+// its markers are looked up before the walk descends into it.
 func walkFiltered(ctx context.Context, ref *remote.Ref, depth int, flt *filter.Filter, fn func(e backend.Entry, rel string)) error {
 	st, err := ref.Backend.Stat(ctx, ref.Path)
 	if err != nil {
 		return err
 	}
 	if !st.IsDir {
-		if flt.IncludeFile(st.Name(), st.Size) {
+		if flt.Include(st.Name(), st.Size, st.ModTime) {
 			fn(st, st.Name())
 		}
 		return nil
+	}
+	if marked, err := holdsMarker(ctx, ref.Backend, ref.Path, flt); marked || err != nil {
+		return err
 	}
 	return backend.Walk(ctx, ref.Backend, ref.Path, depth, func(e backend.Entry) error {
 		rel := relPath(ref.Path, e.Path)
 		switch {
 		case e.IsDir && !flt.IncludeDir(rel):
 			return backend.SkipDir
-		case !e.IsDir && !flt.IncludeFile(rel, e.Size):
+		case !e.IsDir && !flt.Include(rel, e.Size, e.ModTime):
 			return nil
+		case e.IsDir:
+			if marked, err := holdsMarker(ctx, ref.Backend, e.Path, flt); marked || err != nil {
+				if err != nil {
+					return err
+				}
+				return backend.SkipDir
+			}
 		}
 		fn(e, rel)
 		return nil
 	})
+}
+
+// holdsMarker reports whether directory dir holds one of flt's
+// --exclude-if-present names, looking each up.
+func holdsMarker(ctx context.Context, b backend.Backend, dir string, flt *filter.Filter) (bool, error) {
+	for _, m := range flt.Markers() {
+		e, err := b.Stat(ctx, backend.Join(dir, strings.TrimSuffix(m, "/")))
+		switch {
+		case err == nil:
+			if flt.IsMarker(e.Name(), e.IsDir) {
+				return true, nil
+			}
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, backend.ErrNotDir):
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // appendPadded appends n right-aligned in width columns, like %*d.
@@ -407,7 +438,7 @@ func newSizeCommand(g *globals) *cobra.Command {
 		Short: "Print the total size and number of objects in remote:path",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			flt, err := o.filters.build()
+			flt, err := o.filters.build(g)
 			if err != nil {
 				return err
 			}

@@ -167,7 +167,7 @@ func newDeleteCommand(g *globals) *cobra.Command {
 	var o deleteOptions
 	cmd := refCommand(g, "delete remote:path", "Remove the files in path (directories stay unless --rmdirs)",
 		func(ctx context.Context, ref *remote.Ref) error {
-			flt, err := o.filters.build()
+			flt, err := o.filters.build(g)
 			if err != nil {
 				return err
 			}

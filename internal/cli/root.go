@@ -25,7 +25,8 @@ type globals struct {
 	cpuprofile  string     // --cpuprofile: write a CPU profile of the command
 	stopProfile func()     // set while profiling
 	stdio       Stdio
-	rem         remoteState // --config, backend option flags, open remotes (fs.go)
+	rem         remoteState   // --config, backend option flags, open remotes (fs.go)
+	accepted    acceptedFlags // --fast-list and other rclone flags that change nothing; --dump
 }
 
 // Run runs ferry with args (without the program name) and returns the exit
@@ -92,6 +93,7 @@ Start with "ferry quickstart": it runs everything on an embedded local server.`,
 		return g.startProfile()
 	}
 	addRemoteFlags(root.PersistentFlags(), g)
+	addAcceptedFlags(root.PersistentFlags(), &g.accepted)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newVersionCommand(g),

@@ -11,38 +11,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"ferry/internal/filter"
 	"ferry/internal/transfer"
 	"ferry/internal/ui"
 )
-
-// filterOptions are the filter flags of the transfer commands and check.
-type filterOptions struct {
-	include, exclude, filterFrom []string
-	minSize, maxSize             sizeFlag
-}
-
-// addFilterFlags binds the filter flags to o.
-func addFilterFlags(f *pflag.FlagSet, o *filterOptions) {
-	f.StringArrayVar(&o.include, "include", nil, "include files matching the glob (repeatable; excludes everything else)")
-	f.StringArrayVar(&o.exclude, "exclude", nil, "exclude files matching the glob (repeatable)")
-	f.StringArrayVar(&o.filterFrom, "filter-from", nil, `read "+ glob" / "- glob" rules from a file (repeatable)`)
-	o.minSize, o.maxSize = -1, -1
-	f.Var(&o.minSize, "min-size", "only transfer files at least this big (100 = 100 KiB; suffixes B, K, M, G, T)")
-	f.Var(&o.maxSize, "max-size", "only transfer files at most this big (suffixes as --min-size)")
-}
-
-// build compiles the filter flags; errors are usage errors.
-func (o *filterOptions) build() (*filter.Filter, error) {
-	f, err := filter.New(filter.Options{
-		Include: o.include, Exclude: o.exclude, FilterFrom: o.filterFrom,
-		MinSize: int64(o.minSize), MaxSize: int64(o.maxSize),
-	})
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return f, nil
-}
 
 // transferOptions are the flags shared by copy, copyto, sync, move and
 // moveto.
@@ -55,6 +26,7 @@ type transferOptions struct {
 	checksum          bool
 	sizeOnly          bool
 	ignoreExisting    bool
+	noUpdateModTime   bool
 	bwlimit           bwlimitFlag
 	progress          bool
 	json              bool
@@ -74,6 +46,7 @@ func addTransferFlags(f *pflag.FlagSet, o *transferOptions) {
 	f.BoolVarP(&o.checksum, "checksum", "c", false, "skip based on fingerprints (MEGA's), not modification times")
 	f.BoolVar(&o.sizeOnly, "size-only", false, "skip based on size only, not modification time or fingerprint")
 	f.BoolVar(&o.ignoreExisting, "ignore-existing", false, "skip all files that exist on the destination")
+	f.BoolVar(&o.noUpdateModTime, "no-update-modtime", false, "leave a destination file whose content matches (by fingerprint) but whose modification time differs as it is, instead of setting its time")
 	f.Var(&o.bwlimit, "bwlimit", `bandwidth limit in bytes/s over all transfers (1M = 1 MiB/s; no suffix = KiB/s; off), UP:DOWN (10M:100M) or a timetable ("08:00,512k 12:00,off", "Mon-08:00,1M Sat-00:00,off")`)
 	f.BoolVarP(&o.progress, "progress", "P", false, "show progress during the transfer")
 	f.BoolVar(&o.json, "json", false, "print the final statistics as JSON on stdout")
@@ -112,7 +85,7 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 	if err := o.validate(); err != nil {
 		return err
 	}
-	flt, err := o.filters.build()
+	flt, err := o.filters.build(g)
 	if err != nil {
 		return err
 	}
@@ -146,6 +119,8 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		SizeOnly:       o.sizeOnly,
 		IgnoreExisting: o.ignoreExisting,
 		Filter:         flt,
+
+		NoUpdateModTime: o.noUpdateModTime,
 		// A remote side makes the run an upload (destination) or a
 		// download (source) for an UP:DOWN limit.
 		Limiter: o.bwlimit.limiter().Direction(dst.Remote != "", src.Remote != ""),

@@ -45,7 +45,7 @@ func newTreeCommand(g *globals) *cobra.Command {
 The filter flags choose what is shown; -L limits the depth.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			flt, err := o.filters.build()
+			flt, err := o.filters.build(g)
 			if err != nil {
 				return err
 			}
