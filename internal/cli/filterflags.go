@@ -15,6 +15,7 @@ type filterOptions struct {
 	exclude, excludeFrom    []string
 	filter, filterFrom      []string
 	filesFrom, filesFromRaw []string
+	filesFrom0              []string
 	excludeIfPresent        []string
 	minSize, maxSize        sizeFlag
 	minAge, maxAge          string
@@ -31,6 +32,7 @@ func addFilterFlags(f *pflag.FlagSet, o *filterOptions) {
 	f.StringArrayVar(&o.filterFrom, "filter-from", nil, `read "+ glob" / "- glob" / "!" rules from a file ("-": stdin; repeatable)`)
 	f.StringArrayVar(&o.filesFrom, "files-from", nil, `only the paths listed in this file, relative to the source ("-": stdin; # and ; comments; repeatable; no other filter with it)`)
 	f.StringArrayVar(&o.filesFromRaw, "files-from-raw", nil, "as --files-from, taking every line as it is (no trimming, no comments)")
+	f.StringArrayVar(&o.filesFrom0, "files-from0", nil, "as --files-from-raw, the paths ending in NUL bytes (find -print0)")
 	f.StringArrayVar(&o.excludeIfPresent, "exclude-if-present", nil, `exclude a directory, with all below it, when it holds a file of this name ("NAME/": a directory; repeatable)`)
 	o.minSize, o.maxSize = -1, -1
 	f.Var(&o.minSize, "min-size", "only transfer files at least this big (100 = 100 KiB; suffixes B, K, M, G, T)")
@@ -47,7 +49,7 @@ func (o *filterOptions) build(g *globals) (*filter.Filter, error) {
 		Include: o.include, IncludeFrom: o.includeFrom,
 		Exclude: o.exclude, ExcludeFrom: o.excludeFrom,
 		Filter: o.filter, FilterFrom: o.filterFrom,
-		FilesFrom: o.filesFrom, FilesFromRaw: o.filesFromRaw,
+		FilesFrom: o.filesFrom, FilesFromRaw: o.filesFromRaw, FilesFrom0: o.filesFrom0,
 		ExcludeIfPresent: o.excludeIfPresent,
 		MinSize:          int64(o.minSize), MaxSize: int64(o.maxSize),
 		MinAge: o.minAge, MaxAge: o.maxAge,

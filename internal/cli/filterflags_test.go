@@ -12,11 +12,11 @@ import (
 // TestFilterFlags runs rclone's filter flags through the built binary, on
 // a local tree and on a copy of it on the local MEGA server, with the
 // examples of rclone's filtering docs: --filter, --include-from,
-// --exclude-from (stdin), rclone's order of precedence, --files-from and
-// --files-from-raw, --exclude-if-present, --min-age/--max-age (durations
-// and dates), --ignore-case; then the same flags on copy, sync, check,
-// delete, size and tree, --dump filters, --no-update-modtime and the
-// accepted no-op flags.
+// --exclude-from (stdin), rclone's order of precedence, --files-from,
+// --files-from-raw and --files-from0, --exclude-if-present,
+// --min-age/--max-age (durations and dates), --ignore-case; then the same
+// flags on copy, sync, check, delete, size and tree, --dump filters,
+// --no-update-modtime and the accepted no-op flags.
 func TestFilterFlags(t *testing.T) {
 	_, remote := megaCLI(t)
 	dir := t.TempDir()
@@ -85,6 +85,7 @@ func TestFilterFlags(t *testing.T) {
 		{"--files-from", "", []string{"--files-from", filesFrom}, []string{"a.jpg", "dir1/dir2/file2"}},
 		{"--files-from stdin", "notes.txt\n", []string{"--files-from", "-"}, []string{"notes.txt"}},
 		{"--files-from-raw keeps spaces", "", []string{"--files-from-raw", raw}, []string{"notes.txt"}},
+		{"--files-from0 stdin", "a.jpg\x00dir/x.txt\x00", []string{"--files-from0", "-"}, []string{"a.jpg", "dir/x.txt"}},
 		{"--exclude-if-present", "", []string{"--exclude-if-present", ".ignore"}, except("dir1/dir2/dir3/.ignore", "dir1/dir2/dir3/file3")},
 		{"--exclude-if-present DIR/", "", []string{"--exclude-if-present", "dir3/"}, except("dir1/dir2/dir3/.ignore", "dir1/dir2/dir3/file3", "dir1/dir2/file2")},
 		{"--max-age duration", "", []string{"--max-age", "1d"}, []string{"new.log"}},

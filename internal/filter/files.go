@@ -6,10 +6,10 @@ import (
 )
 
 // addFilesFrom reads the --files-from lists (trimmed, comments and blank
-// lines skipped) and then the --files-from-raw ones (every line as it
-// is). Leading and trailing "/" are dropped: paths are relative to the
-// root of the command.
-func (f *Filter) addFilesFrom(lists, raw []string) error {
+// lines skipped), then the --files-from-raw ones (every line as it is),
+// then the --files-from0 ones (raw, NUL-separated). Leading and trailing
+// "/" are dropped: paths are relative to the root of the command.
+func (f *Filter) addFilesFrom(lists, raw, nul []string) error {
 	f.files, f.dirs = map[string]struct{}{}, map[string]struct{}{}
 	add := func(line string, _ int) error {
 		f.addListed(line)
@@ -22,6 +22,11 @@ func (f *Filter) addFilesFrom(lists, raw []string) error {
 	}
 	for _, name := range raw {
 		if err := f.eachLine("--files-from-raw", name, true, add); err != nil {
+			return err
+		}
+	}
+	for _, name := range nul {
+		if err := f.eachLine("--files-from0", name, true, add); err != nil {
 			return err
 		}
 	}
@@ -47,7 +52,8 @@ func (f *Filter) addListed(p string) {
 	}
 }
 
-// Files returns the paths --files-from and --files-from-raw listed, in
+// Files returns the paths --files-from, --files-from-raw and
+// --files-from0 listed, in
 // their order and without repeats, or nil without those flags. A caller
 // may look each up instead of walking the tree: nothing else passes.
 // Paths are as listed (without leading or trailing "/"), so one may not

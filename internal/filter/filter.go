@@ -40,6 +40,7 @@ package filter
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -56,10 +57,10 @@ type Options struct {
 	ExcludeFrom []string // --exclude-from files: one glob a line
 	Filter      []string // --filter rules: "+ glob", "- glob" or "!"
 	FilterFrom  []string // --filter-from files
-	// FilesFrom and FilesFromRaw are --files-from and --files-from-raw
-	// files: only the paths they list pass. They cannot be combined with
-	// any other filter.
-	FilesFrom, FilesFromRaw []string
+	// FilesFrom, FilesFromRaw and FilesFrom0 are --files-from,
+	// --files-from-raw and --files-from0 files: only the paths they list
+	// pass. They cannot be combined with any other filter.
+	FilesFrom, FilesFromRaw, FilesFrom0 []string
 	// ExcludeIfPresent are --exclude-if-present names: a directory
 	// holding a file of that name ("name/": a directory) is excluded
 	// with everything below it. See Filter.IsMarker.
@@ -156,11 +157,11 @@ func New(opts Options) (*Filter, error) {
 		}
 		f.markers = append(f.markers, m)
 	}
-	if len(opts.FilesFrom)+len(opts.FilesFromRaw) > 0 {
+	if len(opts.FilesFrom)+len(opts.FilesFromRaw)+len(opts.FilesFrom0) > 0 {
 		if f.Active() {
-			return nil, fmt.Errorf("--files-from and --files-from-raw override every other filter: use them alone")
+			return nil, fmt.Errorf("--files-from, --files-from-raw and --files-from0 override every other filter: use them alone")
 		}
-		if err := f.addFilesFrom(opts.FilesFrom, opts.FilesFromRaw); err != nil {
+		if err := f.addFilesFrom(opts.FilesFrom, opts.FilesFromRaw, opts.FilesFrom0); err != nil {
 			return nil, err
 		}
 	}
@@ -184,7 +185,8 @@ func (f *Filter) open(flag, name string) (io.ReadCloser, error) {
 
 // eachLine calls fn with each line of the file name ("-": stdin) and its
 // number. Unless raw, lines are trimmed of white space, and blank lines
-// and comments (starting with "#" or ";") are skipped.
+// and comments (starting with "#" or ";") are skipped. For --files-from0
+// the "lines" end in NUL bytes.
 func (f *Filter) eachLine(flag, name string, raw bool, fn func(line string, n int) error) error {
 	r, err := f.open(flag, name)
 	if err != nil {
@@ -193,6 +195,9 @@ func (f *Filter) eachLine(flag, name string, raw bool, fn func(line string, n in
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
+	if flag == "--files-from0" {
+		sc.Split(splitNUL)
+	}
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		if !raw {
@@ -209,6 +214,18 @@ func (f *Filter) eachLine(flag, name string, raw bool, fn func(line string, n in
 		return fmt.Errorf("%s %s: %w", flag, name, err)
 	}
 	return nil
+}
+
+// splitNUL is a bufio.SplitFunc for NUL-terminated records (the last
+// may lack its NUL).
+func splitNUL(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 // addFile reads rules from the file name ("-": stdin).

@@ -148,11 +148,12 @@ func TestRuleErrors(t *testing.T) {
 func TestFilesFrom(t *testing.T) {
 	list := writeTemp(t, "# comment\n  file1.jpg  \n\n/subdir/file2.jpg\n; other comment\nfile1.jpg\na/b/c/d.txt\n")
 	raw := writeTemp(t, " spaced \n#hash\n")
-	f, err := New(Options{FilesFrom: []string{list}, FilesFromRaw: []string{raw}})
+	nul := writeTemp(t, "new\nline\x00last")
+	f, err := New(Options{FilesFrom: []string{list}, FilesFromRaw: []string{raw}, FilesFrom0: []string{nul}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"file1.jpg", "subdir/file2.jpg", "a/b/c/d.txt", " spaced ", "#hash"}
+	want := []string{"file1.jpg", "subdir/file2.jpg", "a/b/c/d.txt", " spaced ", "#hash", "new\nline", "last"}
 	if got := f.Files(); !slices.Equal(got, want) {
 		t.Errorf("Files() = %q, want %q", got, want)
 	}

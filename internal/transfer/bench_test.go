@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/memory"
+	"ferry/internal/filter"
 )
 
 // benchTree fills b with dirs x perDir files of size bytes under root.
@@ -85,4 +89,49 @@ func BenchmarkLimiterWait(b *testing.B) {
 			l.wait(nil, 32<<10)
 		}
 	})
+}
+
+// BenchmarkFilesFrom copies 3 files named in a --files-from list out of
+// an in-memory tree of 100,000 files: "lookup" is --files-from (a Stat per
+// listed file and side), "anchored" the same paths as --include rules (the
+// walk lists only the directories holding them, 1,000 entries each),
+// "walk" an unanchored --include that lists the whole tree.
+func BenchmarkFilesFrom(b *testing.B) {
+	const dirs, perDir = 100, 1000
+	src := memory.New()
+	benchTree(b, src, "", dirs, perDir, 1)
+	paths := []string{"dir007/sub/file00042.dat", "dir050/sub/file00500.dat", "dir099/sub/file00999.dat"}
+	list := filepath.Join(b.TempDir(), "files")
+	if err := os.WriteFile(list, []byte(strings.Join(paths, "\n")+"\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	anchored := make([]string, len(paths))
+	for i, p := range paths {
+		anchored[i] = "/" + p
+	}
+	for _, bc := range []struct {
+		name string
+		opts filter.Options
+	}{
+		{"lookup", filter.Options{FilesFrom: []string{list}}},
+		{"anchored", filter.Options{Include: anchored}},
+		{"walk", filter.Options{Include: []string{"{file00042,file00500,file00999}.dat"}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			flt, err := filter.New(bc.opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				opts := Options{Stats: new(Stats), Filter: flt}
+				if err := Copy(context.Background(), Location{src, ""}, Location{memory.New(), ""}, opts); err != nil {
+					b.Fatal(err)
+				}
+				if s := opts.Stats.Snapshot(); s.Transfers < 3 {
+					b.Fatalf("stats %+v", s)
+				}
+			}
+		})
+	}
 }
