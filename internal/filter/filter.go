@@ -1,41 +1,57 @@
 // Package filter decides which files and directories a transfer sees, with
-// rclone's rule language: --include, --exclude and --filter-from, plus
-// --min-size and --max-size.
+// rclone's rule language and flags: --include, --include-from, --exclude,
+// --exclude-from, --filter, --filter-from, --files-from (and -raw, 0),
+// --exclude-if-present, --min-size, --max-size, --min-age, --max-age and
+// --ignore-case.
 //
 // # Rules
 //
 // A rule is an action (include "+" or exclude "-") and a glob. Rules are
 // tried in order and the first whose glob matches decides; a path no rule
-// matches is included. --include rules come first, then --exclude rules,
-// then the rules of each --filter-from file, and when there was any
-// --include an implicit "- **" closes the list, so only included paths
-// pass. Mixing --include and --exclude is allowed but --filter-from states
-// the order explicitly.
+// matches is included. Whatever the order of the flags, the rules come in
+// rclone's order: --include, --include-from, --exclude, --exclude-from,
+// --filter, --filter-from, and when there was any --include or
+// --include-from an implicit "- **" closes the list, so only included
+// paths pass ("+" rules of --filter imply nothing). Mixing --include and
+// --exclude is allowed but --filter states the order explicitly.
 //
 // Paths are relative to the root of the transfer, slash-separated, without
 // a leading "/" (the contract form of ferry/internal/backend).
 //
 // # Globs
 //
-//   - any sequence of characters except "/"
-//     **        any sequence of characters, "/" included
-//     ?         any single character except "/"
-//     [a-z]     a character class ([!a-z] or [^a-z] negated)
-//     {a,b}     alternatives (which may hold globs)
-//     \x        the character x itself
+//	glob      matches
+//	*         any sequence of characters except "/"
+//	**        any sequence of characters, "/" included
+//	?         any single character except "/"
+//	[a-z]     a character class ([!a-z] or [^a-z] negated)
+//	{a,b}     alternatives (which may hold globs)
+//	\x        the character x itself
 //
 // A glob starting with "/" is anchored at the root; otherwise it matches
 // the end of the path at any depth ("*.jpg" matches "a/b/c.jpg", "b/c.jpg"
 // matches "a/b/c.jpg"). A glob ending in "/" matches directories only;
 // excluding a directory excludes everything below it and the walk does not
-// descend into it.
+// descend into it. With IgnoreCase globs match regardless of case.
 //
-// # Filter files
+// # Rule files
 //
-// Each line of a --filter-from file is "+ glob", "- glob", "!" (clear the
-// rules so far, including those from flags) or a comment starting with "#"
-// or ";". Blank lines are ignored; anything else is an error naming the file
-// and line.
+// Each line of a --filter-from file (and each --filter) is "+ glob",
+// "- glob", "!" (clear the rules so far, including those from flags) or a
+// comment starting with "#" or ";". Each line of an --include-from or
+// --exclude-from file is a glob. Lines are trimmed, blank lines are
+// ignored; anything else is an error naming the file and line. The file
+// "-" is stdin.
+//
+// # Other filters
+//
+// A --files-from list replaces every other filter (combining them is an
+// error, as in rclone): only the listed paths pass, and the directories
+// on their way; Files gives the list, so a caller can look the paths up
+// instead of walking. --exclude-if-present names a file ("name/": a
+// directory) whose presence excludes the directory holding it; the walk
+// checks for it (IsMarker, Markers) before descending. Sizes and ages
+// apply to files only.
 package filter
 
 import (
