@@ -26,7 +26,10 @@
 //	?         any single character except "/"
 //	[a-z]     a character class ([!a-z] or [^a-z] negated)
 //	{a,b}     alternatives (which may hold globs)
-//	\x        the character x itself
+//	{{re}}    the regular expression re
+//	\x        the character x itself; \d, \w, \s ... (a letter): the
+//	          regular expression's class
+//	[[:alpha:]] a named class inside a class
 //
 // A glob starting with "/" is anchored at the root; otherwise it matches
 // the end of the path at any depth ("*.jpg" matches "a/b/c.jpg", "b/c.jpg"
@@ -330,9 +333,9 @@ func (f *Filter) Add(include bool, glob string) error {
 // addParentDirs adds directory-only include rules for every directory that
 // can hold a file glob matches.
 func (f *Filter) addParentDirs(glob string) {
-	if !strings.HasPrefix(glob, "/") {
-		// Unanchored: a match may be at any depth, so any directory may
-		// hold one.
+	if !strings.HasPrefix(glob, "/") || dirsUnknown(glob) {
+		// Unanchored (or too hard to split): a match may be at any
+		// depth, so any directory may hold one.
 		f.rules = append(f.rules, rule{include: true, glob: "**", re: anyPath, dirs: true, implied: true})
 		return
 	}

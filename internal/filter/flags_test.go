@@ -288,3 +288,55 @@ func TestDump(t *testing.T) {
 		}
 	}
 }
+
+// TestGlobRegexpsAndClasses: the examples of rclone's pattern table
+// that go beyond plain globs: \d classes, [[:punct:]], {{regexp}}; and
+// an include rule whose directories cannot be told still lets the walk
+// into every directory.
+func TestGlobRegexpsAndClasses(t *testing.T) {
+	tests := []struct {
+		glob string
+		path string
+		want bool
+	}{
+		{`*.\d\d\d`, "file.012", true},
+		{`*.\d\d\d`, "dir/file.345", true},
+		{`*.\d\d\d`, "file.abc", false},
+		{`*.\?\?\?`, "file.???", true},
+		{`*.\?\?\?`, "file.abc", false},
+		{"*.{{jpe?g}}", "file.jpeg", true},
+		{"*.{{jpe?g}}", "dir/file.jpg", true},
+		{"*.{{jpe?g}}", "file.png", false},
+		{"*.{{jpe?g}}", "dir/file.jpeeg", false},
+		{"*.{{(?i)jpg}}", "file.JPG", true},
+		{"{{start[^/]*end\\.jpg}}", "startXend.jpg", true},
+		{"{{start[^/]*end\\.jpg}}", "start/end.jpg", false},
+		{"??[^[:punct:]]*", "wheat/abc", true},
+		{"??[^[:punct:]]*", "ab.c", false},
+		{"[[:alpha:]]1", "x1", true},
+		{"[[:alpha:]]1", "71", false},
+	}
+	for _, tc := range tests {
+		re, err := globRegexp(tc.glob, false)
+		if err != nil {
+			t.Errorf("%q: %v", tc.glob, err)
+			continue
+		}
+		if got := re.MatchString(tc.path); got != tc.want {
+			t.Errorf("%q matches %q = %v, want %v (regexp %s)", tc.glob, tc.path, got, tc.want, re)
+		}
+	}
+	if _, err := globRegexp("a{{b", false); err == nil {
+		t.Error("unclosed {{: no error")
+	}
+	for _, g := range []string{"/{a/b,c}/*.txt", "/x/{{a.*}}/f"} {
+		f, err := New(Options{Include: []string{g}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.IncludeDir("a") || !f.IncludeDir("a/b") || !f.IncludeDir("x") {
+			t.Errorf("--include %q keeps the walk out of directories that may hold matches:\n%s", g, f.Dump())
+		}
+	}
+	checkFiles(t, Options{Include: []string{"/{a/b,c}/*.txt"}}, map[string]bool{"a/b/x.txt": true, "c/y.txt": true, "d/z.txt": false})
+}

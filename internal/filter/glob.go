@@ -47,7 +47,13 @@ func globBody(b *strings.Builder, glob string) error {
 				return errors.New(`glob ends in "\"`)
 			}
 			i++
-			b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
+			if c := glob[i]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+				// A regexp escape, as rclone takes it: \d, \s, \w, \pL.
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			} else {
+				b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
+			}
 		case '*':
 			if i+1 < len(glob) && glob[i+1] == '*' {
 				b.WriteString(".*")
@@ -72,6 +78,16 @@ func globBody(b *strings.Builder, glob string) error {
 			b.WriteByte(']')
 			i = end
 		case '{':
+			if strings.HasPrefix(glob[i:], "{{") {
+				// {{regexp}}: a regular expression, as it is.
+				end := strings.Index(glob[i+2:], "}}")
+				if end < 0 {
+					return fmt.Errorf("unclosed {{ in glob %q", glob)
+				}
+				b.WriteString("(?:" + glob[i+2:i+2+end] + ")")
+				i += 2 + end + 1
+				continue
+			}
 			depth++
 			b.WriteString("(?:")
 		case ',':
@@ -112,9 +128,48 @@ func classEnd(glob string, start int) int {
 		switch glob[i] {
 		case '\\':
 			i++
+		case '[':
+			// A named class inside, [:alpha:].
+			if strings.HasPrefix(glob[i:], "[:") {
+				if end := strings.Index(glob[i+2:], ":]"); end >= 0 {
+					i += 2 + end + 1
+				}
+			}
 		case ']':
 			return i
 		}
 	}
 	return -1
+}
+
+// dirsUnknown reports whether the directories that may hold a match of
+// glob cannot be told from it: it holds a {{regexp}}, or alternatives
+// that hold "/" or "**" or nest.
+func dirsUnknown(glob string) bool {
+	if strings.Contains(glob, "{{") {
+		return true
+	}
+	depth := 0
+	for i := 0; i < len(glob); i++ {
+		switch glob[i] {
+		case '\\':
+			i++
+		case '{':
+			depth++
+			if depth > 1 {
+				return true
+			}
+		case '}':
+			depth = max(depth-1, 0)
+		case '/':
+			if depth > 0 {
+				return true
+			}
+		case '*':
+			if depth > 0 && i+1 < len(glob) && glob[i+1] == '*' {
+				return true
+			}
+		}
+	}
+	return false
 }
