@@ -59,6 +59,9 @@ func (o *filterOptions) build(g *globals) (*filter.Filter, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
+	for _, w := range f.Warnings() {
+		g.logger().Warn(w)
+	}
 	if g.accepted.dump.filters {
 		fmt.Fprint(g.stdio.Out, f.Dump())
 	}

@@ -104,6 +104,11 @@ func TestFilterFlags(t *testing.T) {
 		}
 	}
 
+	// Mixing --include and --exclude works, with rclone's warning.
+	if code, _, errOut := run("", "lsf", "--include", "a.jpg", "--exclude", "*.jpg", src); code != 0 || !strings.Contains(errOut, "NOTICE: Using --filter is recommended instead of both --include and --exclude") {
+		t.Errorf("--include with --exclude: exit %d\n%s", code, errOut)
+	}
+
 	// copy, check and delete with --files-from; missing paths are skipped.
 	if code, _, errOut := run("", "copy", "-v", "--files-from", filesFrom, src, ":mega:ff"); code != 0 || !strings.Contains(errOut, "missing.txt: --files-from: not found, skipped") {
 		t.Errorf("copy --files-from: exit %d\n%s", code, errOut)

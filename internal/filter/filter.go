@@ -121,6 +121,16 @@ type Filter struct {
 	fileList    []string
 	files, dirs map[string]struct{}
 	stdin       io.Reader
+	warnings    []string
+}
+
+// Warnings returns what New found questionable but accepted, as rclone
+// words it: mixing --include and --exclude.
+func (f *Filter) Warnings() []string {
+	if f == nil {
+		return nil
+	}
+	return f.warnings
 }
 
 // New compiles opts. Rules are added in rclone's order whatever the
@@ -154,6 +164,9 @@ func New(opts Options) (*Filter, error) {
 		if err := f.addGlobFile("--exclude-from", name, false); err != nil {
 			return nil, err
 		}
+	}
+	if len(opts.Include)+len(opts.IncludeFrom) > 0 && len(opts.Exclude)+len(opts.ExcludeFrom) > 0 {
+		f.warnings = append(f.warnings, "Using --filter is recommended instead of both --include and --exclude: includes always come first, whatever the order on the command line")
 	}
 	for _, r := range opts.Filter {
 		if err := f.addRule(r); err != nil {

@@ -40,8 +40,14 @@ func checkFiles(t *testing.T, opts Options, want map[string]bool) {
 // not that implied one).
 func TestRuleOrder(t *testing.T) {
 	t.Run("include before exclude", func(t *testing.T) {
-		checkFiles(t, Options{Exclude: []string{"*.jpg"}, Include: []string{"a.jpg"}},
-			map[string]bool{"a.jpg": true, "b.jpg": false, "c.txt": false})
+		opts := Options{Exclude: []string{"*.jpg"}, Include: []string{"a.jpg"}}
+		checkFiles(t, opts, map[string]bool{"a.jpg": true, "b.jpg": false, "c.txt": false})
+		if f, _ := New(opts); len(f.Warnings()) != 1 {
+			t.Errorf("mixing --include and --exclude: warnings %q", f.Warnings())
+		}
+		if f, _ := New(Options{Include: []string{"a"}, Filter: []string{"- b"}}); len(f.Warnings()) != 0 {
+			t.Errorf("--include with --filter: warnings %q", f.Warnings())
+		}
 	})
 	t.Run("exclude before filter", func(t *testing.T) {
 		checkFiles(t, Options{Filter: []string{"+ *.tmp"}, Exclude: []string{"*.tmp"}},
