@@ -146,7 +146,7 @@ func serveMount(ctx context.Context, g *globals, o mountOptions, arg, dir string
 		return err
 	}
 	defer v.Close()
-	m, err := mount.New(dir, v, mount.Options{AllowOther: o.allowOther, FsName: ref.Backend.String(), Debug: g.log.debug()})
+	m, err := mount.New(dir, v, mount.Options{AllowOther: o.allowOther, FsName: ref.Backend.String(), Debug: g.log.debug(), Logger: log})
 	if err != nil {
 		return fmt.Errorf("mount %s on %s: %w", ref.Backend, dir, err)
 	}

@@ -653,13 +653,22 @@ var errCorruptCache = errors.New("vfs cache: a cached chunk does not match its M
 // only) between a read's fetch and its copy.
 var errChunkGone = errors.New("vfs cache: a chunk left memory before it was read")
 
-// readAt copies [off, off+len(p)) (present) into p: whole chunks with a
-// MAC from memory or read back and checked, other bytes from the data
-// file. A chunk that fails its check is dropped, and errCorruptCache
+// read returns [off, off+len(p)) (present): whole chunks with a MAC
+// from memory or read back and checked, other bytes from the data file.
+// Bytes that lie in one piece of memory (chunks of one fetch, kept in
+// memory) are returned as they are, not copied; the rest is copied into
+// p. A chunk that fails its check is dropped, and errCorruptCache
 // returned so the caller fetches it again; errChunkGone says bytes left
 // memory before they were copied, to fetch again too.
-func (o *cacheObj) readAt(p []byte, off int64) (int, error) {
+func (o *cacheObj) read(p []byte, off int64) ([]byte, error) {
 	n := 0
+	var shared []byte // the bytes so far, while they are one piece of memory
+	unshare := func() {
+		if shared != nil {
+			copy(p, shared)
+			shared = nil
+		}
+	}
 	for n < len(p) {
 		cur := off + int64(n)
 		i := o.chunkAt(cur)
@@ -667,10 +676,21 @@ func (o *cacheObj) readAt(p []byte, off int64) (int, error) {
 		k := int(min(int64(len(p)-n), c.Offset+c.Size-cur))
 		data, err := o.verified(i, cur, cur+int64(k))
 		if err != nil {
-			return n, err
+			unshare()
+			return p[:n], err
 		}
 		if data != nil {
-			n += copy(p[n:n+k], data[cur-c.Offset:])
+			piece := data[cur-c.Offset : cur-c.Offset+int64(k)]
+			switch {
+			case n == 0:
+				shared = piece
+			case shared != nil && follows(shared, piece):
+				shared = shared[:n+k]
+			default:
+				unshare()
+				copy(p[n:n+k], piece)
+			}
+			n += k
 			o.mu.Lock()
 			if _, ok := o.hot[i]; ok {
 				// Read whole (the kernel's reads come out of order): a
@@ -682,12 +702,22 @@ func (o *cacheObj) readAt(p []byte, off int64) (int, error) {
 			o.mu.Unlock()
 			continue
 		}
+		unshare()
 		if _, err := o.f.ReadAt(p[n:n+k], cur); err != nil {
-			return n, fmt.Errorf("vfs cache: %w", err)
+			return p[:n], fmt.Errorf("vfs cache: %w", err)
 		}
 		n += k
 	}
-	return n, nil
+	if shared != nil {
+		return shared, nil
+	}
+	return p[:n], nil
+}
+
+// follows reports whether b starts right where a ends, in the same
+// allocation (a's capacity reaches into b).
+func follows(a, b []byte) bool {
+	return len(b) > 0 && len(a) < cap(a) && &a[:len(a)+1][len(a)] == &b[0]
 }
 
 // verified returns chunk i's checked plaintext, or nil when the chunk has

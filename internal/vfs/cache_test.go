@@ -530,3 +530,38 @@ func TestCacheMegaReadAfterRename(t *testing.T) {
 		t.Fatalf("read after the rename: %v, equal %v", err, bytes.Equal(got, data))
 	}
 }
+
+// TestCacheReadDataNoCopy: a sequential read of a MEGA file in 1 MiB
+// reads gets, for most of them, the checked chunks in memory themselves
+// (two chunks of one fetch in one piece), not a copy into its buffer;
+// every byte is right, and ReadAt returns the same bytes.
+func TestCacheReadDataNoCopy(t *testing.T) {
+	ctx := t.Context()
+	v, b, _ := newMegaVFS(t, vfs.Options{})
+	data := randData(40<<20, 11)
+	putData(t, b, "f", data)
+	h := open(t, v, "f")
+	defer h.Release(ctx)
+	const bs = 1 << 20
+	shared := 0
+	for off := 0; off < len(data); off += bs {
+		p := make([]byte, bs)
+		got, err := h.ReadData(ctx, p, int64(off))
+		if err != nil && err != io.EOF {
+			t.Fatalf("ReadData at %d: %v", off, err)
+		}
+		if !bytes.Equal(got, data[off:min(off+bs, len(data))]) {
+			t.Fatalf("ReadData at %d: wrong bytes", off)
+		}
+		if &got[0] != &p[0] {
+			shared++
+		}
+	}
+	if reads := len(data) / bs; shared < reads/2 {
+		t.Errorf("%d of %d sequential 1 MiB reads returned memory of the cache, want most", shared, reads)
+	}
+	p := make([]byte, 3*bs)
+	if n, err := h.ReadAt(ctx, p, 30<<20+5); err != nil || n != len(p) || !bytes.Equal(p, data[30<<20+5:][:len(p)]) {
+		t.Errorf("ReadAt after: %d, %v", n, err)
+	}
+}

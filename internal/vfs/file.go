@@ -156,27 +156,38 @@ func (h *Handle) writer() *writeFile {
 // with io.EOF.
 // Reads of one handle run in parallel.
 func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	b, err := h.ReadData(ctx, p, off)
+	if len(b) > 0 && &b[0] != &p[0] {
+		copy(p, b)
+	}
+	return len(b), err
+}
+
+// ReadData is ReadAt returning the bytes read: in p, or, when they are
+// in memory already (checked chunks a sequential read fetched), that
+// memory itself, with no copy. The caller must not change them.
+func (h *Handle) ReadData(ctx context.Context, p []byte, off int64) ([]byte, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.closed {
-		return 0, os.ErrClosed
+		return nil, os.ErrClosed
 	}
 	if w := h.writer(); w != nil {
 		if n, err, ok := w.readAt(ctx, p, off); ok {
-			return n, err
+			return p[:n], err
 		}
 	}
 	r, err := h.reader(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n, err := r.readAt(ctx, p, off)
+	b, err := r.read(ctx, p, off)
 	if backend.IsFatal(err) {
 		h.rmu.Lock()
 		h.bad = err
 		h.rmu.Unlock()
 	}
-	return n, err
+	return b, err
 }
 
 // reader returns the handle's reader, made at the first call: through

@@ -18,7 +18,9 @@ const (
 
 // fileReader reads one handle's file.
 type fileReader interface {
-	readAt(ctx context.Context, p []byte, off int64) (int, error)
+	// read reads len(p) bytes at off, fewer only at the end with io.EOF,
+	// and returns them: p[:n], or memory of its own that no one changes.
+	read(ctx context.Context, p []byte, off int64) ([]byte, error)
 	close() error
 }
 
@@ -195,17 +197,19 @@ func newCachedReader(ctx context.Context, c *blockCache, e backend.Entry) (*cach
 	return &cachedReader{o: o, window: minWindow, streak: 1}, nil // a read from 0 is sequential
 }
 
-// readAt reads len(p) bytes at off, fewer only at the end with io.EOF.
+// read reads len(p) bytes at off, fewer only at the end with io.EOF:
+// into p, or, for checked chunks in memory, none of it copied (see
+// cacheObj.read).
 // A read near where the last ones ended (within the window or 8 reads
 // of its size: the kernel sends sequential reads out of order) is
 // sequential once the one before it was too, or from offset 0: it
 // doubles the read-ahead window (128 KiB up to 16 MiB)
 // and starts read-ahead fetches past it. Any other read fetches only
 // what it asks for, rounded to 4 KiB.
-func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, error) {
+func (r *cachedReader) read(ctx context.Context, p []byte, off int64) ([]byte, error) {
 	size := r.o.e.Size
 	if off >= size {
-		return 0, io.EOF
+		return nil, io.EOF
 	}
 	want := min(int64(len(p)), size-off)
 	p = p[:want]
@@ -241,9 +245,9 @@ func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, er
 	var last error
 	for range 3 {
 		if err := r.o.ensure(ctx, off, end, sequential); err != nil {
-			return 0, err
+			return nil, err
 		}
-		n, err := r.o.readAt(p, off)
+		b, err := r.o.read(p, off)
 		if errors.Is(err, errCorruptCache) || errors.Is(err, errChunkGone) {
 			last = err
 			continue // dropped: fetch it again
@@ -251,9 +255,9 @@ func (r *cachedReader) readAt(ctx context.Context, p []byte, off int64) (int, er
 		if err == nil && end == size {
 			err = io.EOF
 		}
-		return n, err
+		return b, err
 	}
-	return 0, fmt.Errorf("read %s at %d: %w: %w", r.o.e.Path, off, errReadRetries, last)
+	return nil, fmt.Errorf("read %s at %d: %w: %w", r.o.e.Path, off, errReadRetries, last)
 }
 
 func (r *cachedReader) close() error {
@@ -267,10 +271,11 @@ type lockedReader struct {
 	r  *reader // +checklocks:mu
 }
 
-func (l *lockedReader) readAt(ctx context.Context, p []byte, off int64) (int, error) {
+func (l *lockedReader) read(ctx context.Context, p []byte, off int64) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.r.readAt(ctx, p, off)
+	n, err := l.r.readAt(ctx, p, off)
+	return p[:n], err
 }
 
 func (l *lockedReader) close() error {

@@ -117,3 +117,62 @@ func TestChunkChecker(t *testing.T) {
 		t.Error("ChunkChecker of a missing file succeeded")
 	}
 }
+
+// TestBoundedRangeReads: a bounded range longer than rangeMaxPiece read
+// into one buffer that holds it (the VFS cache's fetches) is one
+// download request; read in small buffers it streams, in pieces. Both
+// return the right bytes.
+func TestBoundedRangeReads(t *testing.T) {
+	ts := megaservertest.Start(t)
+	var downloads atomic.Int32
+	proxy := megaservertest.StartProxy(t, ts.URL, megaservertest.ProxyConfig{Before: func(r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/dl/") {
+			downloads.Add(1)
+		}
+	}})
+	o := newOpener(t, ts)
+	o.cfg[optURL] = proxy.URL
+	b := o.mustOpen("")
+	ctx := t.Context()
+	data := make([]byte, 3*rangeMaxPiece)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	e := put(t, b, "f.bin", data)
+	off, n := int64(12345), int64(2*rangeMaxPiece+7)
+	want := data[off : off+n]
+
+	rc, err := b.OpenEntry(ctx, e, off, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	downloads.Store(0)
+	got := make([]byte, n)
+	if _, err := io.ReadFull(rc, got); err != nil {
+		t.Fatalf("read %d at %d into one buffer: %v", n, off, err)
+	}
+	if k, err := rc.Read(make([]byte, 1)); k != 0 || err != io.EOF {
+		t.Errorf("read past the range = %d, %v; want 0, EOF", k, err)
+	}
+	rc.Close()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d at %d into one buffer: wrong bytes", n, off)
+	}
+	if d := downloads.Load(); d != 1 {
+		t.Errorf("a %d-byte range read into one buffer made %d download requests, want 1", n, d)
+	}
+
+	rc, err = b.OpenEntry(ctx, e, off, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	downloads.Store(0)
+	got, err = io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d at %d in small buffers: %d bytes, %v", n, off, len(got), err)
+	}
+	if d := downloads.Load(); d < 3 {
+		t.Errorf("a %d-byte range read in small buffers made %d download requests, want pieces of at most %d", n, d, rangeMaxPiece)
+	}
+}

@@ -235,25 +235,31 @@ func openContent(ctx context.Context, c contentOpener, files *fileCache, b inter
 	if err != nil {
 		return nil, b.pathErr("open", p, err)
 	}
-	if length >= 0 && end-offset <= rangeMaxPiece {
-		return &pathReader{rc: &shortRange{ctx: ctx, f: f, off: offset, end: end}, b: b, p: p}, nil
+	if length >= 0 {
+		return &pathReader{rc: &boundedRange{ctx: ctx, f: f, off: offset, end: end}, b: b, p: p}, nil
 	}
 	return &pathReader{rc: newRangeReader(ctx, f, offset, end, length >= 0), b: b, p: p}, nil
 }
 
-// shortRange reads bytes [off, end) of a MEGA file (at most
-// rangeMaxPiece) with one request at the first Read: into the caller's
-// buffer when it holds the whole range (io.ReadFull's case), with no
-// copy, else into a buffer of its own.
-type shortRange struct {
+// boundedRange reads bytes [off, end) of a MEGA file. When the first
+// Read's buffer holds the whole range (io.ReadFull's case, the VFS
+// cache's fetches), it is one request straight into that buffer, with no
+// copy; a range of at most rangeMaxPiece is one request into a buffer of
+// its own; a longer one read in smaller buffers streams as a
+// rangeReader, holding at most a piece.
+type boundedRange struct {
 	ctx      context.Context // the Open's, which bounds the read
 	f        *megaclient.File
 	off, end int64
-	buf      []byte // fetched, not yet read
+	buf      []byte       // fetched, not yet read
+	stream   *rangeReader // a long range read in small buffers
 	err      error
 }
 
-func (r *shortRange) Read(p []byte) (int, error) {
+func (r *boundedRange) Read(p []byte) (int, error) {
+	if r.stream != nil {
+		return r.stream.Read(p)
+	}
 	if len(r.buf) > 0 {
 		n := copy(p, r.buf)
 		r.buf = r.buf[n:]
@@ -265,7 +271,15 @@ func (r *shortRange) Read(p []byte) (int, error) {
 	if r.off >= r.end {
 		return 0, io.EOF
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
 	want := r.end - r.off
+	if int64(len(p)) < want && want > rangeMaxPiece {
+		r.stream = newRangeReader(r.ctx, r.f, r.off, r.end, true)
+		r.off = r.end
+		return r.stream.Read(p)
+	}
 	dst := p
 	if int64(len(p)) < want {
 		dst = make([]byte, want)
@@ -288,7 +302,12 @@ func (r *shortRange) Read(p []byte) (int, error) {
 	return got, nil
 }
 
-func (r *shortRange) Close() error { return nil }
+func (r *boundedRange) Close() error {
+	if r.stream != nil {
+		return r.stream.Close()
+	}
+	return nil
+}
 
 // pathReader wraps read errors in *backend.PathError.
 type pathReader struct {
