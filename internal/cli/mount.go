@@ -27,6 +27,7 @@ type mountOptions struct {
 	daemon       bool
 	logFile      string
 	cacheMaxSize sizeFlag
+	readAhead    sizeFlag
 	writeBack    time.Duration
 	transfers    int
 }
@@ -73,6 +74,8 @@ renamed meanwhile stays removed or lands under its new name. A public link mount
 	cmd.Flags().DurationVar(&o.dirCacheTime, "dir-cache-time", vfs.DefaultDirCacheTime, "how long a directory listing is trusted (changes other MEGA clients make are seen within seconds anyway)")
 	o.cacheMaxSize = vfs.DefaultCacheMaxSize
 	cmd.Flags().Var(&o.cacheMaxSize, "cache-max-size", `bound of the block cache of file content read (e.g. 512M, 10G; "off": no cache, every read goes to the remote); files open now are never evicted`)
+	o.readAhead = mount.DefaultReadAhead
+	cmd.Flags().Var(&o.readAhead, "max-read-ahead", `the kernel's read-ahead of the mount's files (e.g. 128k, 16M; "off": the kernel's, 128 KiB), set in the FUSE connection's read_ahead_kb, which only root may change`)
 	cmd.Flags().DurationVar(&o.writeBack, "vfs-write-back", 0, "upload a closed file this long after its close, in the background, instead of at the close (e.g. 5s, rclone's default): programs writing many files wait for no upload, close cannot report an upload error (it is logged and retried; the journal keeps the file), fsync still uploads")
 	cmd.Flags().IntVar(&o.transfers, "transfers", vfs.DefaultTransfers, "uploads of closed files that run at once (write-back, retries, unmount)")
 	cmd.Flags().BoolVar(&o.daemon, "daemon", false, "run in the background once mounted (ferry umount or fusermount3 -u ends it)")
@@ -81,6 +84,9 @@ renamed meanwhile stays removed or lands under its new name. A public link mount
 }
 
 func runMount(ctx context.Context, g *globals, o mountOptions, arg, dir string) error {
+	if o.readAhead >= 0 && o.readAhead < 4<<10 {
+		return usagef("--max-read-ahead %s: want at least 4k, or off", o.readAhead.String())
+	}
 	fd, child := os.LookupEnv(envDaemon)
 	if o.daemon && !child {
 		return startDaemon(ctx, g, o, dir)
@@ -146,7 +152,7 @@ func serveMount(ctx context.Context, g *globals, o mountOptions, arg, dir string
 		return err
 	}
 	defer v.Close()
-	m, err := mount.New(dir, v, mount.Options{AllowOther: o.allowOther, FsName: ref.Backend.String(), Debug: g.log.debug(), Logger: log})
+	m, err := mount.New(dir, v, mount.Options{AllowOther: o.allowOther, FsName: ref.Backend.String(), Debug: g.log.debug(), ReadAhead: int64(o.readAhead), Logger: log})
 	if err != nil {
 		return fmt.Errorf("mount %s on %s: %w", ref.Backend, dir, err)
 	}

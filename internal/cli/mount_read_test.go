@@ -24,7 +24,8 @@ var readRE = regexp.MustCompile(`READ n\d+ \{Fh \d+ \[(\d+) \+(\d+)\)`)
 // remote and reads a 24 MiB file through it with dd: the bytes are
 // right, and (as root, who may set it) the mount raised the kernel's
 // read-ahead to 4 MiB, so the kernel sent 1 MiB reads instead of its
-// default 128 KiB ones.
+// default 128 KiB ones. --max-read-ahead sets another size, or leaves
+// the kernel's ("off").
 func TestMountSequentialRead(t *testing.T) {
 	needFUSE(t)
 	bin := ferryBinary(t)
@@ -39,27 +40,39 @@ func TestMountSequentialRead(t *testing.T) {
 	if code, _, errOut := runCLI(t, t.Context(), "", append([]string{"copyto", src, ":mega:box/big.bin"}, remote...)...); code != 0 {
 		t.Fatalf("copyto: exit %d %s", code, errOut)
 	}
-	dir := t.TempDir()
-	p := startMountProc(t, bin, dir, append([]string{"-vv", "mount", ":mega:box", dir}, remote...)...)
-	defer func() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		if code := p.wait(t, time.Minute); code != 0 {
-			t.Errorf("mount exit %d after SIGTERM, want 0", code)
-		}
-	}()
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	raFile := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
-	ra, err := os.ReadFile(raFile)
-	if err != nil {
-		t.Fatalf("the mount's read-ahead: %v", err)
-	}
 	root := os.Geteuid() == 0
-	if got := strings.TrimSpace(string(ra)); root && got != "4096" {
-		t.Errorf("%s = %s after the mount, want 4096", raFile, got)
+	// mount runs the binary's mount of :mega:box with flags and checks
+	// (as root) the kernel's read-ahead it set, in KiB.
+	mount := func(wantKB string, flags ...string) (string, *mountProc) {
+		t.Helper()
+		dir := t.TempDir()
+		p := startMountProc(t, bin, dir, append(append([]string{"-vv", "mount", ":mega:box", dir}, flags...), remote...)...)
+		t.Cleanup(func() {
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			if code := p.wait(t, time.Minute); code != 0 {
+				t.Errorf("mount exit %d after SIGTERM, want 0", code)
+			}
+		})
+		var st unix.Stat_t
+		if err := unix.Stat(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		raFile := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
+		ra, err := os.ReadFile(raFile)
+		if err != nil {
+			t.Fatalf("the mount's read-ahead: %v", err)
+		}
+		if got := strings.TrimSpace(string(ra)); root && got != wantKB {
+			t.Errorf("mount %v: %s = %s, want %s", flags, raFile, got, wantKB)
+		}
+		return dir, p
 	}
+	mount("512", "--max-read-ahead", "512k")
+	mount("128", "--max-read-ahead", "off")
+	if code, _, errOut := runCLI(t, t.Context(), "", append([]string{"mount", "--max-read-ahead", "1k", ":mega:box", t.TempDir()}, remote...)...); code != exitUsage || !strings.Contains(errOut, "--max-read-ahead") {
+		t.Errorf("mount --max-read-ahead 1k: exit %d %q, want %d naming the flag", code, errOut, exitUsage)
+	}
+	dir, p := mount("4096")
 
 	sum := sha256.Sum256(data)
 	if got := strings.Fields(shell(t, fmt.Sprintf("dd if=%q/big.bin bs=1M 2>/dev/null | sha256sum", dir))); len(got) == 0 || got[0] != hex.EncodeToString(sum[:]) {

@@ -5,6 +5,7 @@
 package mount
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ type Options struct {
 	AllowOther bool   // let other users see the mount (fuse allow_other)
 	FsName     string // shown by mount(8), e.g. "m:photos"
 	Debug      bool   // log every FUSE request (-vv)
+	// ReadAhead is the kernel's read-ahead of the mount's files in bytes
+	// (0: DefaultReadAhead; negative: the kernel's own, 128 KiB).
+	ReadAhead int64
 	// Logger gets what the mount says about itself (nil: nothing).
 	Logger *slog.Logger
 }
@@ -82,13 +86,14 @@ func Errno(err error) syscall.Errno {
 // maxRequest is the most one read or write request carries.
 const maxRequest = 1 << 20
 
-// readAhead is the kernel's read-ahead of the mount's files, set through
-// the connection's backing device (read_ahead_kb) once mounted: the kernel
-// starts every FUSE connection at 128 KiB and the INIT reply can only lower
-// it. With 128 KiB a sequential reader gets one 128 KiB request at a time,
-// each a round trip through ferry; with 4 MiB the kernel sends 1 MiB reads,
-// several at once, ahead of the reader.
-const readAhead = 4 << 20
+// DefaultReadAhead is the kernel's read-ahead of the mount's files,
+// set through the connection's backing device (read_ahead_kb) once
+// mounted: the kernel starts every FUSE connection at 128 KiB and the
+// INIT reply can only lower it. With 128 KiB a sequential reader gets
+// one 128 KiB request at a time, each a round trip through ferry; with
+// 4 MiB the kernel sends 1 MiB reads, several at once, ahead of the
+// reader.
+const DefaultReadAhead = 4 << 20
 
 // attrTimeout is how long the kernel keeps entries and attributes; the
 // VFS's invalidations drop them sooner.
@@ -121,12 +126,15 @@ func New(dir string, v *vfs.VFS, o Options) (*Mount, error) {
 			// backend checks.
 			SyncRead:      !v.ParallelReads(),
 			DisableXAttrs: true,
+			// Replies come from memory, never from a file descriptor:
+			// go-fuse's splice attempt (a pipe, grown, the header
+			// written into it and thrown away) would only cost syscalls.
+			DisableSplice: true,
 			// Reads and writes of up to 1 MiB per request (the kernel's
-			// most; it sends 128 KiB by default). MaxReadAhead only caps
-			// the kernel's offer, 128 KiB; readAhead raises it after
-			// the mount.
-			MaxWrite:     maxRequest,
-			MaxReadAhead: readAhead,
+			// most; it sends 128 KiB by default). No MaxReadAhead: it
+			// could only lower the kernel's offer, 128 KiB; New raises
+			// the read-ahead after the mount.
+			MaxWrite: maxRequest,
 		},
 	}
 	srv, err := fs.Mount(dir, root, fso)
@@ -139,20 +147,22 @@ func New(dir string, v *vfs.VFS, o Options) (*Mount, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := setReadAhead(dir, readAhead); err != nil {
-		log.Debug("mount: kernel read-ahead stays at its default", "dir", dir, "err", err)
+	if ra := cmp.Or(o.ReadAhead, DefaultReadAhead); ra >= 0 {
+		if err := setReadAhead(dir, ra); err != nil {
+			log.Info("mount: the kernel's read-ahead stays at 128 KiB (only root may change it)", "dir", dir, "err", err)
+		}
 	}
 	return m, nil
 }
 
 // setReadAhead sets the kernel's read-ahead of the FUSE mount at dir to
 // n bytes. Only root may (the file is in sysfs).
-func setReadAhead(dir string, n int) error {
+func setReadAhead(dir string, n int64) error {
 	p, err := readAheadFile(dir)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(p, []byte(strconv.Itoa(n>>10)), 0)
+	return os.WriteFile(p, []byte(strconv.FormatInt(n>>10, 10)), 0)
 }
 
 // readAheadFile returns the sysfs file of the kernel's read-ahead (in
