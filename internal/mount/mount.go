@@ -13,6 +13,7 @@ import (
 	iofs "io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -350,7 +351,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	if err != nil {
 		return nil, 0, Errno(err)
 	}
-	return &handle{h: h}, 0, 0
+	return &handle{h: h, in: n.EmbeddedInode()}, 0, 0
 }
 
 func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
@@ -358,7 +359,8 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 	if err != nil {
 		return nil, nil, 0, Errno(err)
 	}
-	return n.child(ctx, c, out), &handle{h: h}, 0, 0
+	in := n.child(ctx, c, out)
+	return in, &handle{h: h, in: in}, 0, 0
 }
 
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -414,16 +416,80 @@ func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 }
 
 // handle is a vfs Handle as a go-fuse file handle.
-type handle struct{ h *vfs.Handle }
+type handle struct {
+	h  *vfs.Handle
+	in *fs.Inode // the file's
+
+	mu      sync.Mutex
+	failing map[*pageRange]bool // +checklocks:mu; failed reads waiting for their drop of the file's pages
+}
+
+// pageRange is a read request's pages, [off, end) rounded out to pages.
+type pageRange struct{ off, end int64 }
 
 // Read replies with the bytes where they are: checked chunks in the
-// VFS's memory go to the kernel with no copy into dest.
+// VFS's memory go to the kernel with no copy into dest. A fatal error (a
+// MAC mismatch) first drops the file's pages from the kernel's cache
+// (see dropPages).
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	b, err := h.h.ReadData(ctx, dest, off)
 	if err != nil && err != io.EOF {
+		if backend.IsFatal(err) {
+			h.dropPages(off, int64(len(dest)))
+		}
 		return nil, Errno(err)
 	}
 	return fuse.ReadResultData(b), 0
+}
+
+// dropPagesWait bounds how long a failed read waits for the kernel to
+// drop the file's pages.
+const dropPagesWait = 2 * time.Second
+
+// dropPages drops the kernel's cached pages of the file before a read of
+// [off, off+n) replies its fatal error: read-ahead got them before the
+// file failed its check (MEGA's MAC covers the whole file), and a reader
+// that got the error must not find them in the page cache. It spares the
+// pages of the failed reads waiting for their own drop, this one's too:
+// they stay locked until those replies, and the kernel would wait for
+// them. A read in flight that succeeded (before the check failed) has
+// its pages dropped once its reply is in. It waits at most
+// dropPagesWait.
+func (h *handle) dropPages(off, n int64) {
+	const page = 4096
+	r := &pageRange{off &^ (page - 1), (off + n + page - 1) &^ (page - 1)}
+	h.mu.Lock()
+	if h.failing == nil {
+		h.failing = map[*pageRange]bool{}
+	}
+	h.failing[r] = true
+	var keep []pageRange
+	for k := range h.failing {
+		keep = append(keep, *k)
+	}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.failing, r)
+		h.mu.Unlock()
+	}()
+	slices.SortFunc(keep, func(a, b pageRange) int { return cmp.Compare(a.off, b.off) })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		from := int64(0)
+		for _, k := range keep {
+			if k.off > from {
+				h.in.NotifyContent(from, k.off-from)
+			}
+			from = max(from, k.end)
+		}
+		h.in.NotifyContent(from, 0) // to the end
+	}()
+	select {
+	case <-done:
+	case <-time.After(dropPagesWait):
+	}
 }
 
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
