@@ -42,21 +42,7 @@ func TestProgressCountsAhead(t *testing.T) {
 	c := newConsole(t)
 	// 1,500 KiB at 400 KiB/s: about 4 s, eight frames or so.
 	cmd := exec.Command(ferryBinary(t), "copy", "-P", "--bwlimit", "400K", src, dst)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.tty, c.tty, c.tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	select {
-	case err := <-waited:
-		if err != nil {
-			t.Fatalf("copy: %v\n%s", err, c.out.String())
-		}
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("copy still runs after 2 minutes:\n%s", c.out.String())
-	}
+	c.run(t, cmd)
 	c.expect("Transferred:  1500 / 1500, 100%") // the summary
 	frames := countLineRE.FindAllStringSubmatch(c.out.String(), -1)
 	if len(frames) < 3 {
@@ -159,5 +145,26 @@ func TestParseBwlimit(t *testing.T) {
 		if _, err := parseBwlimit(bad); err == nil {
 			t.Errorf("parseBwlimit(%q) accepted", bad)
 		}
+	}
+}
+
+// run runs cmd (a copy) with c as its terminal and waits for it to
+// succeed, two minutes at the most.
+func (c *console) run(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.tty, c.tty, c.tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("copy: %v\n%s", err, c.out.String())
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("copy still runs after 2 minutes:\n%s", c.out.String())
 	}
 }

@@ -436,21 +436,7 @@ func TestProgressStatsInterval(t *testing.T) {
 	c := newConsole(t)
 	cmd := exec.Command(ferryBinary(t), "copy", "-P", "--stats-log-level", "NOTICE", "--stats", "100ms", "--transfers", "1", "--bwlimit", "400K", src, dst)
 	cmd.Env = append(os.Environ(), binEnv(t)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.tty, c.tty, c.tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	select {
-	case err := <-waited:
-		if err != nil {
-			t.Fatalf("copy: %v\n%s", err, c.out.String())
-		}
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("copy still runs after 2 minutes:\n%s", c.out.String())
-	}
+	c.run(t, cmd)
 	c.expect("Transferred:  12 / 12, 100%") // the summary
 	out := c.out.String()
 	if frames := len(countLineRE.FindAllString(out, -1)); frames < 12 {

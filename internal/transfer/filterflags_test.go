@@ -37,12 +37,7 @@ func TestFilesFromLooksUp(t *testing.T) {
 	put(t, inSrc, "", big)
 	put(t, inDst, "", tree{"gone.txt": {data: "g"}, "other.txt": {data: "o"}})
 	src, dst := &listCounting{Backend: inSrc}, &listCounting{Backend: inDst}
-	flt, err := filter.New(filter.Options{FilesFrom: []string{listFile(t, "# three files\nkeep/a.txt\n/keep/deep/b.txt\ntop.txt\nmissing.txt\ngone.txt\nkeep\n../escape\n")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, rec := testOptions(t)
-	opts.Filter = flt
+	opts, rec := filteredOptions(t, filter.Options{FilesFrom: []string{listFile(t, "# three files\nkeep/a.txt\n/keep/deep/b.txt\ntop.txt\nmissing.txt\ngone.txt\nkeep\n../escape\n")}})
 	if err := Copy(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +53,7 @@ func TestFilesFromLooksUp(t *testing.T) {
 	}
 
 	// A sync deletes a listed file the source lacks, and nothing else.
+	flt := opts.Filter
 	opts, rec = testOptions(t)
 	opts.Filter = flt
 	if err := Sync(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {
@@ -93,12 +89,7 @@ func TestExcludeIfPresent(t *testing.T) {
 		"dir1/skipdir/marker/x": {data: "d"}, "dir1/skipdir/y": {data: "y"},
 	})
 	put(t, dst, "", tree{"dir1/dir2/dir3/old": {data: "old"}, "dir1/skipdir/z": {data: "z"}})
-	flt, err := filter.New(filter.Options{ExcludeIfPresent: []string{".ignore", "marker/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, _ := testOptions(t)
-	opts.Filter = flt
+	opts, _ := filteredOptions(t, filter.Options{ExcludeIfPresent: []string{".ignore", "marker/"}})
 	if err := Sync(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +99,7 @@ func TestExcludeIfPresent(t *testing.T) {
 	}
 
 	put(t, src, "", tree{".ignore": {data: ""}, "new.txt": {data: "n"}})
+	flt := opts.Filter
 	opts, rec := testOptions(t)
 	opts.Filter = flt
 	if err := Sync(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {
@@ -130,12 +122,7 @@ func TestAgeFilter(t *testing.T) {
 		"mid.txt":     {data: "m", mtime: now.Add(-3 * 24 * time.Hour)},
 	})
 	put(t, dst, "", tree{"stale.txt": {data: "s", mtime: now.Add(-30 * 24 * time.Hour)}})
-	flt, err := filter.New(filter.Options{MaxAge: "7d", Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, _ := testOptions(t)
-	opts.Filter = flt
+	opts, _ := filteredOptions(t, filter.Options{MaxAge: "7d", Now: now})
 	if err := Sync(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +130,7 @@ func TestAgeFilter(t *testing.T) {
 		t.Errorf("--max-age 7d: destination:\n%s", d)
 	}
 	dst2 := f.new(t)
-	flt, err = filter.New(filter.Options{MinAge: "2d", MaxAge: "5d", Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, _ = testOptions(t)
-	opts.Filter = flt
+	opts, _ = filteredOptions(t, filter.Options{MinAge: "2d", MaxAge: "5d", Now: now})
 	if err := Copy(t.Context(), Location{src, ""}, Location{dst2, ""}, opts); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ferry/internal/backend"
+	"ferry/internal/filter"
 )
 
 // t0 is the mtime of test files unless a test says otherwise.
@@ -139,6 +140,18 @@ func (r *recorder) paths(a Action) []string {
 }
 
 // testOptions returns Options logging to the test, with a recorder.
+// filteredOptions is testOptions with the filter fo compiles to.
+func filteredOptions(t testing.TB, fo filter.Options) (Options, *recorder) {
+	t.Helper()
+	flt, err := filter.New(fo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, rec := testOptions(t)
+	opts.Filter = flt
+	return opts, rec
+}
+
 func testOptions(t testing.TB) (Options, *recorder) {
 	rec := &recorder{}
 	return Options{
