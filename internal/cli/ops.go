@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"ferry/internal/backend"
+	"ferry/internal/filter"
 	"ferry/internal/remote"
 	"ferry/internal/transfer"
 	"ferry/internal/ui"
@@ -302,17 +301,10 @@ func runLink(ctx context.Context, g *globals, o linkOptions, ref *remote.Ref) er
 	return nil
 }
 
-// parseExpire parses a positive duration: Go's form (90m, 1h30m) or a
-// whole number of days or weeks (7d, 2w), as rclone takes them.
+// parseExpire parses a positive duration in rclone's form (90m, 1h30m,
+// 7d, 2w).
 func parseExpire(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			if v, err := strconv.Atoi(n); err == nil && v > 0 && v < 1<<20 {
-				return time.Duration(v) * unit, nil
-			}
-		}
-	}
-	d, err := time.ParseDuration(s)
+	d, err := filter.ParseDuration(s)
 	switch {
 	case err != nil:
 		return 0, errors.New("want a duration such as 1h30m, 7d or 2w")

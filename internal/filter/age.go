@@ -44,16 +44,17 @@ func ParseAge(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	d, err := parseAgeDuration(s)
+	d, err := ParseDuration(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bad age %q: want a duration (90s, 2d, 1w, 3M, 1y, 1d12h) or a date (2006-01-02, \"2006-01-02 15:04:05\", RFC 3339)", s)
 	}
 	return now.Add(-d), nil
 }
 
-// parseAgeDuration reads a sequence of numbers each with a unit of
-// ageUnits ("1d12h"); a lone number is seconds.
-func parseAgeDuration(s string) (time.Duration, error) {
+// ParseDuration reads a duration as rclone's flags take it: a sequence
+// of numbers each with a unit of ageUnits ("1d12h", "1h30m", "7d", "2w");
+// a lone number is seconds. --min-age, --max-age and link --expire use it.
+func ParseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
 		if n < 0 {
 			return 0, errors.New("negative")
