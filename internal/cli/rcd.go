@@ -196,8 +196,17 @@ func addRCCommands(g *globals, reg *rc.Registry, open rc.Opener) {
 		path string
 		fn   func(context.Context, transfer.Location, transfer.Location, transfer.Options) error
 	}{{"sync/copy", transfer.Copy}, {"sync/sync", transfer.Sync}, {"sync/move", transfer.Move}} {
-		reg.Add(rc.Call{Path: c.path, Help: "srcFs, dstFs; dryRun", Async: true, Fn: func(ctx context.Context, in rc.Params) (rc.Params, error) {
+		reg.Add(rc.Call{Path: c.path, Help: "srcFs, dstFs; createEmptySrcDirs, _config, _filter (rclone's option names), dryRun", Async: true, Fn: func(ctx context.Context, in rc.Params) (rc.Params, error) {
+			o, err := rcTransferOptions(in)
+			if err != nil {
+				return nil, err
+			}
+			flt, err := o.filters.build(g)
+			if err != nil {
+				return nil, &rc.ParamError{Key: "_filter", Problem: err.Error()}
+			}
 			var locs [2]transfer.Location
+			var remotes [2]bool
 			for i, key := range []string{"srcFs", "dstFs"} {
 				fs, err := in.String(key)
 				if err != nil {
@@ -208,15 +217,36 @@ func addRCCommands(g *globals, reg *rc.Registry, open rc.Opener) {
 					return nil, err
 				}
 				locs[i] = transfer.Location{Backend: b, Path: p}
+				_, _, remotes[i] = splitRemote(fs)
 			}
-			dry, err := in.Bool("dryRun")
+			backupDir, err := rcBackupDir(ctx, open, o.sync.backupDir, in["dstFs"].(string))
 			if err != nil {
 				return nil, err
 			}
+			opts := o.engineOptions(flt, remotes[1], remotes[0], backupDir)
+			opts.Stats, opts.Logger = stats, g.logger()
 			ctx = stats.ObserveRetries(ctx, g.logger(), "")
-			return nil, c.fn(ctx, locs[0], locs[1], transfer.Options{DryRun: dry, Stats: stats, Logger: g.logger()})
+			return nil, c.fn(ctx, locs[0], locs[1], opts)
 		}})
 	}
+}
+
+// rcBackupDir opens an rc call's BackupDir and returns its path in the
+// backend of the destination dstFs, whose remote must hold it.
+func rcBackupDir(ctx context.Context, open rc.Opener, fs, dstFs string) (string, error) {
+	if fs == "" {
+		return "", nil
+	}
+	_, p, err := open(ctx, fs)
+	if err != nil {
+		return "", err
+	}
+	name, _, _ := splitRemote(fs)
+	dstName, _, _ := splitRemote(dstFs)
+	if name != dstName || p == "" {
+		return "", &rc.ParamError{Key: "_config.BackupDir", Problem: fmt.Sprintf("%s must be a directory of the destination's remote, not its root", fs)}
+	}
+	return p, nil
 }
 
 func mustJSON(v any) []byte {

@@ -115,3 +115,89 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestRcTransferOptions drives sync/copy and sync/sync through "ferry rc"
+// with rclone's _config and _filter objects: each option must change what
+// the run does, as its flag does on the command line.
+func TestRcTransferOptions(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	addr := startRcd(t)
+	rc := func(args ...string) (int, string) {
+		t.Helper()
+		code, _, stderr := runCLI(t, t.Context(), "", append([]string{"rc", "--rc-addr", addr}, args...)...)
+		return code, stderr
+	}
+	write := func(dir string, files ...string) {
+		t.Helper()
+		for _, f := range files {
+			p := filepath.Join(dir, f)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("content of "+f), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	exists := func(p string) bool {
+		_, err := os.Stat(p)
+		return err == nil
+	}
+	src := t.TempDir()
+	write(src, "a.txt", "b.jpg", "sub/c.jpg", "empty/.keep")
+	os.Remove(filepath.Join(src, "empty", ".keep"))
+
+	// _config DryRun: nothing is written.
+	dry := t.TempDir()
+	if code, errOut := rc("sync/copy", "srcFs="+src, "dstFs="+dry, `_config={"DryRun":true}`); code != 0 {
+		t.Fatalf("dry run: exit %d: %s", code, errOut)
+	}
+	if entries, _ := os.ReadDir(dry); len(entries) != 0 {
+		t.Errorf("a dry run wrote %d entries", len(entries))
+	}
+	// _filter IncludeRule and createEmptySrcDirs.
+	dst := t.TempDir()
+	if code, errOut := rc("sync/copy", "srcFs="+src, "dstFs="+dst, `_filter={"IncludeRule":["*.jpg"]}`, "createEmptySrcDirs=true"); code != 0 {
+		t.Fatalf("filtered copy: exit %d: %s", code, errOut)
+	}
+	if exists(filepath.Join(dst, "a.txt")) || !exists(filepath.Join(dst, "b.jpg")) || !exists(filepath.Join(dst, "sub", "c.jpg")) || !exists(filepath.Join(dst, "empty")) {
+		t.Errorf("IncludeRule *.jpg with createEmptySrcDirs: got %v", listTree(t, dst))
+	}
+	// _config MaxDelete 0: sync refuses to delete the extra file.
+	write(dst, "extra.bin")
+	if code, errOut := rc("sync/sync", "srcFs="+src, "dstFs="+dst, `_config={"MaxDelete":0}`); code == 0 || !exists(filepath.Join(dst, "extra.bin")) {
+		t.Errorf("MaxDelete 0: exit %d (%s), extra.bin kept: %v", code, errOut, exists(filepath.Join(dst, "extra.bin")))
+	}
+	// _config BackupDir: the deleted file moves there instead.
+	if code, errOut := rc("sync/sync", "srcFs="+src, "dstFs="+filepath.Join(dst, "sub"), `_config={"BackupDir":"`+filepath.Join(dst, "old")+`","Suffix":".bak"}`); code != 0 {
+		t.Fatalf("BackupDir: exit %d: %s", code, errOut)
+	}
+	if !exists(filepath.Join(dst, "old", "c.jpg.bak")) || exists(filepath.Join(dst, "sub", "c.jpg")) || !exists(filepath.Join(dst, "sub", "a.txt")) {
+		t.Errorf("BackupDir: got %v", listTree(t, dst))
+	}
+	// Mistakes name the option.
+	for _, c := range []struct{ arg, want string }{
+		{`_config={"NoSuchOption":1}`, "_config.NoSuchOption"},
+		{`_config={"Progress":true}`, "_config.Progress"},
+		{`_config={"Transfers":"many"}`, "_config.Transfers"},
+		{`_filter={"IncludeRule":["[x"]}`, "_filter"},
+		{`_config={"DeleteMode":7}`, "_config.DeleteMode"},
+	} {
+		if code, errOut := rc("sync/copy", "srcFs="+src, "dstFs="+t.TempDir(), c.arg); code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%s: exit %d, %q; want an error naming %s", c.arg, code, errOut, c.want)
+		}
+	}
+}
+
+// listTree lists the paths under dir, for failure messages.
+func listTree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if rel, _ := filepath.Rel(dir, p); rel != "." {
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}

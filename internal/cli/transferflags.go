@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"ferry/internal/filter"
 	"ferry/internal/transfer"
 	"ferry/internal/ui"
 )
@@ -110,26 +111,8 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 
 	out := startOutputWith(g, o.json, o.progress, stats, &o.stats)
 	ctx = stats.ObserveRetries(ctx, out.logger, "")
-	opts := transfer.Options{
-		Transfers:      o.transfers,
-		Checkers:       o.checkers,
-		MaxBacklog:     o.maxBacklog,
-		DryRun:         o.dryRun,
-		Checksum:       o.checksum,
-		SizeOnly:       o.sizeOnly,
-		IgnoreExisting: o.ignoreExisting,
-		Filter:         flt,
-
-		NoUpdateModTime: o.noUpdateModTime,
-		// A remote side makes the run an upload (destination) or a
-		// download (source) for an UP:DOWN limit.
-		Limiter: o.bwlimit.limiter().Direction(dst.Remote != "", src.Remote != ""),
-		Stats:   stats,
-		Logger:  out.logger,
-		Report:  out.report,
-	}
-	o.sync.apply(&opts, backupDir)
-	_ = o.limits.apply(&opts) // checked by validate
+	opts := o.engineOptions(flt, dst.Remote != "", src.Remote != "", backupDir)
+	opts.Stats, opts.Logger, opts.Report = stats, out.logger, out.report
 	err = fn(ctx, transfer.Location{Backend: src.Backend, Path: src.Path}, transfer.Location{Backend: dst.Backend, Path: dst.Path}, opts)
 	// Like rclone, the final statistics are printed with -v (or a log
 	// level that shows --stats-log-level), -P or --json; a plain run
@@ -139,6 +122,29 @@ func runTransfer(ctx context.Context, g *globals, o transferOptions, srcArg, dst
 		return errNoFilesTransferred
 	}
 	return err
+}
+
+// engineOptions is the engine's view of the flags in o (validated): flt
+// is the built filter; up and down say whether the destination and the
+// source are remotes (an UP:DOWN --bwlimit limits each way); backupDir
+// is the --backup-dir path in the destination's backend. Statistics,
+// logger and reports are the caller's.
+func (o *transferOptions) engineOptions(flt *filter.Filter, up, down bool, backupDir string) transfer.Options {
+	opts := transfer.Options{
+		Transfers:       o.transfers,
+		Checkers:        o.checkers,
+		MaxBacklog:      o.maxBacklog,
+		DryRun:          o.dryRun,
+		Checksum:        o.checksum,
+		SizeOnly:        o.sizeOnly,
+		IgnoreExisting:  o.ignoreExisting,
+		Filter:          flt,
+		NoUpdateModTime: o.noUpdateModTime,
+		Limiter:         o.bwlimit.limiter().Direction(up, down),
+	}
+	o.sync.apply(&opts, backupDir)
+	_ = o.limits.apply(&opts) // checked by validate
+	return opts
 }
 
 // output is where a transfer command's messages, logs, progress and
