@@ -20,6 +20,7 @@ type filterOptions struct {
 	minSize, maxSize        sizeFlag
 	minAge, maxAge          string
 	ignoreCase              bool
+	filesFromStrict         bool
 }
 
 // addFilterFlags binds the filter flags to o.
@@ -33,6 +34,7 @@ func addFilterFlags(f *pflag.FlagSet, o *filterOptions) {
 	f.StringArrayVar(&o.filesFrom, "files-from", nil, `only the paths listed in this file, relative to the source ("-": stdin; # and ; comments; repeatable; no other filter with it)`)
 	f.StringArrayVar(&o.filesFromRaw, "files-from-raw", nil, "as --files-from, taking every line as it is (no trimming, no comments)")
 	f.StringArrayVar(&o.filesFrom0, "files-from0", nil, "as --files-from-raw, the paths ending in NUL bytes (find -print0)")
+	f.BoolVar(&o.filesFromStrict, "files-from-strict", false, "a path a --files-from list names that the source lacks is an error (and a sync deletes nothing), not skipped")
 	f.StringArrayVar(&o.excludeIfPresent, "exclude-if-present", nil, `exclude a directory, with all below it, when it holds a file of this name ("NAME/": a directory; repeatable)`)
 	o.minSize, o.maxSize = -1, -1
 	f.Var(&o.minSize, "min-size", "only transfer files at least this big (100 = 100 KiB; suffixes B, K, M, G, T)")
@@ -50,6 +52,7 @@ func (o *filterOptions) build(g *globals) (*filter.Filter, error) {
 		Exclude: o.exclude, ExcludeFrom: o.excludeFrom,
 		Filter: o.filter, FilterFrom: o.filterFrom,
 		FilesFrom: o.filesFrom, FilesFromRaw: o.filesFromRaw, FilesFrom0: o.filesFrom0,
+		FilesFromStrict:  o.filesFromStrict,
 		ExcludeIfPresent: o.excludeIfPresent,
 		MinSize:          int64(o.minSize), MaxSize: int64(o.maxSize),
 		MinAge: o.minAge, MaxAge: o.maxAge,

@@ -116,6 +116,14 @@ func TestFilterFlags(t *testing.T) {
 	if got := lines(mustRun("", "lsf", "-R", "--files-only", ":mega:ff")); !slices.Equal(got, []string{"a.jpg", "dir1/dir2/file2"}) {
 		t.Errorf("copy --files-from: destination %q", got)
 	}
+	// --files-from-strict: the missing path fails the run (exit 4, as
+	// rclone for a file not found), the listed files are copied all the same.
+	if code, _, errOut := run("", "copy", "--files-from", filesFrom, "--files-from-strict", src, ":mega:ffs"); code != 4 || !strings.Contains(errOut, "missing.txt") {
+		t.Errorf("copy --files-from-strict: exit %d, want 4 naming missing.txt\n%s", code, errOut)
+	}
+	if got := lines(mustRun("", "lsf", "-R", "--files-only", ":mega:ffs")); !slices.Equal(got, []string{"a.jpg", "dir1/dir2/file2"}) {
+		t.Errorf("copy --files-from-strict: destination %q", got)
+	}
 	if code, _, errOut := run("", "check", "--files-from", filesFrom, src, ":mega:ff"); code != 0 {
 		t.Errorf("check --files-from: exit %d\n%s", code, errOut)
 	}

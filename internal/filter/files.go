@@ -65,6 +65,10 @@ func (f *Filter) Files() []string {
 	return f.fileList
 }
 
+// Strict reports whether a listed path the source lacks is an error
+// (--files-from-strict) rather than skipped.
+func (f *Filter) Strict() bool { return f.HasFiles() && f.strict }
+
 // HasFiles reports whether the filter is a --files-from list.
 func (f *Filter) HasFiles() bool { return f != nil && f.files != nil }
 

@@ -80,6 +80,9 @@ type Options struct {
 	// --files-from-raw and --files-from0 files: only the paths they list
 	// pass. They cannot be combined with any other filter.
 	FilesFrom, FilesFromRaw, FilesFrom0 []string
+	// FilesFromStrict is --files-from-strict: a listed path the source
+	// lacks is an error, not skipped. See Filter.Strict.
+	FilesFromStrict bool
 	// ExcludeIfPresent are --exclude-if-present names: a directory
 	// holding a file of that name ("name/": a directory) is excluded
 	// with everything below it. See Filter.IsMarker.
@@ -120,6 +123,7 @@ type Filter struct {
 	// their parent directories; files == nil without --files-from.
 	fileList    []string
 	files, dirs map[string]struct{}
+	strict      bool // --files-from-strict
 	stdin       io.Reader
 	warnings    []string
 }
@@ -141,6 +145,7 @@ func New(opts Options) (*Filter, error) {
 	f := &Filter{
 		minSize: max(opts.MinSize, 0), maxSize: max(opts.MaxSize, 0),
 		ignoreCase: opts.IgnoreCase, stdin: opts.Stdin,
+		strict: opts.FilesFromStrict,
 	}
 	if err := f.addAges(opts); err != nil {
 		return nil, err

@@ -1,9 +1,11 @@
 package transfer
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,5 +138,30 @@ func TestAgeFilter(t *testing.T) {
 	}
 	if d := diffMaps(contents(t, dst2, ""), map[string]string{"mid.txt": "m"}); d != "" {
 		t.Errorf("--min-age 2d --max-age 5d: destination:\n%s", d)
+	}
+}
+
+// TestFilesFromStrict: with --files-from-strict a listed path the source
+// lacks fails the run, naming it; the listed files that exist are still
+// copied, and a sync deletes nothing.
+func TestFilesFromStrict(t *testing.T) {
+	f := factories()[0]
+	src, dst := f.new(t), f.new(t)
+	put(t, src, "", tree{"a.txt": {data: "a"}})
+	put(t, dst, "", tree{"gone.txt": {data: "g"}})
+	list := listFile(t, "a.txt\ngone.txt\n")
+	for _, run := range []struct {
+		name string
+		fn   func(ctx context.Context, src, dst Location, opts Options) error
+	}{{"copy", Copy}, {"sync", Sync}} {
+		opts, _ := filteredOptions(t, filter.Options{FilesFrom: []string{list}, FilesFromStrict: true})
+		err := run.fn(t.Context(), Location{src, ""}, Location{dst, ""}, opts)
+		if err == nil || !strings.Contains(err.Error(), "gone.txt") {
+			t.Errorf("%s --files-from-strict: err = %v, want one naming gone.txt", run.name, err)
+		}
+		want := map[string]string{"a.txt": "a", "gone.txt": "g"}
+		if d := diffMaps(contents(t, dst, ""), want); d != "" {
+			t.Errorf("%s: destination:\n%s", run.name, d)
+		}
 	}
 }

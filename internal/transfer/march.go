@@ -198,7 +198,8 @@ func (m *marcher) lookup(ctx context.Context, rel string) (e *backend.Entry, ok 
 // list are found at once in a tree of any size, with what the walk would
 // have found (the filter lets nothing else through). A listed path the
 // source lacks is logged and skipped, as rclone does; a sync still deletes
-// it from the destination. Listed directories match nothing.
+// it from the destination; with --files-from-strict it is an error, and
+// a sync then deletes nothing. Listed directories match nothing.
 func (m *marcher) runFiles(ctx context.Context) error {
 	var g errgroup.Group
 	g.SetLimit(m.checkers)
@@ -217,6 +218,8 @@ func (m *marcher) runFiles(ctx context.Context) error {
 			}
 			switch {
 			case !ok:
+			case se == nil && m.filter.Strict():
+				m.listErr(rel, fmt.Errorf("--files-from-strict: listed, but not in the source: %w", fs.ErrNotExist))
 			case se != nil && se.IsDir || de != nil && de.IsDir:
 				m.log.Debug("--files-from: a directory, skipped", logKeyPath, rel)
 			case se == nil && de == nil:
