@@ -19,6 +19,7 @@ type syncFlags struct {
 	maxDelete                                  int
 	backupDir, suffix                          string
 	suffixKeepExtension                        bool
+	trackRenamesStrategy                       string
 }
 
 // addSyncFlags binds the sync-semantics flags to o.
@@ -28,6 +29,7 @@ func addSyncFlags(f *pflag.FlagSet, o *syncFlags) {
 	f.BoolVar(&o.immutable, "immutable", false, "never replace a destination file: one that differs is an error")
 	f.BoolVar(&o.noTraverse, "no-traverse", false, "don't list the destination: look up each source file on it (copy, move; sync ignores it)")
 	f.BoolVar(&o.trackRenames, "track-renames", false, "sync: move renamed files server-side (matched by size and fingerprint, or size and mtime) instead of uploading them again")
+	f.StringVar(&o.trackRenamesStrategy, "track-renames-strategy", "hash", "what --track-renames matches besides the size: hash (the content; the mtime where neither side has fingerprints), modtime, leaf (the file name), or several joined by commas")
 	f.BoolVar(&o.createEmptySrcDirs, "create-empty-src-dirs", false, "create empty source directories on the destination")
 	f.BoolVar(&o.deleteExcluded, "delete-excluded", false, "sync: also delete destination files the filters exclude")
 	f.BoolVar(&o.deleteBefore, "delete-before", false, "sync: delete extraneous destination files before transferring")
@@ -55,6 +57,9 @@ func (o *syncFlags) validate() error {
 	case o.maxDelete < -1:
 		return usagef("--max-delete must be -1 (no limit) or more")
 	}
+	if _, err := transfer.ParseRenameStrategy(o.trackRenamesStrategy); err != nil {
+		return usagef("--track-renames-strategy: %v", err)
+	}
 	return nil
 }
 
@@ -63,6 +68,7 @@ func (o *syncFlags) validate() error {
 func (o *syncFlags) apply(opts *transfer.Options, backupDir string) {
 	opts.Update, opts.IgnoreTimes, opts.Immutable = o.update, o.ignoreTimes, o.immutable
 	opts.NoTraverse, opts.TrackRenames = o.noTraverse, o.trackRenames
+	opts.TrackRenamesStrategy, _ = transfer.ParseRenameStrategy(o.trackRenamesStrategy) // checked by validate
 	opts.CreateEmptySrcDirs, opts.DeleteExcluded = o.createEmptySrcDirs, o.deleteExcluded
 	switch {
 	case o.deleteBefore:

@@ -407,5 +407,21 @@ func TestTrackRenames(t *testing.T) {
 		if id := s.ids(t, "dst")["big.bin"]; id == before["old/big.bin"] {
 			t.Errorf("without --track-renames the object was kept (%s): the test cannot tell", id)
 		}
+
+		// --track-renames-strategy leaf: the same name in another folder,
+		// with another mtime, is taken for the file it was.
+		rename("small.txt", "sub/small.txt")
+		later := time.Now().Add(-time.Hour).Truncate(time.Second)
+		if err := os.Chtimes(filepath.Join(src, "sub", "small.txt"), later, later); err != nil {
+			t.Fatal(err)
+		}
+		out = s.ok(t, "sync", "-v", "--track-renames", "--track-renames-strategy", "leaf", src, s.at("dst"))
+		wantOut(t, "sync --track-renames-strategy leaf", out, "sub/small.txt: Moved (renamed from small.txt)")
+		if id := s.ids(t, "dst")["sub/small.txt"]; id != before["small.txt"] {
+			t.Errorf("--track-renames-strategy leaf: a new object %s, was %s", id, before["small.txt"])
+		}
+		if code, errOut := s.run(t, "sync", "--track-renames", "--track-renames-strategy", "size", src, s.at("dst")); code != 1 || !strings.Contains(errOut, "--track-renames-strategy") {
+			t.Errorf("--track-renames-strategy size: exit %d, want 1\n%s", code, errOut)
+		}
 	})
 }

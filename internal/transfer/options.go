@@ -111,10 +111,13 @@ type Options struct {
 	// TrackRenames (sync): a destination-only file matching a
 	// source-only one (size and fingerprint, or size and mtime without
 	// fingerprints) is moved server-side instead of re-uploaded.
-	TrackRenames       bool
-	CreateEmptySrcDirs bool       // create source directories that have no files on the destination
-	DeleteExcluded     bool       // sync also deletes destination files the filter excludes
-	DeleteMode         DeleteMode // when sync deletes: DeleteAfter (the zero value), DeleteBefore, DeleteDuring
+	TrackRenames bool
+	// TrackRenamesStrategy is what a match shares besides the size
+	// (--track-renames-strategy; zero: RenameHash).
+	TrackRenamesStrategy RenameStrategy
+	CreateEmptySrcDirs   bool       // create source directories that have no files on the destination
+	DeleteExcluded       bool       // sync also deletes destination files the filter excludes
+	DeleteMode           DeleteMode // when sync deletes: DeleteAfter (the zero value), DeleteBefore, DeleteDuring
 	// LimitDeletes makes MaxDelete the most files a sync (or a backup
 	// of replaced files) deletes; more is a fatal "--max-delete
 	// threshold reached" and nothing more is deleted.

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,41 @@ const (
 	DeleteBefore                   // in a first pass over both trees, before any transfer
 	DeleteDuring                   // as the walk finds them, while files transfer
 )
+
+// RenameStrategy is --track-renames-strategy: what, besides its size, a
+// source-only file must share with an extraneous destination file to be
+// taken for it, renamed. It is a set of the Rename values; the zero value
+// means RenameHash.
+type RenameStrategy uint8
+
+// Rename strategies (rclone's hash, modtime and leaf).
+const (
+	// RenameHash: the same content, by MEGA fingerprint confirmed by the
+	// whole file's MAC where one side can compute it; by the mtime where
+	// neither side has fingerprints.
+	RenameHash    RenameStrategy = 1 << iota
+	RenameModTime                // the same modification time, within the modify window
+	RenameLeaf                   // the same file name (in another directory)
+)
+
+// ParseRenameStrategy parses rclone's --track-renames-strategy: "hash",
+// "modtime", "leaf" or several joined by commas ("modtime,leaf").
+func ParseRenameStrategy(s string) (RenameStrategy, error) {
+	var st RenameStrategy
+	for name := range strings.SplitSeq(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "hash":
+			st |= RenameHash
+		case "modtime":
+			st |= RenameModTime
+		case "leaf":
+			st |= RenameLeaf
+		default:
+			return 0, fmt.Errorf("unknown track-renames strategy %q: want hash, modtime or leaf, or several joined by commas", name)
+		}
+	}
+	return st, nil
+}
 
 // ErrImmutableModified is the failure of a file --immutable forbids
 // replacing.
@@ -307,8 +343,9 @@ func (e *engine) holdForRenames(j job) bool {
 }
 
 // trackRenames matches each held source-only file with an extraneous
-// destination file of the same size and content (fingerprints, or mtimes
-// without them) and moves that one into place; the rest are enqueued.
+// destination file of the same size and, as the strategy says, content
+// (fingerprints, or mtimes without them), mtime or name, and moves that
+// one into place; the rest are enqueued.
 func (e *engine) trackRenames(ctx context.Context, enqueue func(context.Context, job)) {
 	if !e.sf.tracking {
 		return
@@ -347,19 +384,25 @@ func (e *engine) trackRenames(ctx context.Context, enqueue func(context.Context,
 }
 
 // renameMatch finds the unused extraneous file among candidates (all of
-// s's size) that s was renamed from.
+// s's size) that s was renamed from, by the rename strategy.
 func (e *engine) renameMatch(ctx context.Context, s backend.Entry, extra []backend.Entry, candidates []int, used []bool) (int, bool) {
+	st := cmp.Or(e.opts.TrackRenamesStrategy, RenameHash)
+	byHash := st&RenameHash != 0 && e.cmp.fp.owner != nil
+	byTime := st&RenameModTime != 0 || st&RenameHash != 0 && e.cmp.fp.owner == nil
 	srcFP := ""
 	for _, i := range candidates {
 		if used[i] {
 			continue
 		}
 		d := extra[i]
-		if e.cmp.fp.owner == nil {
-			if withinWindow(s.ModTime, d.ModTime, e.cmp.opts.window) {
-				return i, true
-			}
+		if st&RenameLeaf != 0 && path.Base(d.Path) != path.Base(s.Path) {
 			continue
+		}
+		if byTime && !withinWindow(s.ModTime, d.ModTime, e.cmp.opts.window) {
+			continue
+		}
+		if !byHash {
+			return i, true
 		}
 		if srcFP == "" {
 			var err error

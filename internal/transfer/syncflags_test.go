@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -236,5 +237,48 @@ func TestDeleteExcludedKeepsBackupDir(t *testing.T) {
 	opts.Filter = nil
 	if err := Sync(t.Context(), Location{src, "s"}, Location{dst, "d"}, opts); !errors.Is(err, ErrOverlap) {
 		t.Errorf("backup dir inside the destination, not excluded: %v", err)
+	}
+}
+
+// TestTrackRenamesStrategy: --track-renames-strategy decides what a
+// renamed file shares with the one it was, besides the size: leaf takes
+// the same name in another folder whatever the mtime, modtime the same
+// mtime whatever the name, and "modtime,leaf" needs both. (The memory
+// backend has no fingerprints, so hash means modtime here.)
+func TestTrackRenamesStrategy(t *testing.T) {
+	t1 := t0.Add(time.Hour)
+	for _, c := range []struct {
+		strategy      string
+		moved, copied []string
+	}{
+		{"leaf", []string{"new/a.txt"}, []string{"new/b.txt"}},
+		{"modtime", []string{"new/b.txt"}, []string{"new/a.txt"}},
+		{"hash", []string{"new/b.txt"}, []string{"new/a.txt"}},
+		{"modtime,leaf", nil, []string{"new/a.txt", "new/b.txt"}},
+	} {
+		st, err := ParseRenameStrategy(c.strategy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, dst := memory.New(), memory.New()
+		put(t, src, "", tree{"new/a.txt": {data: "same1", mtime: t0}, "new/b.txt": {data: "same2", mtime: t1}})
+		put(t, dst, "", tree{"old/a.txt": {data: "same1", mtime: t0.Add(2 * time.Hour)}, "old/c.txt": {data: "same2", mtime: t1}})
+		opts, rec := testOptions(t)
+		opts.TrackRenames, opts.TrackRenamesStrategy = true, st
+		if err := Sync(t.Context(), Location{src, ""}, Location{dst, ""}, opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.paths(Moved); !slices.Equal(got, c.moved) {
+			t.Errorf("%s: moved %v, want %v", c.strategy, got, c.moved)
+		}
+		if got := rec.paths(Copied); !slices.Equal(got, c.copied) {
+			t.Errorf("%s: copied %v, want %v", c.strategy, got, c.copied)
+		}
+		if d := diffMaps(contents(t, dst, ""), map[string]string{"new/a.txt": "same1", "new/b.txt": "same2"}); d != "" {
+			t.Errorf("%s: destination:\n%s", c.strategy, d)
+		}
+	}
+	if _, err := ParseRenameStrategy("hash,size"); err == nil || !strings.Contains(err.Error(), `"size"`) {
+		t.Errorf("ParseRenameStrategy(hash,size) = %v, want an error naming size", err)
 	}
 }
