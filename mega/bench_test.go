@@ -63,7 +63,7 @@ func BenchmarkUpload(b *testing.B) {
 // BenchmarkUploadSmall uploads 32 KiB files one after the other into one
 // folder, as a program writing small files through a mount makes the
 // client do: the latency of u, the POST and p, and the client's work
-// around them (sendOne).
+// around them (uploadOne).
 func BenchmarkUploadSmall(b *testing.B) {
 	c, _ := benchClient(b)
 	d, err := c.Mkdir(b.Context(), c.Root(), "small")

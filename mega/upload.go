@@ -137,40 +137,82 @@ func (c *Client) uploadOnce(ctx context.Context, st state, parent *Node, name st
 	if err != nil {
 		return nil, err
 	}
+	f := &upFile{st: st, parent: parent, name: name, mtime: mtime, fk: fk, chunks: megacrypto.Chunks(size),
+		fp: megacrypto.NewFingerprinter(size)}
+	f.macs = make([][16]byte, len(f.chunks))
+	if pieces := c.pieces(f.chunks); len(pieces) == 1 {
+		return c.uploadOne(ctx, f, r, size, pieces[0])
+	}
+	url, err := c.uploadURL(ctx, size)
+	if err != nil {
+		return nil, err
+	}
+	token, err := c.sendData(ctx, url, &f.fk, r, size, f.chunks, f.macs, f.fp)
+	if err != nil {
+		return nil, err
+	}
+	req, err := c.putFileRequest(f)
+	if err != nil {
+		return nil, err
+	}
+	return c.putFile(ctx, f, req, token)
+}
+
+// upFile is what an upload needs to name its file with `p` once its data
+// is sealed: the file key, the chunk MACs and the fingerprint.
+type upFile struct {
+	st     state
+	parent *Node
+	name   string
+	mtime  time.Time
+	fk     megacrypto.FileKey
+	chunks []megacrypto.Chunk
+	macs   [][16]byte
+	fp     *megacrypto.Fingerprinter
+}
+
+// uploadURL asks for an upload slot of size bytes (`u`) and returns its URL.
+func (c *Client) uploadURL(ctx context.Context, size int64) (string, error) {
 	var ur megaapi.UploadReply
 	if err := c.call(ctx, "u", megaapi.UploadRequest{A: "u", Size: size, V: 2, SSL: c.ssl()}, &ur); err != nil {
 		if errors.Is(err, megaapi.ETOOMANY) {
 			// ferry's server (megaserver.DefaultLimits.UploadIdleTTL) drops
 			// idle slots after 10 minutes and answers -6 only when every
 			// slot is receiving data.
-			return nil, fmt.Errorf("the server has too many unfinished uploads for this account (-6 ETOOMANY); "+
+			return "", fmt.Errorf("the server has too many unfinished uploads for this account (-6 ETOOMANY); "+
 				"they expire after 10 minutes without data (on a ferry server), try again later: %w", err)
 		}
-		return nil, err
+		return "", err
 	}
 	if !strings.HasPrefix(ur.URL, "http") {
-		return nil, errors.New("cs u: malformed reply: no upload URL")
+		return "", errors.New("cs u: malformed reply: no upload URL")
 	}
-	chunks := megacrypto.Chunks(size)
-	macs := make([][16]byte, len(chunks))
-	fp := megacrypto.NewFingerprinter(size)
-	token, err := c.sendData(ctx, ur.URL, &fk, r, size, chunks, macs, fp)
-	if err != nil {
-		return nil, err
-	}
+	return ur.URL, nil
+}
 
-	fk.MetaMAC = megacrypto.MetaMAC(&fk, macs)
-	a, err := megacrypto.EncryptAttrs(fk.Key[:], megacrypto.Attrs{Name: name, Fingerprint: fp.Sum(mtime.Unix())})
+// putFileRequest is the `p` of f, all but the completion token, which
+// putFile sets: it needs the MACs of every chunk.
+func (c *Client) putFileRequest(f *upFile) (*megaapi.PutNodesRequest, error) {
+	f.fk.MetaMAC = megacrypto.MetaMAC(&f.fk, f.macs)
+	a, err := megacrypto.EncryptAttrs(f.fk.Key[:], megacrypto.Attrs{Name: f.name, Fingerprint: f.fp.Sum(f.mtime.Unix())})
 	if err != nil {
 		return nil, err
 	}
-	k, err := wrapKey(st.mk, fk.Pack())
+	k, err := wrapKey(f.st.mk, f.fk.Pack())
 	if err != nil {
 		return nil, err
 	}
-	req := megaapi.PutNodesRequest{A: "p", Target: parent.Handle, I: c.tag, Nodes: []megaapi.NewNode{{
-		Handle: megacrypto.B64Encode(token), Type: megaapi.TypeFile, Attr: a, Key: k}}}
-	if req.CR, err = c.shareCR(parent.Handle, []string{req.Nodes[0].Handle}, [][]byte{fk.Pack()}); err != nil {
+	return &megaapi.PutNodesRequest{A: "p", Target: f.parent.Handle, I: c.tag, Nodes: []megaapi.NewNode{{
+		Type: megaapi.TypeFile, Attr: a, Key: k}}}, nil
+}
+
+// putFile creates the file node of req (from putFileRequest for f) with
+// the completion token of its upload.
+func (c *Client) putFile(ctx context.Context, f *upFile, req *megaapi.PutNodesRequest, token []byte) (*Node, error) {
+	h := megacrypto.B64Encode(token)
+	req.Nodes[0].Handle = h
+	var err error
+	if req.CR, err = c.shareCR(f.parent.Handle, []string{h}, [][]byte{f.fk.Pack()}); err != nil {
 		return nil, err
 	}
 	var rep megaapi.PutNodesReply
@@ -180,16 +222,13 @@ func (c *Client) uploadOnce(ctx context.Context, st state, parent *Node, name st
 	if len(rep.Nodes) == 0 {
 		return nil, errors.New("cs p: malformed reply: no node")
 	}
-	return c.insertNodes(st, rep.Nodes)[0], nil
+	return c.insertNodes(f.st, rep.Nodes)[0], nil
 }
 
 // sendData runs the upload pipeline and returns the completion token.
 func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKey, r io.Reader, size int64,
 	chunks []megacrypto.Chunk, macs [][16]byte, fp *megacrypto.Fingerprinter) ([]byte, error) {
 	pieces := c.pieces(chunks)
-	if len(pieces) == 1 {
-		return c.sendOne(ctx, url, fk, r, size, pieces[0], chunks, macs, fp)
-	}
 	workers := runtime.GOMAXPROCS(0)
 	sem := semaphore.NewWeighted(c.budget)
 	g, gctx := errgroup.WithContext(ctx)
@@ -280,22 +319,40 @@ func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKe
 	return token, nil
 }
 
-// sendOne is sendData for a file of one piece, most small files: the
-// same steps, read, seal and POST, on the caller's goroutine. The
-// pipeline's goroutines and channel hand-offs would cost such a file more
-// than its crypto does, and a program writing small files one after the
-// other through a mount waits for each.
-func (c *Client) sendOne(ctx context.Context, url string, fk *megacrypto.FileKey, r io.Reader, size int64,
-	p piece, chunks []megacrypto.Chunk, macs [][16]byte, fp *megacrypto.Fingerprinter) ([]byte, error) {
+// uploadOne is uploadOnce for a file of one piece, most small files.
+// The client's work runs while `u` is on its way: another goroutine
+// reads and seals the piece and makes the `p` request (its attributes and
+// key encrypted), so only the three round trips are left in turn. The
+// caller's goroutine sends `u` itself: a goroutine started for it would
+// wait for this one to block, or for another thread to wake up, before
+// the request left. The pipeline's goroutines and channel hand-offs would
+// cost such a file more than its crypto does, and a program writing
+// small files one after the other through a mount waits for each.
+func (c *Client) uploadOne(ctx context.Context, f *upFile, r io.Reader, size int64, p piece) (*Node, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type sealed struct {
+		req *megaapi.PutNodesRequest
+		err error
+	}
 	up := &upPiece{piece: p, buf: c.getBuf(p.size)}
 	defer c.putBuf(up.buf) // postPiece returns once the transport is done with it
-	if err := readPiece(r, up, size, fp); err != nil {
-		return nil, err
+	sealc := make(chan sealed, 1)
+	go func() {
+		req, err := c.sealOne(f, r, size, up)
+		if err != nil {
+			cancel() // no use for the slot
+		}
+		sealc <- sealed{req, err}
+	}()
+	url, uerr := c.uploadURL(ctx, size)
+	sd := <-sealc
+	switch {
+	case sd.err != nil:
+		return nil, sd.err
+	case uerr != nil:
+		return nil, uerr
 	}
-	if err := readEnd(r, size); err != nil {
-		return nil, err
-	}
-	up.sum = sealPiece(fk, megacrypto.NewMultiMAC(fk), &up.piece, *up.buf, chunks, macs)
 	token, err := c.postPiece(ctx, url, up)
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -305,7 +362,20 @@ func (c *Client) sendOne(ctx context.Context, url string, fk *megacrypto.FileKey
 	case token == nil:
 		return nil, errors.New("the server sent no completion token")
 	}
-	return token, nil
+	return c.putFile(ctx, f, sd.req, token)
+}
+
+// sealOne reads the only piece of f, p, from r, seals it and returns the
+// `p` request of f.
+func (c *Client) sealOne(f *upFile, r io.Reader, size int64, p *upPiece) (*megaapi.PutNodesRequest, error) {
+	if err := readPiece(r, p, size, f.fp); err != nil {
+		return nil, err
+	}
+	if err := readEnd(r, size); err != nil {
+		return nil, err
+	}
+	p.sum = sealPiece(&f.fk, megacrypto.NewMultiMAC(&f.fk), &p.piece, *p.buf, f.chunks, f.macs)
+	return c.putFileRequest(f)
 }
 
 // readPiece fills p's buffer from r, the source of a size-byte file, and
