@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -108,6 +109,10 @@ var commands = map[string]command{
 
 // serveCS handles POST /cs: a JSON array of commands, answered by an array
 // of results or by a bare number for a whole-request error.
+// replyWriters buffer /cs replies (32 KiB each): one allocated and
+// cleared per request was most of a small command's garbage.
+var replyWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+
 func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -183,7 +188,12 @@ func (s *Server) serveCS(w http.ResponseWriter, r *http.Request) {
 	capture := &capWriter{limit: replayMaxReply}
 	if !drop {
 		w.Header().Set("Content-Type", "application/json")
-		bw = bufio.NewWriterSize(w, 32<<10)
+		bw = replyWriters.Get().(*bufio.Writer)
+		bw.Reset(w)
+		defer func() {
+			bw.Reset(nil)
+			replyWriters.Put(bw)
+		}()
 		out = io.MultiWriter(bw, capture)
 	}
 	base := s.baseURL(r)

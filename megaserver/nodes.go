@@ -213,7 +213,7 @@ func (s *Server) cmdPutNodes(c *call) result {
 	}
 	now := s.now().Unix()
 	res := s.mutate(c, func(tx *bolt.Tx, m *mutation) ([]byte, error) {
-		u, err := getUser(tx, m.user)
+		quota, err := userQuota(tx, m.user)
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +255,7 @@ func (s *Server) cmdPutNodes(c *call) result {
 				}
 				n.S, n.Blob = comp.size, comp.blob
 				st.Used += comp.size
-				if st.Used > quotaOf(u) {
+				if st.Used > quota {
 					return nil, megaapi.EOVERQUOTA
 				}
 				if err := blobs.Put([]byte(comp.blob), []byte(n.H)); err != nil {

@@ -88,11 +88,11 @@ func (s *Server) cmdUpload(c *call) result {
 	user := c.sess.user
 	var quota, used int64
 	err := s.db.View(func(tx *bolt.Tx) error {
-		u, err := getUser(tx, user)
-		if err != nil {
+		var err error
+		if quota, err = userQuota(tx, user); err != nil {
 			return err
 		}
-		quota, used = quotaOf(u), getState(tx, user).Used
+		used = getState(tx, user).Used
 		return nil
 	})
 	if err != nil {

@@ -497,6 +497,22 @@ func quotaOf(u *userRec) int64 {
 	return unlimitedQuota
 }
 
+// userQuota is quotaOf the record of user, decoding nothing else of it
+// (its keys are most of it): `u` and `p` of every upload need only that.
+func userQuota(tx *bolt.Tx, user string) (int64, error) {
+	v := tx.Bucket(bucketUsers).Get([]byte(user))
+	if v == nil {
+		return 0, megaapi.ENOENT
+	}
+	var u struct {
+		Quota int64 `json:"quota"`
+	}
+	if err := json.Unmarshal(v, &u); err != nil {
+		return 0, fmt.Errorf("decode user %s: %w", user, err)
+	}
+	return quotaOf(&userRec{Quota: u.Quota}), nil
+}
+
 // ---- hashcash ----
 
 const (
