@@ -448,32 +448,24 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 	if !ok {
 		return nil
 	}
-	// The journal record is written while the upload runs, not before
-	// it: its fsyncs (data, record, folder) then cost the close nothing
-	// on top of the upload's round trips. What the journal promises
-	// holds all the same. A close returns only after both ended, so the
-	// file of a close that returned is on the remote or, when the upload
-	// failed, in the journal (kept by release, retried in the background
-	// and by the next mount). An upload in flight at a crash is
-	// journalled too, unless the crash came within the record's first
-	// moments, when no close had returned: no more is lost than by a
-	// crash just before the close. A record whose upload finished first
-	// is removed below; if a crash keeps it, the replay finds the file
-	// there with its size and mtime and skips it.
-	journalled := make(chan error, 1)
-	go func() { journalled <- w.journal(p, replaces) }()
-	journalDone := func() {
-		if journalled == nil {
-			return
-		}
-		if err := <-journalled; err != nil {
-			v.log.Error("vfs: cannot journal the upload; a crash before it finishes loses the write", "path", p, "err", err)
-		}
-		journalled = nil
-	}
-	defer journalDone()
+	// The journal record is written only when the upload takes longer
+	// than journalGrace, or fails, not before it: most small uploads to
+	// a near server end first and cost no fsync (data, record, folder)
+	// or record to remove, and the record of a slow one costs its close
+	// nothing on top of its round trips. What the journal promises holds
+	// all the same. A close returns only after both ended, so the file of
+	// a close that returned is on the remote or, when the upload failed,
+	// in the journal (kept by release, retried in the background and by
+	// the next mount). An upload in flight at a crash is journalled too,
+	// unless the crash came within its first journalGrace (and the
+	// record's fsyncs), when no close had returned: no more is lost than
+	// by a crash just before the close. A record whose upload finished
+	// first is removed below; if a crash keeps it, the replay finds the
+	// file there with its size and mtime and skips it.
+	j := w.lazyJournal(p, replaces)
+	defer j.end(false)
 	if v.crashBeforePut != nil {
-		journalDone()
+		j.end(true)
 		if err := v.crashBeforePut(); err != nil {
 			return err
 		}
@@ -493,7 +485,7 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 		w.n.parent.mut++ // a List during the upload may show both the old and the new object
 		v.mu.Unlock()
 	}
-	journalDone()
+	j.end(err != nil)
 	if err != nil {
 		return err
 	}
@@ -515,6 +507,48 @@ func (w *writeFile) uploadLocked(ctx context.Context, pol retry.Policy) error {
 	w.n.entry, w.n.local = e, false
 	v.rekey(w.n, old)
 	return nil
+}
+
+// journalGrace is how long an upload at close or fsync runs before its
+// journal record is written.
+const journalGrace = 50 * time.Millisecond
+
+// pendingJournal is the journal record of an upload in flight, written
+// by a timer once the upload has run journalGrace.
+type pendingJournal struct {
+	w     *writeFile
+	p     string
+	rep   string
+	timer *time.Timer
+	once  sync.Once
+}
+
+// lazyJournal starts the timer of the record of w's upload to p
+// (replacing rep). The caller holds w.mu until it called end.
+func (w *writeFile) lazyJournal(p, rep string) *pendingJournal {
+	j := &pendingJournal{w: w, p: p, rep: rep}
+	j.timer = time.AfterFunc(journalGrace, func() { j.once.Do(j.write) })
+	return j
+}
+
+// write writes the record. The upload's caller holds w.mu all along
+// and waits for write (end) before it lets go.
+func (j *pendingJournal) write() {
+	if err := j.w.journal(j.p, j.rep); err != nil {
+		j.w.v.log.Error("vfs: cannot journal the upload; a crash before it finishes loses the write", "path", j.p, "err", err)
+	}
+}
+
+// end stops the timer and waits for a record being written; need writes
+// it now if it was not (the upload failed: release keeps the file for
+// its retries). Later calls do nothing.
+func (j *pendingJournal) end(need bool) {
+	j.timer.Stop()
+	j.once.Do(func() {
+		if need {
+			j.write()
+		}
+	})
 }
 
 // journalLocked writes w's journal record if w is dirty, for the path its

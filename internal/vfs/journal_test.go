@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -813,4 +814,56 @@ func TestUploadDefaultAttempts(t *testing.T) {
 	if fb.puts != vfs.DefaultUploadAttempts {
 		t.Errorf("%d Puts, want %d", fb.puts, vfs.DefaultUploadAttempts)
 	}
+}
+
+// slowPut wraps a backend: each Put waits delay first and counts the
+// journal records on disk then, in atRecords.
+type slowPut struct {
+	backend.Backend
+	delay     time.Duration
+	records   func() int
+	atRecords []int
+}
+
+func (s *slowPut) Put(ctx context.Context, p string, r io.Reader, size int64, t time.Time) (backend.Entry, error) {
+	time.Sleep(s.delay)
+	s.atRecords = append(s.atRecords, s.records())
+	return s.Backend.Put(ctx, p, r, size, t)
+}
+
+// TestJournalOnlySlowUploads: an upload at close that ends within the
+// journal's grace writes no record (no fsyncs on a fast server), one that
+// runs longer has its record on disk while it runs, and either leaves
+// none once stored. Time is synctest's.
+func TestJournalOnlySlowUploads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		mem := memory.New()
+		cache := t.TempDir()
+		sp := &slowPut{Backend: mem, records: func() int { return countSuffix(journalFiles(t, cache, mem), ".json") }}
+		v := newVFSIn(t, sp, cache)
+		for _, c := range []struct {
+			delay   time.Duration
+			records int
+		}{{10 * time.Millisecond, 0}, {time.Second, 1}} {
+			sp.delay = c.delay
+			name := fmt.Sprintf("after-%v.txt", c.delay)
+			_, h := create(t, v, name, "data")
+			if err := h.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := sp.atRecords[len(sp.atRecords)-1]; got != c.records {
+				t.Errorf("%s: %d journal records while its upload ran, want %d", name, got, c.records)
+			}
+			if err := h.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if j := journalFiles(t, cache, mem); countSuffix(j, ".json") != 0 {
+				t.Errorf("%s: journal after the upload: %v", name, j)
+			}
+			if got, _ := content(t, mem, name); got != "data" {
+				t.Errorf("%s: stored %q", name, got)
+			}
+		}
+	})
 }
