@@ -27,6 +27,7 @@
 #                         shows the median, the details every run
 #   FERRY_BENCH_MF_SIZE   bytes of the large file (default 256M)
 #   FERRY_BENCH_MF_FILES  number of small files (default 500)
+#   FERRY_BENCH_MF_ONLY   "large" or "small": run only that file set's rows
 #   FERRY_BENCH_DIR       where servers and source files live (default /dev/shm)
 #   FERRY_BENCH_KEEP=DIR  keep the raw go test output in DIR
 #
@@ -42,9 +43,15 @@ mkdir -p "$out"
 [ -n "${FERRY_BENCH_KEEP:-}" ] || trap 'rm -rf "$out"' EXIT
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
-bench_cmd="go test -run '^\$' -bench BenchmarkMediaFire -benchtime=1x -count=$count ./bench/"
+pattern=BenchmarkMediaFire
+case ${FERRY_BENCH_MF_ONLY:-} in
+  "") ;;
+  large|small) pattern="BenchmarkMediaFire/-$FERRY_BENCH_MF_ONLY\$" ;;
+  *) echo "mediafire.sh: FERRY_BENCH_MF_ONLY is large or small, not $FERRY_BENCH_MF_ONLY" >&2; exit 2 ;;
+esac
+bench_cmd="go test -run '^\$' -bench '$pattern' -benchtime=1x -count=$count ./bench/"
 echo "+ $bench_cmd" >&2
-go test -run '^$' -bench BenchmarkMediaFire -benchtime=1x -count="$count" ./bench/ | tee "$out/bench.txt" >&2
+go test -run '^$' -bench "$pattern" -benchtime=1x -count="$count" ./bench/ | tee "$out/bench.txt" >&2
 load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
 cpu=$(awk -F': ' '/^cpu:/ {print $2; exit}' "$out/bench.txt")
@@ -65,6 +72,7 @@ function fmt_rate(v) { return v > 0 ? sprintf("%.0f", v) : "n/a" }
 function share(a, b) { return (a > 0 && b > 0) ? 100 * a / b : 0 }
 function fmt_share(p) { return p > 0 ? sprintf("%.0f%%", p) : "n/a" }
 function fmt_calls(c) { return (c != "") ? sprintf("%.2f", c) : "n/a" }
+function fmt_cpu(a, b) { return (a != "" && b != "") ? sprintf("%.0f / %.0f", a, b) : "n/a" }
 function met(ok) { return ok ? "met" : "**missed**" }
 
 $1 ~ /^BenchmarkMediaFire\// {
@@ -76,33 +84,39 @@ $1 ~ /^BenchmarkMediaFire\// {
     if ($i == "MB/s") rate[name] = rate[name] " " $(i-1)
     if ($i == "calls/file") calls[name] = calls[name] " " $(i-1)
     if ($i == "setup-calls") setup[name] = setup[name] " " $(i-1)
+    if ($i == "cpu-ms/op") cpums[name] = cpums[name] " " $(i-1)
   }
 }
 END {
   for (n in rate) r[n] = median(rate[n])
   for (n in calls) c[n] = median(calls[n])
   for (n in setup) su[n] = median(setup[n])
+  for (n in cpums) cm[n] = median(cpums[n])
 
   printf "### ferry vs curl, MediaFire stand-in on loopback\n\n"
   printf "Large file %s, %s small files of 4-64 KiB; median of %d runs (MB/s = 10^6 bytes/s); %s, %s cores; load average before the run: %s, after: %s; %s.\n", size, files, count, cpu, cores, load, load_after, curlv
   printf "API calls are counted at the server and exclude direct downloads; ferry moved a warm-up file first (its one-time calls: put %s, get %s).\n\n", su["put-small/ferry"], su["get-small/ferry"]
-  printf "| operation | ferry MB/s | curl MB/s | ferry/curl | ferry API calls per file | curl API calls per file | target | result |\n"
-  printf "|---|---:|---:|---:|---:|---:|---|---|\n"
+  printf "| operation | ferry MB/s | curl MB/s | ferry/curl | CPU ms per op, ferry / curl | ferry API calls per file | curl API calls per file | target | result |\n"
+  printf "|---|---:|---:|---:|---:|---:|---:|---|---|\n"
 
-  f = r["put-large/ferry"]; b = r["put-large/curl"]; p = share(f, b)
-  printf "| put %s, curl upload/simple | %s | %s | %s | %s | %s | >= 80%% of curl | %s |\n", size, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_calls(c["put-large/ferry"]), fmt_calls(c["put-large/curl"]), met(p >= 80)
-  b = r["put-large/curl-resumable"]; p = share(f, b)
-  printf "| put %s, curl upload/resumable units | %s | %s | %s | %s | %s | >= 80%% of curl | %s |\n", size, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_calls(c["put-large/ferry"]), fmt_calls(c["put-large/curl-resumable"]), met(p >= 80)
-  f = r["get-large/ferry"]; b = r["get-large/curl"]; p = share(f, b)
-  printf "| get %s, curl of the direct link | %s | %s | %s | %s | %s | >= 80%% of curl | %s |\n", size, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_calls(c["get-large/ferry"]), fmt_calls(c["get-large/curl"]), met(p >= 80)
-  b = r["get-large/curl-sha256"]; p = share(f, b)
-  printf "| get %s, curl piped into openssl dgst -sha256 | %s | %s | %s | %s | %s | >= 80%% of curl | %s |\n", size, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_calls(c["get-large/ferry"]), fmt_calls(c["get-large/curl-sha256"]), met(p >= 80)
-  f = r["put-small/ferry"]; b = r["put-small/curl"]; p = share(f, b); k = c["put-small/ferry"]
-  printf "| put %s small files | %s | %s | %s | %s | %s | <= 3 API calls per file | %s |\n", files, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_calls(k), fmt_calls(c["put-small/curl"]), met(k != "" && k <= 3)
-  f = r["get-small/ferry"]; b = r["get-small/curl"]; p = share(f, b)
-  printf "| get %s small files | %s | %s | %s | %s | %s | (none) | |\n", files, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_calls(c["get-small/ferry"]), fmt_calls(c["get-small/curl"])
-  printf "\n<details><summary>every run (MB/s; API calls per file)</summary>\n\n"
-  for (i = 1; i <= norder; i++) printf "- %s:%s;%s\n", order[i], rate[order[i]], calls[order[i]]
+  if ("put-large/ferry" in r || "get-large/ferry" in r) {
+    f = r["put-large/ferry"]; b = r["put-large/curl"]; p = share(f, b)
+    printf "| put %s, curl upload/simple | %s | %s | %s | %s | %s | %s | >= 80%% of curl | %s |\n", size, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_cpu(cm["put-large/ferry"], cm["put-large/curl"]), fmt_calls(c["put-large/ferry"]), fmt_calls(c["put-large/curl"]), met(p >= 80)
+    b = r["put-large/curl-resumable"]; p = share(f, b)
+    printf "| put %s, curl upload/resumable units | %s | %s | %s | %s | %s | %s | >= 80%% of curl | %s |\n", size, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_cpu(cm["put-large/ferry"], cm["put-large/curl-resumable"]), fmt_calls(c["put-large/ferry"]), fmt_calls(c["put-large/curl-resumable"]), met(p >= 80)
+    f = r["get-large/ferry"]; b = r["get-large/curl"]; p = share(f, b)
+    printf "| get %s, curl of the direct link | %s | %s | %s | %s | %s | %s | >= 80%% of curl | %s |\n", size, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_cpu(cm["get-large/ferry"], cm["get-large/curl"]), fmt_calls(c["get-large/ferry"]), fmt_calls(c["get-large/curl"]), met(p >= 80)
+    b = r["get-large/curl-sha256"]; p = share(f, b)
+    printf "| get %s, curl piped into openssl dgst -sha256 | %s | %s | %s | %s | %s | %s | >= 80%% of curl | %s |\n", size, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_cpu(cm["get-large/ferry"], cm["get-large/curl-sha256"]), fmt_calls(c["get-large/ferry"]), fmt_calls(c["get-large/curl-sha256"]), met(p >= 80)
+  }
+  if ("put-small/ferry" in r || "get-small/ferry" in r) {
+    f = r["put-small/ferry"]; b = r["put-small/curl"]; p = share(f, b); k = c["put-small/ferry"]
+    printf "| put %s small files | %s | %s | %s | %s | %s | %s | <= 3 API calls per file | %s |\n", files, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_cpu(cm["put-small/ferry"], cm["put-small/curl"]), fmt_calls(k), fmt_calls(c["put-small/curl"]), met(k != "" && k <= 3)
+    f = r["get-small/ferry"]; b = r["get-small/curl"]; p = share(f, b)
+    printf "| get %s small files | %s | %s | %s | %s | %s | %s | (none) | |\n", files, fmt_rate(f), fmt_rate(b), fmt_share(p), fmt_cpu(cm["get-small/ferry"], cm["get-small/curl"]), fmt_calls(c["get-small/ferry"]), fmt_calls(c["get-small/curl"])
+  }
+  printf "\n<details><summary>every run (MB/s; API calls per file; CPU ms per op)</summary>\n\n"
+  for (i = 1; i <= norder; i++) printf "- %s:%s;%s;%s\n", order[i], rate[order[i]], calls[order[i]], cpums[order[i]]
   printf "\n</details>\n\n"
   printf "Command: `%s`.\n", bench_cmd
 }

@@ -14,6 +14,11 @@ package bench
 //	                      G suffix; default 256M
 //	FERRY_BENCH_MF_FILES  number of small files (4-64 KiB, fixed seed);
 //	                      default 500
+//
+// Each sub-benchmark also reports cpu-ms/op: the CPU time (user and
+// system) of the timed part, of this process (ferry's client and the
+// in-process server) and of the children it waited for (curl, openssl).
+// On a shared machine it moves far less than the rates do.
 
 import (
 	"bytes"
@@ -31,6 +36,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,6 +151,34 @@ func drain(rc io.ReadCloser, name string, want int64) error {
 type writeOnly struct{}
 
 func (writeOnly) Write(p []byte) (int, error) { return len(p), nil }
+
+// cpuClock adds up the CPU time of the timed parts of a sub-benchmark:
+// this process's and its waited-for children's (curl and its pipe).
+type cpuClock struct {
+	start, total time.Duration
+}
+
+func (c *cpuClock) Start(b *testing.B) { b.StartTimer(); c.start = processCPU(b) + childrenCPU(b) }
+
+func (c *cpuClock) Stop(b *testing.B) {
+	b.StopTimer()
+	c.total += processCPU(b) + childrenCPU(b) - c.start
+}
+
+// Report reports the CPU time per op as cpu-ms/op.
+func (c *cpuClock) Report(b *testing.B) {
+	b.ReportMetric(float64(c.total)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// childrenCPU is the user plus system time of the children the process
+// has waited for.
+func childrenCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // warmName is the file a warm-up moves before the clock starts, so the
 // one-time calls (login, action token, folder lookups and creation) are
@@ -443,32 +477,36 @@ func BenchmarkMediaFire(b *testing.B) {
 	} {
 		b.Run("put-"+set.name+"/ferry", func(b *testing.B) {
 			b.SetBytes(set.bytes)
+			var cpu cpuClock
+			defer cpu.Report(b)
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				ts := mfServer(b)
 				be := mfBackend(b, ts, "ferry-"+strconv.Itoa(i))
 				setup := warmUp(b, ts, be, true)
-				b.StartTimer()
+				cpu.Start(b)
 				for _, p := range set.paths {
 					if err := putFile(b.Context(), be, filepath.Base(p), p); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.StopTimer()
+				cpu.Stop(b)
 				reportCalls(b, ts, len(set.paths), setup)
 			}
 		})
 		b.Run("put-"+set.name+"/curl", func(b *testing.B) {
 			b.SetBytes(set.bytes)
+			var cpu cpuClock
+			defer cpu.Report(b)
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				ts := mfServer(b)
 				_, tok, folder := curlSession(b, ts)
 				cfg := curlUploads(ts.URL, tok, folder, set.paths, set.sizes)
 				ts.Server.ResetStats()
-				b.StartTimer()
+				cpu.Start(b)
 				out := curl(b, cfg)
-				b.StopTimer()
+				cpu.Stop(b)
 				checkUploads(b, out, len(set.paths))
 				reportCalls(b, ts, len(set.paths), 0)
 			}
@@ -476,15 +514,17 @@ func BenchmarkMediaFire(b *testing.B) {
 		if set.name == "large" {
 			b.Run("put-large/curl-resumable", func(b *testing.B) {
 				b.SetBytes(set.bytes)
+				var cpu cpuClock
+				defer cpu.Report(b)
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
 					ts := mfServer(b)
 					s, tok, folder := curlSession(b, ts)
 					cfg, units := curlResumable(b, s, ts.URL, tok, folder, fx.large)
 					ts.Server.ResetStats()
-					b.StartTimer()
+					cpu.Start(b)
 					out := curl(b, cfg)
-					b.StopTimer()
+					cpu.Stop(b)
 					checkUploads(b, out, units)
 					if st := ts.Server.Stats(); st.UnitBytes != fx.largeSize {
 						b.Fatalf("the server received %d unit bytes, want %d", st.UnitBytes, fx.largeSize)
@@ -495,13 +535,15 @@ func BenchmarkMediaFire(b *testing.B) {
 		}
 		b.Run("get-"+set.name+"/ferry", func(b *testing.B) {
 			b.SetBytes(set.bytes)
+			var cpu cpuClock
+			defer cpu.Report(b)
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				ts := mfServer(b)
 				seed(b, ts, set.paths)
 				be := mfBackend(b, ts, "seed")
 				setup := warmUp(b, ts, be, false)
-				b.StartTimer()
+				cpu.Start(b)
 				// As a copy does: one listing, then each file by its id.
 				entries, err := be.List(b.Context(), "")
 				if err != nil {
@@ -520,12 +562,14 @@ func BenchmarkMediaFire(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.StopTimer()
+				cpu.Stop(b)
 				reportCalls(b, ts, len(set.paths), setup)
 			}
 		})
 		b.Run("get-"+set.name+"/curl", func(b *testing.B) {
 			b.SetBytes(set.bytes)
+			var cpu cpuClock
+			defer cpu.Report(b)
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				ts := mfServer(b)
@@ -533,9 +577,9 @@ func BenchmarkMediaFire(b *testing.B) {
 				s, _, _ := curlSession(b, ts)
 				cfg := curlDownloads(directLinks(b, s, seedFolder(b, s), names(set.paths)))
 				ts.Server.ResetStats()
-				b.StartTimer()
+				cpu.Start(b)
 				out := curl(b, cfg)
-				b.StopTimer()
+				cpu.Stop(b)
 				checkDownloads(b, out, set.sizes)
 				reportCalls(b, ts, len(set.paths), 0)
 			}
@@ -555,6 +599,8 @@ func BenchmarkMediaFire(b *testing.B) {
 				want := hex.EncodeToString(sum[:])
 				data = nil
 				b.SetBytes(set.bytes)
+				var cpu cpuClock
+				defer cpu.Report(b)
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
 					ts := mfServer(b)
@@ -562,9 +608,9 @@ func BenchmarkMediaFire(b *testing.B) {
 					s, _, _ := curlSession(b, ts)
 					links := directLinks(b, s, seedFolder(b, s), names(set.paths))
 					ts.Server.ResetStats()
-					b.StartTimer()
+					cpu.Start(b)
 					got := curlHashed(b, links[0])
-					b.StopTimer()
+					cpu.Stop(b)
 					if got != want {
 						b.Fatalf("curl | openssl dgst: %s, want %s", got, want)
 					}
