@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync"
 
 	"ferry/internal/backend"
 	mfclient "ferry/mediafire"
@@ -30,9 +31,9 @@ type spooled struct {
 // them ready for the upload. A source that can be read again at offsets
 // (an io.ReaderAt and io.Seeker at its start, such as an *os.File) is
 // used as it is; any other is copied to memory or a temporary file. Above
-// memSpool the bytes go in blocks to a second goroutine that writes the
-// copy and hashes the units (see blockSpooler), so the two hashes overlap
-// on two cores.
+// memSpool the bytes go in blocks through two more goroutines, one for
+// the whole hash and one that writes the copy and hashes the units (see
+// blockSpooler), so the reads and the two hashes overlap.
 func spool(ctx context.Context, r io.Reader, size int64) (*spooled, error) {
 	h := sha256.New()
 	src := backend.ContextReader(ctx, r)
@@ -95,19 +96,23 @@ func rereadable(r io.Reader) (io.ReaderAt, bool) {
 	return ra, true
 }
 
-// Spooling blocks: spoolBlock bytes each, spoolBlocks of them in flight.
+// Spooling blocks: spoolBlock bytes each, spoolBlocks of them in flight
+// (one for each stage of blockSpooler.ReadFrom and one to spare).
 // spoolBlock divides every unit size, so units are cut at block bounds.
 const (
 	spoolBlock  = 1 << 20
-	spoolBlocks = 3
+	spoolBlocks = 4
 )
 
 // blockSpooler is the io.Writer spool copies a large source into. Its
-// ReadFrom (which io.Copy prefers) reads the source in blocks, hashes each
-// and hands it to a goroutine that writes it to f (when set) and feeds it
-// to the unit hasher (when set), so that work on block n overlaps reading
-// and hashing block n+1; at most spoolBlocks blocks are held. Write is
-// there for callers that write (io.Copy never does here).
+// ReadFrom (which io.Copy prefers) reads the source in blocks and passes
+// each down a pipeline of two goroutines: one hashes it whole, the next
+// writes it to f (when set) and feeds it to the unit hasher (when set).
+// Reading block n+2, hashing block n+1 and the unit hash of block n
+// overlap, so the read, which costs about half a hash, is off the path of
+// the whole-file hash, the one that cannot be split; at most spoolBlocks
+// blocks are held. Write is there for callers that write (io.Copy never
+// does here).
 type blockSpooler struct {
 	f     *os.File // nil: no copy
 	h     hash.Hash
@@ -129,17 +134,27 @@ func (s *blockSpooler) Write(p []byte) (int, error) {
 // end). An error of r or of the file is returned, the first one that
 // happened; the file is then incomplete.
 func (s *blockSpooler) ReadFrom(r io.Reader) (int64, error) {
+	// A block goes free -> (read) -> full -> (hash) -> hashed -> (write,
+	// unit hash) -> free; each channel holds every block, so no send
+	// blocks.
 	free := make(chan []byte, spoolBlocks)
 	for range spoolBlocks {
 		free <- make([]byte, spoolBlock)
 	}
 	full := make(chan []byte, spoolBlocks)
+	hashed := make(chan []byte, spoolBlocks)
 	failed := make(chan struct{}) // closed when a write fails
 	var werr error                // set before failed is closed
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(hashed)
 		for b := range full {
+			s.h.Write(b)
+			hashed <- b
+		}
+	})
+	wg.Go(func() {
+		for b := range hashed {
 			if werr == nil && s.f != nil {
 				if _, err := s.f.Write(b); err != nil {
 					werr = fmt.Errorf("temporary file for the upload: %w", err)
@@ -151,7 +166,7 @@ func (s *blockSpooler) ReadFrom(r io.Reader) (int64, error) {
 			}
 			free <- b[:cap(b)]
 		}
-	}()
+	})
 	var (
 		n    int64
 		rerr error
@@ -166,7 +181,6 @@ read:
 		}
 		k, err := fill(r, b)
 		if k > 0 {
-			s.h.Write(b[:k])
 			n += int64(k)
 			full <- b[:k]
 		} else {
@@ -180,7 +194,7 @@ read:
 		}
 	}
 	close(full)
-	<-done
+	wg.Wait()
 	if rerr == nil {
 		rerr = werr
 	}
