@@ -67,14 +67,29 @@ func (fh *fileHasher) advance(data string, r *resumableRec) error {
 		return err
 	}
 	defer f.Close()
-	buf := make([]byte, min(unitCopyBuffer, r.UnitSize))
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
 	for ; fh.next < r.Units && r.has(fh.next); fh.next++ {
 		off := int64(fh.next) * r.UnitSize
-		if _, err := io.CopyBuffer(fh.h, io.NewSectionReader(f, off, r.UnitSize), buf); err != nil {
+		// A unit past the file's end hashes short, and the size check of
+		// the assembly fails.
+		if err := hashRange(fh.h, f, off, max(0, min(r.UnitSize, fi.Size()-off))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readRange feeds h the n bytes of f at off, read through a buffer.
+func readRange(h hash.Hash, f *os.File, off, n int64) error {
+	buf := make([]byte, min(unitCopyBuffer, max(n, 1)))
+	m, err := io.CopyBuffer(h, io.NewSectionReader(f, off, n), buf)
+	if err == nil && m != n {
+		err = fmt.Errorf("%d bytes at %d: read %d: %w", n, off, m, io.ErrUnexpectedEOF)
+	}
+	return err
 }
 
 // fileHash returns the SHA-256 and length of the data file of the
