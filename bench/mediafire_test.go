@@ -585,6 +585,26 @@ func BenchmarkMediaFire(b *testing.B) {
 			}
 		})
 		if set.name == "large" {
+			// The ceiling of a verified get (and of the whole-file hash a
+			// put needs before its first unit): SHA-256 on one core, of
+			// the large file's size in 1 MiB blocks, as the download's
+			// hashing goroutine sees them.
+			b.Run("get-large/sha256", func(b *testing.B) {
+				blk := make([]byte, 1<<20)
+				fillAt(blk, dataSeed, 0)
+				b.SetBytes(set.bytes)
+				var cpu cpuClock
+				defer cpu.Report(b)
+				for i := 0; i < b.N; i++ {
+					cpu.Start(b)
+					h := sha256.New()
+					for n := set.bytes; n > 0; n -= int64(len(blk)) {
+						h.Write(blk[:min(n, int64(len(blk)))])
+					}
+					h.Sum(nil)
+					cpu.Stop(b)
+				}
+			})
 			// curl verifies nothing; ferry checks every download's SHA-256.
 			// This baseline pays for the hash too.
 			b.Run("get-large/curl-sha256", func(b *testing.B) {
