@@ -36,7 +36,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -168,16 +167,6 @@ func (c *cpuClock) Stop(b *testing.B) {
 // Report reports the CPU time per op as cpu-ms/op.
 func (c *cpuClock) Report(b *testing.B) {
 	b.ReportMetric(float64(c.total)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
-}
-
-// childrenCPU is the user plus system time of the children the process
-// has waited for.
-func childrenCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // warmName is the file a warm-up moves before the clock starts, so the
