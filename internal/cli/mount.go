@@ -28,8 +28,47 @@ type mountOptions struct {
 	logFile      string
 	cacheMaxSize sizeFlag
 	readAhead    sizeFlag
-	writeBack    time.Duration
+	writeBack    writeBackFlag
 	transfers    int
+}
+
+// writeBackFlag is --vfs-write-back, a vfs.Options.WriteBack: how long
+// after its close a file's upload starts in the background ("0s", the
+// default: at once), or "off": the close waits for the upload.
+type writeBackFlag time.Duration
+
+// String implements pflag.Value.
+func (w *writeBackFlag) String() string {
+	switch d := time.Duration(*w); d {
+	case 0:
+		return "off"
+	case vfs.WriteBackNow:
+		return "0s"
+	default:
+		return d.String()
+	}
+}
+
+// Type implements pflag.Value.
+func (w *writeBackFlag) Type() string { return "duration" }
+
+// Set implements pflag.Value.
+func (w *writeBackFlag) Set(s string) error {
+	if strings.EqualFold(s, "off") {
+		*w = 0
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return err
+	case d < 0:
+		return errors.New("want a duration of 0 or more, or off")
+	case d == 0:
+		d = vfs.WriteBackNow
+	}
+	*w = writeBackFlag(d)
+	return nil
 }
 
 // envDaemon marks the background process of "ferry mount --daemon": it
@@ -55,10 +94,12 @@ goes to --log-file.
 The remote's resumed session is used: no new login. Reads fetch only the
 byte ranges asked for; a file read whole is verified (MEGA's MAC), and a
 mismatch is EIO. Files written are uploaded when they are closed, with
-their mtime, retried with backoff; an upload error is returned by close
-and fsync. With --vfs-write-back D a close returns once the file is
-journalled on disk and the upload starts D later in the background
-(--transfers at once); unmounting uploads what still waits. Written
+their mtime, retried with backoff: a close returns once the file is
+journalled on disk (fsynced) and its upload starts in the background at
+once (--transfers at a time), or --vfs-write-back D later; fsync waits
+for the upload and returns its error, and unmounting uploads what still
+waits. With --vfs-write-back off a close waits for its upload and
+returns its error, as fsync does. Written
 data is journalled under --cache-dir's vfs/ until its upload succeeds:
 a failed upload is retried in the background while the mount runs, once
 more at unmount, and by the next mount of the same remote, which also
@@ -76,7 +117,8 @@ renamed meanwhile stays removed or lands under its new name. A public link mount
 	cmd.Flags().Var(&o.cacheMaxSize, "cache-max-size", `bound of the block cache of file content read (e.g. 512M, 10G; "off": no cache, every read goes to the remote); files open now are never evicted`)
 	o.readAhead = mount.DefaultReadAhead
 	cmd.Flags().Var(&o.readAhead, "max-read-ahead", `the kernel's read-ahead of the mount's files (e.g. 128k, 16M; "off": the kernel's, 128 KiB), set in the FUSE connection's read_ahead_kb, which only root may change`)
-	cmd.Flags().DurationVar(&o.writeBack, "vfs-write-back", 0, "upload a closed file this long after its close, in the background, instead of at the close (e.g. 5s, rclone's default): programs writing many files wait for no upload, close cannot report an upload error (it is logged and retried; the journal keeps the file), fsync still uploads")
+	o.writeBack = writeBackFlag(vfs.WriteBackNow)
+	cmd.Flags().Var(&o.writeBack, "vfs-write-back", `start a closed file's upload this long after its close, in the background (0s: at once; 5s: rclone's default, a file rewritten meanwhile is uploaded once); close returns once the file is journalled on disk, fsync waits for the upload and reports its error. "off": close waits for the upload and reports its error`)
 	cmd.Flags().IntVar(&o.transfers, "transfers", vfs.DefaultTransfers, "uploads of closed files that run at once (write-back, retries, unmount)")
 	cmd.Flags().BoolVar(&o.daemon, "daemon", false, "run in the background once mounted (ferry umount or fusermount3 -u ends it)")
 	cmd.Flags().StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (with --daemon, the log is discarded without it)")
@@ -143,7 +185,7 @@ func serveMount(ctx context.Context, g *globals, o mountOptions, arg, dir string
 		CacheDir:     filepath.Join(g.cacheRoot(), "vfs"),
 		DirCacheTime: o.dirCacheTime,
 		CacheMaxSize: cacheBound(o.cacheMaxSize),
-		WriteBack:    o.writeBack,
+		WriteBack:    time.Duration(o.writeBack),
 		Transfers:    o.transfers,
 		ReadOnly:     o.readOnly,
 		Logger:       log,

@@ -81,7 +81,7 @@ func TestMountSignals(t *testing.T) {
 		}
 		code, out, errOut := runCLI(t, t.Context(), "", append([]string{"cat", ":mega:box/open.txt"}, remote...)...)
 		if code != 0 || out != "first\nsecond\n" {
-			t.Errorf("file closed after SIGTERM: exit %d %q %s", code, out, errOut)
+			t.Errorf("file closed after SIGTERM: exit %d %q %s\nmount log:\n%s", code, out, errOut, p.out)
 		}
 	})
 }

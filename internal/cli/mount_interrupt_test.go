@@ -38,7 +38,7 @@ func TestMountCloseNotInterrupted(t *testing.T) {
 		t.Fatalf("mkdir: exit %d %s", code, errOut)
 	}
 	mnt := t.TempDir()
-	p := startMountProc(t, bin, mnt, "mount", "m:box", mnt)
+	p := startMountProc(t, bin, mnt, "mount", "m:box", mnt, "--vfs-write-back", "off") // close waits for the upload
 
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs, syscall.SIGUSR1) // caught, so it interrupts the close

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,12 +17,18 @@ import (
 	"ferry/megaserver/megaservertest"
 )
 
-// TestMountUnmountUploadsFailed: a file whose upload failed at close
-// during an upload outage (close reports the error) is uploaded when the
-// mount ends after the outage, before the process exits, and leaves no
-// journal record.
+// TestMountUnmountUploadsFailed: a file whose upload failed during an
+// upload outage (with --vfs-write-back off close reports the error; with
+// write-back, fsync does) is uploaded when the mount ends after the
+// outage, before the process exits, and leaves no journal record.
 func TestMountUnmountUploadsFailed(t *testing.T) {
 	needFUSE(t)
+	for _, wb := range []string{"off", "0s"} {
+		t.Run("vfs-write-back "+wb, func(t *testing.T) { testMountUnmountUploadsFailed(t, wb) })
+	}
+}
+
+func testMountUnmountUploadsFailed(t *testing.T, writeBack string) {
 	srv, _ := megaCLI(t)
 	var outage atomic.Bool
 	proxy := megaservertest.StartProxy(t, srv.URL, megaservertest.ProxyConfig{
@@ -51,7 +58,7 @@ func TestMountUnmountUploadsFailed(t *testing.T) {
 	errb := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"mount", "m:box", dir}, Stdio{In: strings.NewReader(""), Out: errb, Err: errb})
+		done <- Run(ctx, []string{"mount", "m:box", dir, "--vfs-write-back", writeBack}, Stdio{In: strings.NewReader(""), Out: errb, Err: errb})
 	}()
 	waitForMount(t, errb, done)
 	watchMount(t, dir, 0, 4*time.Minute)
@@ -59,11 +66,20 @@ func TestMountUnmountUploadsFailed(t *testing.T) {
 	start := time.Now()
 	src := filepath.Join(t.TempDir(), "late.txt")
 	os.WriteFile(src, []byte("kept through the outage"), 0o600)
-	// cp reports close's error (a shell's redirection does not).
-	out, err := exec.Command("sh", "-c", fmt.Sprintf("cp %q %q/late.txt", src, dir)).CombinedOutput()
-	t.Logf("close during the outage after %v: %v %s", time.Since(start), err, out)
+	// cp reports close's error (a shell's redirection does not). With
+	// write-back the close succeeds (the file is journalled) and fsync
+	// reports the error.
+	cmd := fmt.Sprintf("cp %q %q/late.txt", src, dir)
+	if writeBack != "off" {
+		if out, err := exec.Command("sh", "-c", cmd).CombinedOutput(); err != nil {
+			t.Fatalf("close with write-back during the outage: %v %s", err, out)
+		}
+		cmd = fmt.Sprintf("dd if=%q of=%q/late.txt conv=fsync status=none", src, dir)
+	}
+	out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
+	t.Logf("%s during the outage after %v: %v %s", cmd, time.Since(start), err, out)
 	if err == nil {
-		t.Fatal("close during an upload outage succeeded")
+		t.Fatal("close (off) or fsync (write-back) during an upload outage succeeded")
 	}
 	journal := func() []string {
 		a, _ := filepath.Glob(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "ferry", "vfs", "*", "journal", "*.json"))
@@ -72,9 +88,10 @@ func TestMountUnmountUploadsFailed(t *testing.T) {
 	if len(journal()) != 1 {
 		t.Fatalf("journal after the failed close: %v", journal())
 	}
+	retried := regexp.MustCompile(`retr(ied|ying) in the background`)
 	// The release after the close tries again (and fails): wait for it,
 	// so only the attempt at unmount can upload the file.
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(errb.String(), "retried in the background"); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); !retried.MatchString(errb.String()); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no failed release logged:\n%s", errb)
 		}

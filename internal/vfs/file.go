@@ -239,7 +239,7 @@ func (h *Handle) Flush(ctx context.Context) error {
 		return nil
 	}
 	w := h.writer()
-	if h.n.v.opts.WriteBack > 0 {
+	if h.n.v.opts.WriteBack != 0 {
 		w.mu.Lock()
 		_, err := w.journalLocked()
 		w.mu.Unlock()
@@ -317,14 +317,16 @@ type writeFile struct {
 	opens      int           // guarded by v.mu: handles sharing this file
 }
 
-// attr returns the size and mtime of the file being written.
-func (w *writeFile) attr() (int64, time.Time, bool) {
+// attr returns the size and mtime of the file being written; ok is false
+// while its old content is still to be fetched, or once it is closed
+// (closed is then true: its upload finished, or the VFS ended).
+func (w *writeFile) attr() (size int64, mtime time.Time, ok, closed bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed || w.needFetch {
-		return 0, time.Time{}, false
+		return 0, time.Time{}, false, w.closed
 	}
-	return w.size, w.mtime, true
+	return w.size, w.mtime, true, false
 }
 
 // fetch copies the old content into f: a full, verified read. The caller
@@ -604,7 +606,7 @@ func (w *writeFile) writeBackLocked() bool {
 	w.opens--
 	if w.opens == 0 {
 		v.failed[w] = true
-		v.due[w] = time.Now().Add(v.opts.WriteBack)
+		v.due[w] = time.Now().Add(max(v.opts.WriteBack, 0))
 	}
 	v.mu.Unlock()
 	select {
@@ -624,7 +626,7 @@ func (w *writeFile) release(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	v := w.v
-	if v.opts.WriteBack > 0 && w.writeBackLocked() {
+	if v.opts.WriteBack != 0 && w.writeBackLocked() {
 		return nil
 	}
 	err := w.uploadLocked(ctx, w.v.opts.UploadRetry)

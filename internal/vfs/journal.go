@@ -489,14 +489,44 @@ func (v *VFS) writeBacker(ctx context.Context) {
 
 // Sync tries once more, now, the uploads kept for a retry (failed at
 // release, or replays that failed) and uploads the files waiting for
-// their write-back, and returns the errors of those that still fail; they stay journalled for the next VFS. A mount calls it
-// before Close.
+// their write-back, and returns the errors of those that still fail;
+// they stay journalled for the next VFS. A mount calls it before Close,
+// once its FUSE server has ended: a file still open then, whose last
+// flush journalled it for write-back, is uploaded too (the kernel can
+// end a lazily unmounted connection before its release arrives).
 func (v *VFS) Sync(ctx context.Context) error {
+	v.queueFlushed()
 	ws, js := v.retryWork(true)
 	if len(ws)+len(js) == 0 {
 		return nil
 	}
 	return errors.Join(v.retryOnce(ctx, ws, js)...)
+}
+
+// queueFlushed queues for upload the write files still open whose
+// content a flush journalled for write-back and no upload has sent.
+func (v *VFS) queueFlushed() {
+	if v.opts.WriteBack == 0 {
+		return // a flush uploads
+	}
+	v.mu.Lock()
+	var open []*writeFile
+	for _, n := range v.byKey {
+		if w := n.w; w != nil && w.opens > 0 {
+			open = append(open, w)
+		}
+	}
+	v.mu.Unlock()
+	for _, w := range open {
+		w.mu.Lock()
+		flushed := w.journalled && w.dirty && !w.closed
+		w.mu.Unlock()
+		if flushed {
+			v.mu.Lock()
+			v.failed[w] = true
+			v.mu.Unlock()
+		}
+	}
 }
 
 // retry makes one upload of a released write file whose upload failed,

@@ -77,19 +77,28 @@ func (n *Node) Entry() backend.Entry {
 // Attr returns the node's attributes; a file being written reports its
 // temporary file's size and mtime.
 func (n *Node) Attr() Attr {
-	n.v.mu.Lock()
-	a := Attr{Ino: n.ino, Size: n.entry.Size, ModTime: n.entry.ModTime, IsDir: n.entry.IsDir}
-	if a.IsDir && !n.dirTime.IsZero() {
-		a.ModTime = n.dirTime
-	}
-	w := n.w
-	n.v.mu.Unlock()
-	if w != nil {
-		if size, mtime, ok := w.attr(); ok {
+	for try := 0; ; try++ {
+		n.v.mu.Lock()
+		a := Attr{Ino: n.ino, Size: n.entry.Size, ModTime: n.entry.ModTime, IsDir: n.entry.IsDir}
+		if a.IsDir && !n.dirTime.IsZero() {
+			a.ModTime = n.dirTime
+		}
+		w := n.w
+		n.v.mu.Unlock()
+		if w == nil {
+			return a
+		}
+		size, mtime, ok, closed := w.attr()
+		if ok {
 			a.Size, a.ModTime = size, mtime
 		}
+		// A write file that closed since the entry was read finished its
+		// upload (a background one waits on w's lock): the entry read
+		// before is the old one, so read the uploaded one.
+		if !closed || try > 0 {
+			return a
+		}
 	}
-	return a
 }
 
 // fresh reports whether d's cached listing can be used. The caller

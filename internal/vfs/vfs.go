@@ -33,6 +33,10 @@ const DefaultUploadAttempts = 3
 // ErrReadOnly is returned for mutations of a read-only VFS.
 var ErrReadOnly = errors.New("read-only file system")
 
+// WriteBackNow as Options.WriteBack makes a close return once the file
+// is journalled and starts its upload at once, in the background.
+const WriteBackNow time.Duration = -1
+
 // Options configure a VFS. The zero value is usable.
 type Options struct {
 	// Root is the backend directory served as the VFS's root ("" is the
@@ -75,7 +79,9 @@ type Options struct {
 	// report the upload's error: a failure is logged and retried like any
 	// failed upload, the journal keeps the file across a crash, and Sync
 	// (at unmount) uploads whatever is still waiting. Fsync still uploads
-	// at once. Zero uploads at every close, which reports its error.
+	// at once, and reports the upload's error. WriteBackNow starts the
+	// background upload at the close. Zero uploads at every close, which
+	// then waits for the upload and reports its error.
 	WriteBack time.Duration
 	// Transfers is how many uploads of waiting files run at once
 	// (write-back, retries and Sync); zero means DefaultTransfers.
@@ -207,7 +213,7 @@ func New(ctx context.Context, b backend.Backend, o Options) (*VFS, error) {
 	v.replayed = make(chan struct{})
 	v.wg.Add(1)
 	go v.retrier(wctx)
-	if o.WriteBack > 0 {
+	if o.WriteBack != 0 {
 		v.wg.Add(1)
 		go v.writeBacker(wctx)
 	}

@@ -1,12 +1,15 @@
 package vfs_test
 
 import (
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"testing"
 	"time"
 
+	"ferry/internal/backend"
 	"ferry/internal/backend/memory"
 	"ferry/internal/vfs"
 )
@@ -150,4 +153,121 @@ func readNode(t *testing.T, v *vfs.VFS, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// gatedPut holds every Put until gate is closed; started, if not nil,
+// gets a value as each Put arrives.
+type gatedPut struct {
+	*faulty
+	gate, started chan struct{}
+}
+
+func (g gatedPut) Put(ctx context.Context, p string, r io.Reader, size int64, t time.Time) (backend.Entry, error) {
+	if g.started != nil {
+		g.started <- struct{}{}
+	}
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return backend.Entry{}, ctx.Err()
+	}
+	return g.faulty.Put(ctx, p, r, size, t)
+}
+
+// TestWriteBackNow: with WriteBackNow a close returns while the upload,
+// started at once, still runs; the file reaches the backend with no Sync;
+// an fsync waits for its upload and reports the upload's error.
+func TestWriteBackNow(t *testing.T) {
+	ctx := t.Context()
+	f := &faulty{Backend: memory.New()}
+	b := gatedPut{faulty: f, gate: make(chan struct{})}
+	v, err := vfs.New(ctx, b, vfs.Options{CacheDir: t.TempDir(), UploadRetry: fastRetry, WriteBack: vfs.WriteBackNow,
+		RetryFailed: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+
+	closed := make(chan error, 1)
+	go func() {
+		_, h := create(t, v, "a.txt", "at once")
+		closed <- errors.Join(h.Flush(ctx), h.Release(ctx))
+	}()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("close waited for the upload")
+	}
+	waitFor(t, "the upload to start", func() bool { return f.putCount() == 0 }) // held at the gate
+	close(b.gate)
+	waitFor(t, "the upload", func() bool { _, err := f.Stat(ctx, "a.txt"); return err == nil })
+	if got, _ := content(t, f, "a.txt"); got != "at once" {
+		t.Fatalf("uploaded %q", got)
+	}
+
+	f.setFails(-1)
+	_, h := create(t, v, "b.txt", "fails")
+	if err := h.Fsync(ctx); err == nil {
+		t.Error("fsync of a file whose upload fails: no error")
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.setFails(0)
+	if err := v.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := content(t, f, "b.txt"); got != "fails" {
+		t.Errorf("after Sync: %q", got)
+	}
+}
+
+// TestWriteBackAttrAtUploadEnd: attributes asked for while a background
+// upload runs (they wait for it) are the uploaded file's, not the empty
+// entry the node had before: a getattr at that moment once gave size 0,
+// and the kernel then read nothing for a second.
+func TestWriteBackAttrAtUploadEnd(t *testing.T) {
+	ctx := t.Context()
+	f := &faulty{Backend: memory.New()}
+	b := gatedPut{faulty: f, gate: make(chan struct{}), started: make(chan struct{}, 1)}
+	v, err := vfs.New(ctx, b, vfs.Options{CacheDir: t.TempDir(), UploadRetry: fastRetry, WriteBack: vfs.WriteBackNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	n, h := create(t, v, "a.txt", "7 bytes")
+	if err := errors.Join(h.Flush(ctx), h.Release(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	<-b.started // the upload holds the write file now
+	got := make(chan vfs.Attr, 1)
+	go func() { got <- n.Attr() }()
+	time.Sleep(50 * time.Millisecond) // Attr waits for the upload
+	close(b.gate)
+	if a := <-got; a.Size != 7 {
+		t.Errorf("Attr during the upload: size %d, want 7", a.Size)
+	}
+}
+
+// TestWriteBackSyncUploadsFlushedOpen: Sync (at unmount) uploads a file
+// that a flush journalled for write-back but that was never released, as
+// when the kernel ends a lazily unmounted connection before the release.
+func TestWriteBackSyncUploadsFlushedOpen(t *testing.T) {
+	ctx := t.Context()
+	b := &faulty{Backend: memory.New()}
+	v := newWriteBackVFS(t, b, t.TempDir(), vfs.WriteBackNow)
+	defer v.Close()
+	_, h := create(t, v, "open.txt", "flushed, not released")
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := content(t, b, "open.txt"); got != "flushed, not released" {
+		t.Errorf("after Sync: %q", got)
+	}
 }
