@@ -3,6 +3,7 @@ package mount_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/memory"
@@ -19,11 +20,12 @@ func gitEnv(t *testing.T) string {
 // mount; then the same checks through a fresh VFS and mount. Git writes
 // objects with link(2) first and falls back to rename when the mount
 // refuses the hard link; it probes symlinks at init. again gives the
-// backend of the second mount (a fresh client where there is one).
-func testGit(t *testing.T, b backend.Backend, again func() backend.Backend) {
+// backend of the second mount (a fresh client where there is one);
+// writeBack is the mounts' vfs.Options.WriteBack.
+func testGit(t *testing.T, b backend.Backend, again func() backend.Backend, writeBack time.Duration) {
 	skipWithout(t, "git")
 	cache := t.TempDir()
-	m := mountOpts(t, b, vfs.Options{CacheDir: cache})
+	m := mountOpts(t, b, vfs.Options{CacheDir: cache, WriteBack: writeBack})
 	env := gitEnv(t)
 	m.mustSh(t, env+"git init -q repo && cd repo && "+
 		"printf 'one\\n' > a.txt && mkdir -p src/pkg && printf 'package pkg\\n' > src/pkg/p.go && "+
@@ -43,17 +45,17 @@ func testGit(t *testing.T, b backend.Backend, again func() backend.Backend) {
 		t.Errorf("git found symlinks working: core.symlinks = %q", got)
 	}
 	m.unmount()
-	check(mountOpts(t, again(), vfs.Options{CacheDir: cache}))
+	check(mountOpts(t, again(), vfs.Options{CacheDir: cache, WriteBack: writeBack}))
 }
 
 func TestGitMemory(t *testing.T) {
 	b := memory.New()
-	testGit(t, b, func() backend.Backend { return b })
+	testGit(t, b, func() backend.Backend { return b }, 0) // each close uploads
 }
 
 func TestGitMega(t *testing.T) {
 	b, ts := newMega(t)
-	testGit(t, b, func() backend.Backend { b2, _ := newMegaOn(t, ts); return b2 })
+	testGit(t, b, func() backend.Backend { b2, _ := newMegaOn(t, ts); return b2 }, vfs.WriteBackNow) // as ferry mount
 }
 
 // TestLinksRefused: hard links and symlinks are refused with a clear

@@ -40,9 +40,11 @@ type mounted struct {
 	dir string
 	v   *vfs.VFS
 	ctx context.Context // ends at the test's deadline
-	// unmount unmounts and closes the VFS (once; the test's end does it
-	// otherwise).
+	// unmount unmounts, uploads what waits (as ferry mount does) and
+	// closes the VFS (once; the test's end does it otherwise).
 	unmount func()
+	// leave is unmount without the uploads: failed ones stay journalled.
+	leave func()
 }
 
 // mountT mounts b for the test, with a watchdog.
@@ -82,6 +84,7 @@ func mountOpts(t *testing.T, b backend.Backend, o vfs.Options) *mounted {
 		}
 	}()
 	var once sync.Once
+	var noSync bool
 	unmount := func() {
 		once.Do(func() {
 			close(done)
@@ -92,11 +95,17 @@ func mountOpts(t *testing.T, b backend.Backend, o vfs.Options) *mounted {
 				os.WriteFile(filepath.Join("/sys/fs/fuse/connections", conn, "abort"), []byte("1"), 0)
 				exec.Command("fusermount3", "-u", "-z", dir).Run()
 			}
+			// As ferry mount does: what waits for its upload goes now.
+			if !noSync {
+				if err := v.Sync(context.Background()); err != nil {
+					t.Errorf("sync at unmount: %v", err)
+				}
+			}
 			v.Close()
 		})
 	}
 	t.Cleanup(unmount)
-	return &mounted{dir: dir, v: v, ctx: ctx, unmount: unmount}
+	return &mounted{dir: dir, v: v, ctx: ctx, unmount: unmount, leave: func() { noSync = true; unmount() }}
 }
 
 // sh runs script with sh -c after cd into the mount (never exec.Cmd.Dir

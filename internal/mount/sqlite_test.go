@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/memory"
@@ -41,12 +42,12 @@ func sqliteScript(t *testing.T, rows int) string {
 // testSQLite: a database created and updated through the mount by
 // Debian's sqlite3 passes PRAGMA integrity_check on a fresh VFS and
 // mount, and holds what was written; no -journal is left.
-func testSQLite(t *testing.T, b backend.Backend, again func() backend.Backend) {
+func testSQLite(t *testing.T, b backend.Backend, again func() backend.Backend, writeBack time.Duration) {
 	skipWithout(t, "sqlite3")
 	const rows = 3000
 	script := sqliteScript(t, rows)
 	cache := t.TempDir()
-	m := mountOpts(t, b, vfs.Options{CacheDir: cache})
+	m := mountOpts(t, b, vfs.Options{CacheDir: cache, WriteBack: writeBack})
 	m.mustSh(t, "mkdir db && sqlite3 -bail db/test.db < '"+script+"'")
 	// A second process updates the database in place.
 	const update = "sqlite3 -bail test.db \"UPDATE t SET n = n + 1 WHERE id <= 10; INSERT INTO t(name, n) VALUES('last', -1);\""
@@ -59,7 +60,7 @@ func testSQLite(t *testing.T, b backend.Backend, again func() backend.Backend) {
 		t.Fatalf("on the first mount:\n%s\nwant (local disk)\n%s", got, want)
 	}
 	m.unmount()
-	m2 := mountOpts(t, again(), vfs.Options{CacheDir: cache})
+	m2 := mountOpts(t, again(), vfs.Options{CacheDir: cache, WriteBack: writeBack})
 	got := m2.mustSh(t, "sqlite3 -bail db/test.db \""+query+"\"")
 	if got != want {
 		t.Fatalf("after a remount:\n%s\nwant\n%s", got, want)
@@ -72,10 +73,10 @@ func testSQLite(t *testing.T, b backend.Backend, again func() backend.Backend) {
 
 func TestSQLiteMemory(t *testing.T) {
 	b := memory.New()
-	testSQLite(t, b, func() backend.Backend { return b })
+	testSQLite(t, b, func() backend.Backend { return b }, 0) // each close uploads
 }
 
 func TestSQLiteMega(t *testing.T) {
 	b, ts := newMega(t)
-	testSQLite(t, b, func() backend.Backend { b2, _ := newMegaOn(t, ts); return b2 })
+	testSQLite(t, b, func() backend.Backend { b2, _ := newMegaOn(t, ts); return b2 }, vfs.WriteBackNow) // as ferry mount
 }

@@ -200,7 +200,7 @@ func TestMegaOutageReplayed(t *testing.T) {
 	if out, err := m.sh(t, "cp -r '"+local+"/src' ."); err == nil {
 		t.Fatalf("cp during an upload outage succeeded: %s", out)
 	}
-	m.unmount()
+	m.leave()
 	b.(backend.Closer).Close()
 	ts.Close()
 
@@ -218,4 +218,19 @@ func TestMegaOutageReplayed(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestSuiteMountMegaWriteBack runs the suite through a mount whose closes
+// leave the uploads to the background, as "ferry mount" does by default;
+// the suite settles them before it looks at the backend.
+func TestSuiteMountMegaWriteBack(t *testing.T) {
+	vfstest.Run(t, vfstest.Config{New: func(t *testing.T) vfstest.Env {
+		b, _ := newMega(t)
+		m := mountOpts(t, b, vfs.Options{CacheDir: t.TempDir(), WriteBack: vfs.WriteBackNow})
+		return vfstest.Env{FS: vfstest.Dir(m.dir), Backend: b, Settle: func(t *testing.T) {
+			if err := m.v.Sync(m.ctx); err != nil {
+				t.Fatalf("settling the write-back: %v", err)
+			}
+		}}
+	}})
 }

@@ -34,6 +34,19 @@ type Env struct {
 	// behind the backend's back (a failing disk at the service), for
 	// backends that verify what they read (MEGA's MACs).
 	Corrupt func(t *testing.T, p string)
+	// Settle, if set, is called before the suite looks at the backend: it
+	// finishes the uploads a close left to the background (write-back).
+	Settle func(t *testing.T)
+}
+
+// settled returns the backend once the uploads that closes left to the
+// background are done.
+func (e Env) settled(t *testing.T) backend.Backend {
+	t.Helper()
+	if e.Settle != nil {
+		e.Settle(t)
+	}
+	return e.Backend
 }
 
 // Config configures Run.
@@ -194,7 +207,7 @@ func checkStoredOnClose(t *testing.T, _ Config, e Env) {
 	_, err = f.WriteAt(d, 0)
 	must(t, "WriteAt", err)
 	must(t, "Close", f.Close())
-	wantBackend(t, e.Backend, "dir/new", d)
+	wantBackend(t, e.settled(t), "dir/new", d)
 }
 
 func checkOverwrite(t *testing.T, _ Config, e Env) {
@@ -202,7 +215,7 @@ func checkOverwrite(t *testing.T, _ Config, e Env) {
 	d := data(777, 5)
 	must(t, "WriteFile", e.FS.WriteFile("f", d))
 	wantFile(t, e.FS, "f", d)
-	wantBackend(t, e.Backend, "f", d)
+	wantBackend(t, e.settled(t), "f", d)
 }
 
 func checkAppend(t *testing.T, _ Config, e Env) {
@@ -214,7 +227,7 @@ func checkAppend(t *testing.T, _ Config, e Env) {
 	must(t, "WriteAt", err)
 	must(t, "Close", f.Close())
 	wantFile(t, e.FS, "f", d)
-	wantBackend(t, e.Backend, "f", d)
+	wantBackend(t, e.settled(t), "f", d)
 }
 
 func checkRandomWrite(t *testing.T, _ Config, e Env) {
@@ -235,7 +248,7 @@ func checkRandomWrite(t *testing.T, _ Config, e Env) {
 	must(t, "Sync", f.Sync())
 	must(t, "Close", f.Close())
 	wantFile(t, e.FS, "f", d)
-	wantBackend(t, e.Backend, "f", d)
+	wantBackend(t, e.settled(t), "f", d)
 }
 
 func checkTruncate(t *testing.T, _ Config, e Env) {
@@ -249,7 +262,7 @@ func checkTruncate(t *testing.T, _ Config, e Env) {
 	must(t, "Close", f.Close())
 	want := append(slices.Clone(d[:1000]), make([]byte, 2000)...)
 	wantFile(t, e.FS, "f", want)
-	wantBackend(t, e.Backend, "f", want)
+	wantBackend(t, e.settled(t), "f", want)
 }
 
 func isNotEmpty(err error) bool {
@@ -272,7 +285,7 @@ func checkMkdirRmdir(t *testing.T, _ Config, e Env) {
 	if names, err := e.FS.ReadDir("d"); err != nil || len(names) != 0 {
 		t.Fatalf("ReadDir(d) = %q, %v; want empty", names, err)
 	}
-	if _, err := e.Backend.Stat(context.Background(), "d/e"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := e.settled(t).Stat(context.Background(), "d/e"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("backend Stat(d/e) = %v, want fs.ErrNotExist", err)
 	}
 }
@@ -284,7 +297,7 @@ func checkRemoveFile(t *testing.T, _ Config, e Env) {
 	must(t, "WriteFile", e.FS.WriteFile("f", []byte("x")))
 	must(t, "Remove", e.FS.Remove("f"))
 	wantGone(t, e.FS, "f")
-	if _, err := e.Backend.Stat(context.Background(), "f"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := e.settled(t).Stat(context.Background(), "f"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("backend Stat(f) = %v, want fs.ErrNotExist", err)
 	}
 }
@@ -295,7 +308,7 @@ func checkRenameFile(t *testing.T, _ Config, e Env) {
 	must(t, "Rename", e.FS.Rename("a", "b"))
 	wantGone(t, e.FS, "a")
 	wantFile(t, e.FS, "b", d)
-	wantBackend(t, e.Backend, "b", d)
+	wantBackend(t, e.settled(t), "b", d)
 }
 
 func checkRenameAcrossDirs(t *testing.T, _ Config, e Env) {
@@ -306,7 +319,7 @@ func checkRenameAcrossDirs(t *testing.T, _ Config, e Env) {
 	must(t, "Rename", e.FS.Rename("x/f", "y/g"))
 	wantGone(t, e.FS, "x/f")
 	wantFile(t, e.FS, "y/g", d)
-	wantBackend(t, e.Backend, "y/g", d)
+	wantBackend(t, e.settled(t), "y/g", d)
 }
 
 func checkRenameDir(t *testing.T, _ Config, e Env) {
@@ -319,8 +332,8 @@ func checkRenameDir(t *testing.T, _ Config, e Env) {
 	wantGone(t, e.FS, "x")
 	wantFile(t, e.FS, "y/x2/sub/f", d)
 	must(t, "WriteFile after the move", e.FS.WriteFile("y/x2/sub/g", d[:10]))
-	wantBackend(t, e.Backend, "y/x2/sub/g", d[:10])
-	wantBackend(t, e.Backend, "y/x2/sub/f", d)
+	wantBackend(t, e.settled(t), "y/x2/sub/g", d[:10])
+	wantBackend(t, e.settled(t), "y/x2/sub/f", d)
 }
 
 func checkRenameReplace(t *testing.T, _ Config, e Env) {
@@ -342,7 +355,7 @@ func checkModTime(t *testing.T, _ Config, e Env) {
 	if !i.ModTime.Equal(mt) {
 		t.Fatalf("mtime %v, want %v", i.ModTime, mt)
 	}
-	be, err := e.Backend.Stat(context.Background(), "f")
+	be, err := e.settled(t).Stat(context.Background(), "f")
 	must(t, "backend Stat", err)
 	if d := be.ModTime.Sub(mt).Abs(); d > backend.Precision(e.Backend) {
 		t.Fatalf("backend mtime %v, want %v", be.ModTime, mt)
