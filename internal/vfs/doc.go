@@ -101,8 +101,11 @@
 // the write file; Flush (each close), Fsync and the last Release upload
 // it with backend Put and the file's mtime, retrying transient failures
 // (retry.IsRetryable) with Options.UploadRetry's backoff, and Flush and
-// Fsync return the final error. A new file appears in its directory at
-// Create, before the backend has it.
+// Fsync return the final error. With Options.WriteBack (WriteBackNow, or
+// a delay; "ferry mount" uses WriteBackNow by default) Flush only
+// journals the file and the last Release queues its upload in the
+// background; Fsync still uploads and returns the error. A new file
+// appears in its directory at Create, before the backend has it.
 //
 // # The journal
 //
