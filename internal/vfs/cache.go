@@ -35,17 +35,20 @@ const (
 	// read-ahead just fetched and MACed: twice the read-ahead in flight.
 	// A chunk read whole leaves it; one a sequential read fetched (kept
 	// only in memory) is then gone.
-	hotMax = 32 << 20
+	hotMax = 2 * maxAhead
 )
 
 // Read-ahead: prefetchPiece is what one read-ahead request fetches (whole
 // chunks: eight of MEGA's 1 MiB chunks, MACed at once in the eight lanes of
-// megacrypto.MultiMAC, twice the rate of four), and
-// prefetchMax how many are in flight per file, as many as the MEGA
-// client's own download has.
+// megacrypto.MultiMAC, twice the rate of four), and prefetchMax how many
+// are in flight per file, as many as the MEGA client's own download has.
+// maxAhead, the most a sequential reader's read-ahead window grows to,
+// keeps all of them busy: with 16 MiB (two pieces), a reader faster than
+// the network waited for a piece every 8 MiB.
 const (
 	prefetchPiece = 8 << 20
 	prefetchMax   = 4
+	maxAhead      = prefetchMax * prefetchPiece
 )
 
 // blockCache is the VFS's cache of file content on disk: one sparse data

@@ -434,6 +434,27 @@ func TestSuiteMega(t *testing.T) {
 	}})
 }
 
+// TestCacheReadAheadFillsPipeline: a reader of one 1 MiB read at a time
+// (a mount's direct I/O, dd bs=1M) keeps all four read-ahead fetches in
+// flight once its window has grown, not two: with two, a reader faster
+// than the backend waited for a piece every 8 MiB.
+func TestCacheReadAheadFillsPipeline(t *testing.T) {
+	ctx := t.Context()
+	b := &counting{Backend: memory.New(), delay: 100 * time.Millisecond}
+	data := randData(72<<20, 13)
+	putData(t, b, "f", data)
+	v := newVFS(t, b)
+	h := open(t, v, "f")
+	defer h.Release(ctx)
+	got, err := readAll(ctx, h, int64(len(data)), 1<<20, false)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("sequential read: %v, equal %v", err, bytes.Equal(got, data))
+	}
+	if n := b.maxInFlight.Load(); n < 4 {
+		t.Errorf("at most %d backend reads in flight during a sequential read, want 4 or more", n)
+	}
+}
+
 // TestCacheMegaSequentialStaysInMemory: a MEGA file read sequentially,
 // as the kernel does (1 MiB reads, several at a time, out of order),
 // returns the right bytes, fetches each about once, and writes nothing

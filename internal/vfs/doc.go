@@ -65,7 +65,7 @@
 // sequential once the one before it was too, or when it starts at 0: it
 // fetches the whole chunks it touches and starts read-ahead past them,
 // in a window that starts at 128 KiB and doubles per sequential read up
-// to 16 MiB, as pieces of whole chunks (up to 4 MiB each, 4 in flight
+// to 32 MiB, as pieces of whole chunks (up to 8 MiB each, 4 in flight
 // per file). A random read resets the window.
 //
 // With a ChunkVerifier backend, the whole chunks a sequential read or

@@ -10,7 +10,8 @@ import (
 	"ferry/internal/backend"
 )
 
-// Read-ahead window of a sequential stream.
+// Read-ahead window of a sequential stream (maxWindow without the block
+// cache; with it, maxAhead).
 const (
 	minWindow = 128 << 10
 	maxWindow = 16 << 20
@@ -203,7 +204,7 @@ func newCachedReader(ctx context.Context, c *blockCache, e backend.Entry) (*cach
 // A read near where the last ones ended (within the window or 8 reads
 // of its size: the kernel sends sequential reads out of order) is
 // sequential once the one before it was too, or from offset 0: it
-// doubles the read-ahead window (128 KiB up to 16 MiB)
+// doubles the read-ahead window (128 KiB up to maxAhead, 32 MiB)
 // and starts read-ahead fetches past it. Any other read fetches only
 // what it asks for, rounded to 4 KiB.
 func (r *cachedReader) read(ctx context.Context, p []byte, off int64) ([]byte, error) {
@@ -229,7 +230,7 @@ func (r *cachedReader) read(ctx context.Context, p []byte, off int64) ([]byte, e
 	// row will not.
 	sequential := r.streak >= 2
 	if sequential {
-		r.window = min(2*r.window, maxWindow)
+		r.window = min(2*r.window, maxAhead)
 	}
 	ahead, furthest := r.window, max(r.last, end)
 	r.mu.Unlock()
