@@ -123,6 +123,7 @@ func TestV1Token(t *testing.T) {
 func TestSignedCallRules(t *testing.T) {
 	ts := mfst.Start(t)
 	s := ts.Login(t, mfst.User, mfst.Password, false)
+	s.RotateDistinct(t) // the wrong-key and replay checks need keys that sign apart
 	path := s.Path("user/get_info")
 
 	wantError(t, "no token", s.Post(t, path, "response_format=json"), 104, 403)

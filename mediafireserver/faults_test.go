@@ -65,6 +65,7 @@ func TestFaultLostReply(t *testing.T) {
 	s := ts.Login(t, mfst.User, mfst.Password, false)
 	setFaults(t, ts, "upload/poll_upload.lost=1x")
 	key := uploadSimple(t, s, "", "v.bin", []byte("volume"), "replace")
+	s.RotateDistinct(t) // the old key must be refused once the server rotates
 	rep := s.Call(t, "upload/poll_upload", "key", key)
 	if rep.Status != http.StatusBadGateway || rep.R != nil || !strings.HasPrefix(rep.Type, "text/html") {
 		t.Fatalf("lost reply: %v (%s)", rep, rep.Type)

@@ -133,6 +133,24 @@ func (s *Session) Call(t testing.TB, method string, params ...string) *Reply {
 	return rep
 }
 
+// RotateDistinct makes signed user/get_info calls until the session's
+// key and its successor sign differently. A signature hashes the key
+// mod 256, so one key in 256 has a successor that signs alike, and a
+// test that expects the old or the next key to be refused would pass
+// or fail by chance.
+func (s *Session) RotateDistinct(t testing.TB) {
+	t.Helper()
+	for range 50 {
+		if s.Key%256 != mediafireserver.NextSecretKey(s.Key)%256 {
+			return
+		}
+		if rep := s.Call(t, "user/get_info"); rep.Str("new_key") != "yes" {
+			t.Fatalf("user/get_info did not rotate the key: %v", rep)
+		}
+	}
+	t.Fatalf("50 keys in a row whose successors sign alike, ending at %d", s.Key)
+}
+
 // Follow advances the key when rep says new_key.
 func (s *Session) Follow(rep *Reply) {
 	if rep.Str("new_key") == "yes" {
