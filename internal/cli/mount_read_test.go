@@ -25,7 +25,8 @@ var readRE = regexp.MustCompile(`READ n\d+ \{Fh \d+ \[(\d+) \+(\d+)\)`)
 // right, and (as root, who may set it) the mount raised the kernel's
 // read-ahead to 4 MiB, so the kernel sent 1 MiB reads instead of its
 // default 128 KiB ones. --max-read-ahead sets another size, or leaves
-// the kernel's ("off").
+// the kernel's ("off"). With --direct-io the kernel passes the reads on
+// as dd makes them.
 func TestMountSequentialRead(t *testing.T) {
 	needFUSE(t)
 	bin := ferryBinary(t)
@@ -84,6 +85,22 @@ func TestMountSequentialRead(t *testing.T) {
 		sizes[n]++
 	}
 	t.Logf("READ requests by size: %v", sizes)
+
+	// --direct-io: the kernel passes dd's 64 KiB reads on as they are,
+	// with no read-ahead and no page cache, and the bytes are right.
+	dio, pd := mount("4096", "--direct-io")
+	if got := strings.Fields(shell(t, fmt.Sprintf("dd if=%q/big.bin bs=64k 2>/dev/null | sha256sum", dio))); len(got) == 0 || got[0] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("dd through the --direct-io mount: sha256 %v, want %x", got, sum)
+	}
+	dsizes := map[int]int{}
+	for _, m := range readRE.FindAllStringSubmatch(pd.out.String(), -1) {
+		n, _ := strconv.Atoi(m[2])
+		dsizes[n]++
+	}
+	// (One more at the end: dd's read that finds EOF.)
+	if dsizes[64<<10] < len(data)/(64<<10) || len(dsizes) != 1 {
+		t.Errorf("--direct-io: READ requests by size %v, want %d or more of 64 KiB and no others", dsizes, len(data)/(64<<10))
+	}
 	if !root {
 		t.Skip("not root: the kernel's read-ahead stays at 128 KiB (read_ahead_kb is root's)")
 	}

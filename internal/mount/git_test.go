@@ -7,6 +7,7 @@ import (
 
 	"ferry/internal/backend"
 	"ferry/internal/backend/memory"
+	"ferry/internal/mount"
 	"ferry/internal/vfs"
 )
 
@@ -22,10 +23,10 @@ func gitEnv(t *testing.T) string {
 // refuses the hard link; it probes symlinks at init. again gives the
 // backend of the second mount (a fresh client where there is one);
 // writeBack is the mounts' vfs.Options.WriteBack.
-func testGit(t *testing.T, b backend.Backend, again func() backend.Backend, writeBack time.Duration) {
+func testGit(t *testing.T, b backend.Backend, again func() backend.Backend, writeBack time.Duration, mo mount.Options) {
 	skipWithout(t, "git")
 	cache := t.TempDir()
-	m := mountOpts(t, b, vfs.Options{CacheDir: cache, WriteBack: writeBack})
+	m := mountWith(t, b, vfs.Options{CacheDir: cache, WriteBack: writeBack}, mo)
 	env := gitEnv(t)
 	m.mustSh(t, env+"git init -q repo && cd repo && "+
 		"printf 'one\\n' > a.txt && mkdir -p src/pkg && printf 'package pkg\\n' > src/pkg/p.go && "+
@@ -45,17 +46,24 @@ func testGit(t *testing.T, b backend.Backend, again func() backend.Backend, writ
 		t.Errorf("git found symlinks working: core.symlinks = %q", got)
 	}
 	m.unmount()
-	check(mountOpts(t, again(), vfs.Options{CacheDir: cache, WriteBack: writeBack}))
+	check(mountWith(t, again(), vfs.Options{CacheDir: cache, WriteBack: writeBack}, mo))
 }
 
 func TestGitMemory(t *testing.T) {
 	b := memory.New()
-	testGit(t, b, func() backend.Backend { return b }, 0) // each close uploads
+	testGit(t, b, func() backend.Backend { return b }, 0, mount.Options{}) // each close uploads
 }
 
 func TestGitMega(t *testing.T) {
 	b, ts := newMega(t)
-	testGit(t, b, func() backend.Backend { b2, _ := newMegaOn(t, ts); return b2 }, vfs.WriteBackNow) // as ferry mount
+	testGit(t, b, func() backend.Backend { b2, _ := newMegaOn(t, ts); return b2 }, vfs.WriteBackNow, mount.Options{}) // as ferry mount
+}
+
+// TestGitMegaDirectIO: git through a --direct-io mount, where it maps
+// its packs and index with the page cache kept out of reads and writes.
+func TestGitMegaDirectIO(t *testing.T) {
+	b, ts := newMega(t)
+	testGit(t, b, func() backend.Backend { b2, _ := newMegaOn(t, ts); return b2 }, vfs.WriteBackNow, mount.Options{DirectIO: true})
 }
 
 // TestLinksRefused: hard links and symlinks are refused with a clear

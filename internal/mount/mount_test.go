@@ -56,13 +56,21 @@ func mountT(t *testing.T, b backend.Backend) *mounted {
 // mountOpts is mountT with the VFS options o.
 func mountOpts(t *testing.T, b backend.Backend, o vfs.Options) *mounted {
 	t.Helper()
+	return mountWith(t, b, o, mount.Options{})
+}
+
+// mountWith is mountT with the VFS options o and the mount options mo
+// (FsName is set here).
+func mountWith(t *testing.T, b backend.Backend, o vfs.Options, mo mount.Options) *mounted {
+	t.Helper()
 	skipWithoutFUSE(t)
 	v, err := vfs.New(t.Context(), b, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	m, err := mount.New(dir, v, mount.Options{FsName: b.String()})
+	mo.FsName = b.String()
+	m, err := mount.New(dir, v, mo)
 	if err != nil {
 		v.Close()
 		t.Fatalf("mount: %v", err)
