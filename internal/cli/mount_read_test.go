@@ -20,6 +20,16 @@ import (
 // readRE matches a READ request in a mount's -vv log: offset and size.
 var readRE = regexp.MustCompile(`READ n\d+ \{Fh \d+ \[(\d+) \+(\d+)\)`)
 
+// readSizes counts the READ requests of a mount's -vv log by size.
+func readSizes(log string) map[int]int {
+	sizes := map[int]int{}
+	for _, m := range readRE.FindAllStringSubmatch(log, -1) {
+		n, _ := strconv.Atoi(m[2])
+		sizes[n]++
+	}
+	return sizes
+}
+
 // TestMountSequentialRead runs the built binary's mount of a MEGA
 // remote and reads a 24 MiB file through it with dd: the bytes are
 // right, and (as root, who may set it) the mount raised the kernel's
@@ -79,11 +89,7 @@ func TestMountSequentialRead(t *testing.T) {
 	if got := strings.Fields(shell(t, fmt.Sprintf("dd if=%q/big.bin bs=1M 2>/dev/null | sha256sum", dir))); len(got) == 0 || got[0] != hex.EncodeToString(sum[:]) {
 		t.Fatalf("dd through the mount: sha256 %v, want %x", got, sum)
 	}
-	sizes := map[int]int{}
-	for _, m := range readRE.FindAllStringSubmatch(p.out.String(), -1) {
-		n, _ := strconv.Atoi(m[2])
-		sizes[n]++
-	}
+	sizes := readSizes(p.out.String())
 	t.Logf("READ requests by size: %v", sizes)
 
 	// --direct-io: the kernel passes dd's 64 KiB reads on as they are,
@@ -92,11 +98,7 @@ func TestMountSequentialRead(t *testing.T) {
 	if got := strings.Fields(shell(t, fmt.Sprintf("dd if=%q/big.bin bs=64k 2>/dev/null | sha256sum", dio))); len(got) == 0 || got[0] != hex.EncodeToString(sum[:]) {
 		t.Fatalf("dd through the --direct-io mount: sha256 %v, want %x", got, sum)
 	}
-	dsizes := map[int]int{}
-	for _, m := range readRE.FindAllStringSubmatch(pd.out.String(), -1) {
-		n, _ := strconv.Atoi(m[2])
-		dsizes[n]++
-	}
+	dsizes := readSizes(pd.out.String())
 	// (One more at the end: dd's read that finds EOF.)
 	if dsizes[64<<10] < len(data)/(64<<10) || len(dsizes) != 1 {
 		t.Errorf("--direct-io: READ requests by size %v, want %d or more of 64 KiB and no others", dsizes, len(data)/(64<<10))
