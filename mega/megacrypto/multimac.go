@@ -14,8 +14,10 @@ import "sync"
 // A MultiMAC is immutable after NewMultiMAC, so it is safe for concurrent
 // use. Create it with NewMultiMAC; the zero value is not usable.
 type MultiMAC struct {
-	iv   [16]byte // N || N: the MAC of an empty chunk
-	fast bool     // Sum uses the assembly kernels with keys
+	fk    FileKey  // for Open's two-pass path (NewCTR)
+	iv    [16]byte // N || N: the MAC of an empty chunk
+	fast  bool     // Sum uses the assembly kernels with keys
+	fused bool     // Open uses the fused kernel (see open.go)
 
 	// keys is the AES-128 key schedule in the kernels' form: rk0..rk9,
 	// then rk10 xor rk0 (see multimac_amd64.s). Unused without the kernels.
@@ -32,11 +34,12 @@ var multiMACPortable = false
 
 // NewMultiMAC returns a MultiMAC for fk's key and nonce.
 func NewMultiMAC(fk *FileKey) *MultiMAC {
-	m := &MultiMAC{}
+	m := &MultiMAC{fk: *fk}
 	copy(m.iv[:8], fk.Nonce[:])
 	copy(m.iv[8:], fk.Nonce[:])
 	if !multiMACPortable && m.initFast(fk) {
 		m.fast = true
+		m.fused = openHasFused && !openTwoPassOnly
 		return m
 	}
 	k := *fk
