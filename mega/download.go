@@ -283,7 +283,7 @@ func (f *File) download(ctx context.Context, w io.Writer) error {
 	for range min(runtime.GOMAXPROCS(0), len(pieces)) {
 		g.Go(func() error {
 			for p := range toOpen {
-				openPiece(megacrypto.NewCTR(&f.fk, p.off), mm, &p.piece, *p.buf, chunks, macs)
+				openPiece(mm, &p.piece, *p.buf, chunks, macs)
 				close(p.done)
 			}
 			return nil

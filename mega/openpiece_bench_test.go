@@ -23,7 +23,7 @@ func BenchmarkOpenPiece(b *testing.B) {
 			mm := megacrypto.NewMultiMAC(&fk)
 			b.SetBytes(size)
 			for b.Loop() {
-				openPiece(megacrypto.NewCTR(&fk, p.off), mm, &p, buf, chunks, macs)
+				openPiece(mm, &p, buf, chunks, macs)
 			}
 		})
 	}

@@ -1,10 +1,6 @@
 package mega
 
-import (
-	"crypto/cipher"
-
-	"ferry/mega/megacrypto"
-)
+import "ferry/mega/megacrypto"
 
 // A piece is the unit of transfer: consecutive whole MAC chunks sent in one
 // upload POST or fetched with one download range.
@@ -69,10 +65,13 @@ func sealPiece(fk *megacrypto.FileKey, mm *megacrypto.MultiMAC, p *piece, buf []
 }
 
 // openPiece decrypts the ciphertext in buf (piece p) in place and records
-// the chunk MACs of the plaintext.
-func openPiece(ctr cipher.Stream, mm *megacrypto.MultiMAC, p *piece, buf []byte,
+// the chunk MACs of the plaintext, in one pass where the CPU allows
+// (megacrypto.MultiMAC.Open).
+func openPiece(mm *megacrypto.MultiMAC, p *piece, buf []byte,
 	chunks []megacrypto.Chunk, macs [][16]byte) {
-	b := buf[:p.size]
-	ctr.XORKeyStream(b, b)
-	mm.Sum(chunkSlices(p, buf, chunks), macs[p.chunk0:p.chunk0+p.nchunks])
+	offs := make([]int64, p.nchunks)
+	for i := range offs {
+		offs[i] = chunks[p.chunk0+i].Offset
+	}
+	mm.Open(chunkSlices(p, buf, chunks), offs, macs[p.chunk0:p.chunk0+p.nchunks])
 }
