@@ -17,24 +17,47 @@ func (m *MultiMAC) Open(chunks [][]byte, offs []int64, macs [][16]byte) {
 	if len(macs) < len(chunks) || len(offs) < len(chunks) {
 		panic("megacrypto: MultiMAC.Open: fewer offsets or macs than chunks")
 	}
+	m.crypt(chunks, offs, macs, false)
+}
+
+// Seal is the mirror of Open for uploads: it sets macs[i] to the MAC of
+// the plaintext chunks[i] and encrypts the chunk in place as the CTR
+// stream NewCTR(fk, offs[i]) would; exactly what Sum and then encrypting
+// with NewCTR give. The same rules and the same fused kernel apply.
+func (m *MultiMAC) Seal(chunks [][]byte, offs []int64, macs [][16]byte) {
+	if len(macs) < len(chunks) || len(offs) < len(chunks) {
+		panic("megacrypto: MultiMAC.Seal: fewer offsets or macs than chunks")
+	}
+	m.crypt(chunks, offs, macs, true)
+}
+
+// crypt is Open, or Seal if seal is set.
+func (m *MultiMAC) crypt(chunks [][]byte, offs []int64, macs [][16]byte, seal bool) {
 	if len(chunks) == 0 {
 		return
 	}
 	if m.fused {
-		m.openFused(chunks, offs, macs)
+		m.cryptFused(chunks, offs, macs, seal)
 		return
 	}
-	m.openTwoPass(chunks, offs, macs)
+	m.cryptTwoPass(chunks, offs, macs, seal)
 }
 
-// openTwoPass is Open as two passes: the CTR stream, then Sum.
-func (m *MultiMAC) openTwoPass(chunks [][]byte, offs []int64, macs [][16]byte) {
+// cryptTwoPass is crypt as two passes: the CTR stream, then Sum to open;
+// Sum, then the CTR stream to seal.
+func (m *MultiMAC) cryptTwoPass(chunks [][]byte, offs []int64, macs [][16]byte, seal bool) {
+	if seal {
+		m.Sum(chunks, macs)
+	}
 	for i, c := range chunks {
 		NewCTR(&m.fk, offs[i]).XORKeyStream(c, c)
 	}
-	m.Sum(chunks, macs)
+	if !seal {
+		m.Sum(chunks, macs)
+	}
 }
 
 // openTwoPassOnly makes NewMultiMAC build MultiMACs whose Open takes the
-// two-pass path even where the fused kernel is available. Tests flip it.
+// two-pass path (and Seal likewise) even where the fused kernel is
+// available. Tests flip it.
 var openTwoPassOnly = false

@@ -17,6 +17,12 @@ import (
 //go:noescape
 func openLanes8(keys *[11][16]byte, states *[8][16]byte, ctrs *[8][64]byte, dst *[8]*byte, nquads int)
 
+// sealLanes8 is the mirror of openLanes8: it advances MAC state i over
+// the plaintext at dst[i] and encrypts it in place.
+//
+//go:noescape
+func sealLanes8(keys *[11][16]byte, states *[8][16]byte, ctrs *[8][64]byte, dst *[8]*byte, nquads int)
+
 // openHasFused gates the fused kernel: VAES on 512-bit registers needs
 // AVX-512F with the OS saving ZMM state (x/sys/cpu checks XCR0 before it
 // reports any AVX-512 feature), and VPSHUFB on them AVX-512BW.
@@ -32,7 +38,7 @@ const openRun = 512
 // chunks. Only tests change it, to run with spare lanes.
 var openFill = 8
 
-// openLanes is the per-call state of openFused: one slot per lane.
+// openLanes is the per-call state of cryptFused: one slot per lane.
 type openLanes struct {
 	idx   [8]int    // chunk in the slot, -1 if the slot is free
 	rest  [8][]byte // the part of the chunk still to open
@@ -40,14 +46,15 @@ type openLanes struct {
 	state [8][16]byte
 }
 
-// openFused keeps up to eight chunks in flight, like sumFast. Each round
-// it refills the free slots from the queue, then runs the kernel over the
-// 64-byte steps that all active lanes have left (capped at openRun);
-// spare lanes repeat the last active one. A lane with less than 64 bytes
-// left finishes in openTail and frees its slot. Chunks at offsets that
-// are not a multiple of 16 take the two-pass path on their own: their
+// cryptFused is Open (Seal if seal is set) through the fused kernel. It
+// keeps up to eight chunks in flight, like sumFast. Each round it refills
+// the free slots from the queue, then runs the kernel over the 64-byte
+// steps that all active lanes have left (capped at openRun); spare lanes
+// repeat the last active one. A lane with less than 64 bytes left
+// finishes in cryptTail and frees its slot. Chunks at offsets that are
+// not a multiple of 16 take the two-pass path on their own: their
 // keystream blocks do not line up with their MAC blocks.
-func (m *MultiMAC) openFused(chunks [][]byte, offs []int64, macs [][16]byte) {
+func (m *MultiMAC) cryptFused(chunks [][]byte, offs []int64, macs [][16]byte, seal bool) {
 	var l openLanes
 	for s := range l.idx {
 		l.idx[s] = -1
@@ -57,11 +64,11 @@ func (m *MultiMAC) openFused(chunks [][]byte, offs []int64, macs [][16]byte) {
 		for s := range l.idx[:openFill] {
 			for len(l.rest[s]) < 64 {
 				if i := l.idx[s]; i >= 0 {
-					macs[i] = m.openTail(l.state[s], l.rest[s], l.ctr[s])
+					macs[i] = m.cryptTail(l.state[s], l.rest[s], l.ctr[s], seal)
 					l.idx[s], l.rest[s] = -1, nil
 				}
 				for next < len(chunks) && offs[next]%16 != 0 {
-					m.openTwoPass(chunks[next:next+1], offs[next:next+1], macs[next:next+1])
+					m.cryptTwoPass(chunks[next:next+1], offs[next:next+1], macs[next:next+1], seal)
 					next++
 				}
 				if next == len(chunks) {
@@ -97,7 +104,11 @@ func (m *MultiMAC) openFused(chunks [][]byte, offs []int64, macs [][16]byte) {
 				binary.LittleEndian.PutUint64(b[8:], l.ctr[s]+uint64(j))
 			}
 		}
-		openLanes8(&m.keys, &st, &ctrs, &dst, n)
+		if seal {
+			sealLanes8(&m.keys, &st, &ctrs, &dst, n)
+		} else {
+			openLanes8(&m.keys, &st, &ctrs, &dst, n)
+		}
 		for k, s := range act[:na] {
 			l.state[s] = st[k]
 			l.rest[s] = l.rest[s][64*n:]
@@ -106,12 +117,13 @@ func (m *MultiMAC) openFused(chunks [][]byte, offs []int64, macs [][16]byte) {
 	}
 }
 
-// openTail decrypts the last bytes r (fewer than 64) of a chunk in place,
-// their first block at counter ctr, and returns the chunk's MAC from
-// state on. Both use macLanes4: encrypting a counter block is a MAC step
-// from that block over a zero block, and the MAC runs over r zero-padded
+// cryptTail decrypts (encrypts if seal is set) the last bytes r (fewer
+// than 64) of a chunk in place, their first block at counter ctr, and
+// returns the chunk's MAC of the plaintext from state on. Both use
+// macLanes4: encrypting a counter block is a MAC step from that block
+// over a zero block, and the MAC runs over the plaintext of r zero-padded
 // to whole blocks, as ChunkMAC pads the final partial block.
-func (m *MultiMAC) openTail(state [16]byte, r []byte, ctr uint64) [16]byte {
+func (m *MultiMAC) cryptTail(state [16]byte, r []byte, ctr uint64, seal bool) [16]byte {
 	if len(r) == 0 {
 		return state
 	}
@@ -125,9 +137,14 @@ func (m *MultiMAC) openTail(state [16]byte, r []byte, ctr uint64) [16]byte {
 	z := &zero[0]
 	macLanes4(&m.keys, &ks, &[4]*byte{z, z, z, z}, 1)
 	var pad [64]byte
+	if seal {
+		copy(pad[:], r)
+	}
 	for i := range r {
 		r[i] ^= ks[i/16][i%16]
-		pad[i] = r[i]
+	}
+	if !seal {
+		copy(pad[:], r)
 	}
 	st := [4][16]byte{state}
 	p := &pad[0]

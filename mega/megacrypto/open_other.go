@@ -5,7 +5,7 @@ package megacrypto
 // openHasFused reports the fused kernel; there is none here.
 const openHasFused = false
 
-// openFused is never called without the fused kernel.
-func (m *MultiMAC) openFused([][]byte, []int64, [][16]byte) {
+// cryptFused is never called without the fused kernel.
+func (m *MultiMAC) cryptFused([][]byte, []int64, [][16]byte, bool) {
 	panic("megacrypto: MultiMAC: no fused kernel")
 }

@@ -10,12 +10,35 @@ import (
 )
 
 // openRef is the reference for Open on one chunk: the standard library's
-// CTR at the chunk's offset, in place, then a fresh ChunkMAC.
-func openRef(t testing.TB, fk *FileKey, c []byte, off int64) [16]byte {
-	stdCTR(t, fk, off).XORKeyStream(c, c)
+// CTR at the chunk's offset, in place, then a fresh ChunkMAC. For Seal
+// (seal set) the MAC comes first.
+func openRef(t testing.TB, fk *FileKey, c []byte, off int64, seal bool) [16]byte {
 	m := NewChunkMAC(fk)
-	m.Write(c)
+	if seal {
+		m.Write(c)
+	}
+	stdCTR(t, fk, off).XORKeyStream(c, c)
+	if !seal {
+		m.Write(c)
+	}
 	return m.Sum()
+}
+
+// opName names Open or Seal.
+func opName(seal bool) string {
+	if seal {
+		return "Seal"
+	}
+	return "Open"
+}
+
+// crypt calls m.Open, or m.Seal if seal is set.
+func crypt(m *MultiMAC, chunks [][]byte, offs []int64, macs [][16]byte, seal bool) {
+	if seal {
+		m.Seal(chunks, offs, macs)
+	} else {
+		m.Open(chunks, offs, macs)
+	}
 }
 
 // useTwoPassOpen makes NewMultiMAC build MultiMACs whose Open takes the
@@ -58,10 +81,10 @@ func randomOpenCase(r *rand.Rand) openCase {
 	return c
 }
 
-// checkOpen runs Open on random ciphertext laid out as c and compares the
-// plaintext and MACs with openRef; macs has spare entries that Open must
-// leave alone.
-func checkOpen(t *testing.T, m *MultiMAC, fk *FileKey, c openCase, seed uint64) {
+// checkOpen runs Open (Seal if seal is set) on random data laid out as c
+// and compares the output and MACs with openRef; macs has spare entries
+// that Open must leave alone.
+func checkOpen(t *testing.T, m *MultiMAC, fk *FileKey, c openCase, seed uint64, seal bool) {
 	t.Helper()
 	chunks := make([][]byte, len(c.lens))
 	want := make([][]byte, len(c.lens))
@@ -71,31 +94,40 @@ func checkOpen(t *testing.T, m *MultiMAC, fk *FileKey, c openCase, seed uint64) 
 		copy(buf[c.align[i]:], multiMACPool[int(seed)%1000:][:n])
 		chunks[i] = buf[c.align[i]:]
 		want[i] = bytes.Clone(chunks[i])
-		wantMACs[i] = openRef(t, fk, want[i], c.offs[i])
+		wantMACs[i] = openRef(t, fk, want[i], c.offs[i], seal)
 	}
 	macs := make([][16]byte, len(chunks)+2)
 	sentinel := [16]byte{0xde, 0xad}
 	for i := range macs {
 		macs[i] = sentinel
 	}
-	m.Open(chunks, c.offs, macs)
+	crypt(m, chunks, c.offs, macs, seal)
 	for i := range chunks {
 		if !bytes.Equal(chunks[i], want[i]) {
-			t.Fatalf("case %+v: chunk %d: plaintext differs", c, i)
+			t.Fatalf("%s case %+v: chunk %d: output differs", opName(seal), c, i)
 		}
 		if macs[i] != wantMACs[i] {
-			t.Fatalf("case %+v: chunk %d: MAC %x, want %x", c, i, macs[i], wantMACs[i])
+			t.Fatalf("%s case %+v: chunk %d: MAC %x, want %x", opName(seal), c, i, macs[i], wantMACs[i])
 		}
 	}
 	for _, x := range macs[len(chunks):] {
 		if x != sentinel {
-			t.Fatalf("case %+v: Open wrote past len(chunks)", c)
+			t.Fatalf("%s case %+v: wrote past len(chunks)", opName(seal), c)
 		}
 	}
 }
 
-// runOpenCases checks fixed and random cases under random keys.
+// runOpenCases checks fixed and random cases under random keys, for Open
+// and for Seal.
 func runOpenCases(t *testing.T, seed uint64, random int) {
+	t.Helper()
+	for _, seal := range []bool{false, true} {
+		runCryptCases(t, seed, random, seal)
+	}
+}
+
+// runCryptCases is runOpenCases for one of Open and Seal.
+func runCryptCases(t *testing.T, seed uint64, random int, seal bool) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 3))
 	newKey := func() (*FileKey, *MultiMAC) {
@@ -118,11 +150,11 @@ func runOpenCases(t *testing.T, seed uint64, random int) {
 	}
 	for i, c := range fixed {
 		fk, m := newKey()
-		checkOpen(t, m, fk, c, uint64(i))
+		checkOpen(t, m, fk, c, uint64(i), seal)
 	}
 	for i := range random {
 		fk, m := newKey()
-		checkOpen(t, m, fk, randomOpenCase(r), uint64(i))
+		checkOpen(t, m, fk, randomOpenCase(r), uint64(i), seal)
 	}
 }
 
@@ -159,7 +191,8 @@ var openPool = func() []byte {
 
 // TestOpenFileLayouts opens files of sizes 0..20 MiB piece by piece, as a
 // download does (pieces of whole chunks up to a byte budget), for sizes
-// around every chunk boundary and odd ones, at every memory alignment.
+// around every chunk boundary and odd ones, at every memory alignment;
+// and seals them back, as an upload does.
 func TestOpenFileLayouts(t *testing.T) {
 	const maxSize = 20 << 20
 	var fk FileKey
@@ -198,9 +231,14 @@ func TestOpenFileLayouts(t *testing.T) {
 
 	work := make([]byte, maxSize+64)
 	for k, size := range sizes {
+		seal := k%2 == 1
+		in, out := openPool, plain
+		if seal {
+			in, out = plain, openPool
+		}
 		align := k % 64
 		buf := work[align : align+int(size)]
-		copy(buf, openPool[:size])
+		copy(buf, in[:size])
 		chunks := Chunks(size)
 		macs := make([][16]byte, len(chunks))
 		budget := []int64{8 << 20, 2 << 20, 1 << 20}[k%3]
@@ -215,11 +253,11 @@ func TestOpenFileLayouts(t *testing.T) {
 			for x, c := range chunks[i:j] {
 				ps[x], offs[x] = buf[c.Offset:c.Offset+c.Size], c.Offset
 			}
-			m.Open(ps, offs, macs[i:j])
+			crypt(m, ps, offs, macs[i:j], seal)
 			i = j
 		}
-		if !bytes.Equal(buf, plain[:size]) {
-			t.Fatalf("size %d: plaintext differs", size)
+		if !bytes.Equal(buf, out[:size]) {
+			t.Fatalf("%s size %d: output differs", opName(seal), size)
 		}
 		for i, c := range chunks {
 			want := allMACs[i]
@@ -227,7 +265,7 @@ func TestOpenFileLayouts(t *testing.T) {
 				want = chunkMACs(&fk, [][]byte{plain[c.Offset : c.Offset+c.Size]})[0]
 			}
 			if macs[i] != want {
-				t.Fatalf("size %d: chunk %d: MAC %x, want %x", size, i, macs[i], want)
+				t.Fatalf("%s size %d: chunk %d: MAC %x, want %x", opName(seal), size, i, macs[i], want)
 			}
 		}
 	}
@@ -235,28 +273,30 @@ func TestOpenFileLayouts(t *testing.T) {
 
 func TestOpenPanicsOnShortArgs(t *testing.T) {
 	m := NewMultiMAC(&FileKey{})
-	for _, tt := range []struct {
-		offs []int64
-		macs [][16]byte
-	}{
-		{make([]int64, 2), make([][16]byte, 1)},
-		{make([]int64, 1), make([][16]byte, 2)},
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("Open with %d offsets and %d macs for 2 chunks did not panic", len(tt.offs), len(tt.macs))
-				}
+	for _, seal := range []bool{false, true} {
+		for _, tt := range []struct {
+			offs []int64
+			macs [][16]byte
+		}{
+			{make([]int64, 2), make([][16]byte, 1)},
+			{make([]int64, 1), make([][16]byte, 2)},
+		} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s with %d offsets and %d macs for 2 chunks did not panic", opName(seal), len(tt.offs), len(tt.macs))
+					}
+				}()
+				crypt(m, [][]byte{{1}, {2}}, tt.offs, tt.macs, seal)
 			}()
-			m.Open([][]byte{{1}, {2}}, tt.offs, tt.macs)
-		}()
+		}
 	}
 }
 
-// benchOpen opens n chunks of the given sizes (at consecutive offsets)
-// per iteration; the data stays ciphertext-like, so every iteration does
-// the same work.
-func benchOpen(b *testing.B, m *MultiMAC, sizes []int) {
+// benchOpen opens (seals if seal is set) chunks of the given sizes (at
+// consecutive offsets) per iteration; the data stays random-like, so
+// every iteration does the same work.
+func benchOpen(b *testing.B, m *MultiMAC, sizes []int, seal bool) {
 	total := 0
 	for _, s := range sizes {
 		total += s
@@ -273,14 +313,20 @@ func benchOpen(b *testing.B, m *MultiMAC, sizes []int) {
 	b.SetBytes(int64(total))
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Open(chunks, offs, macs)
+		crypt(m, chunks, offs, macs, seal)
 	}
 }
 
 // BenchmarkOpen compares the fused kernel with the two passes, for 1, 4
 // and 8 one-MiB chunks and for the first piece of a big file (the eight
 // small chunks, 128 KiB to 1 MiB, then three 1 MiB ones: 7.5 MiB).
-func BenchmarkOpen(b *testing.B) {
+func BenchmarkOpen(b *testing.B) { benchCrypt(b, false) }
+
+// BenchmarkSeal is BenchmarkOpen for Seal.
+func BenchmarkSeal(b *testing.B) { benchCrypt(b, true) }
+
+// benchCrypt runs BenchmarkOpen or BenchmarkSeal.
+func benchCrypt(b *testing.B, seal bool) {
 	fk := tvFileKey()
 	first := []int{}
 	for _, c := range Chunks(64 << 20)[:11] {
@@ -309,7 +355,7 @@ func BenchmarkOpen(b *testing.B) {
 				if !twoPass && !m.fused {
 					b.Skip("no fused kernel here")
 				}
-				benchOpen(b, m, l.sizes)
+				benchOpen(b, m, l.sizes, seal)
 			})
 		}
 	}
