@@ -33,10 +33,6 @@ func (c *Client) pieces(chunks []megacrypto.Chunk) []piece {
 	return append(ps, cur)
 }
 
-// cryptBlock is the slice size of the fused CTR+checksum loop: small
-// enough to stay in L1/L2 between the two passes.
-const cryptBlock = 32 << 10
-
 // chunkSlices returns the plaintext of each chunk of piece p, in buf.
 func chunkSlices(p *piece, buf []byte, chunks []megacrypto.Chunk) [][]byte {
 	out := make([][]byte, p.nchunks)
@@ -47,20 +43,23 @@ func chunkSlices(p *piece, buf []byte, chunks []megacrypto.Chunk) [][]byte {
 	return out
 }
 
-// sealPiece MACs the plaintext in buf (piece p) into macs, all its chunks
-// at once (their CBC chains interleaved), then encrypts it in place; it
-// returns the upload checksum of the ciphertext.
-func sealPiece(fk *megacrypto.FileKey, mm *megacrypto.MultiMAC, p *piece, buf []byte,
-	chunks []megacrypto.Chunk, macs [][16]byte) [12]byte {
-	mm.Sum(chunkSlices(p, buf, chunks), macs[p.chunk0:p.chunk0+p.nchunks])
-	var sum megacrypto.UploadChecksum
-	ctr := megacrypto.NewCTR(fk, p.off)
-	for data := buf[:p.size]; len(data) > 0; {
-		b := data[:min(len(data), cryptBlock)]
-		ctr.XORKeyStream(b, b)
-		sum.Write(b)
-		data = data[len(b):]
+// chunkOffsets returns the file offset of each chunk of piece p.
+func chunkOffsets(p *piece, chunks []megacrypto.Chunk) []int64 {
+	out := make([]int64, p.nchunks)
+	for i := range out {
+		out[i] = chunks[p.chunk0+i].Offset
 	}
+	return out
+}
+
+// sealPiece MACs the plaintext in buf (piece p) into macs and encrypts
+// it in place, in one pass where the CPU allows (megacrypto.MultiMAC.Seal);
+// it returns the upload checksum of the ciphertext.
+func sealPiece(mm *megacrypto.MultiMAC, p *piece, buf []byte,
+	chunks []megacrypto.Chunk, macs [][16]byte) [12]byte {
+	mm.Seal(chunkSlices(p, buf, chunks), chunkOffsets(p, chunks), macs[p.chunk0:p.chunk0+p.nchunks])
+	var sum megacrypto.UploadChecksum
+	sum.Write(buf[:p.size])
 	return sum.Sum()
 }
 
@@ -69,9 +68,5 @@ func sealPiece(fk *megacrypto.FileKey, mm *megacrypto.MultiMAC, p *piece, buf []
 // (megacrypto.MultiMAC.Open).
 func openPiece(mm *megacrypto.MultiMAC, p *piece, buf []byte,
 	chunks []megacrypto.Chunk, macs [][16]byte) {
-	offs := make([]int64, p.nchunks)
-	for i := range offs {
-		offs[i] = chunks[p.chunk0+i].Offset
-	}
-	mm.Open(chunkSlices(p, buf, chunks), offs, macs[p.chunk0:p.chunk0+p.nchunks])
+	mm.Open(chunkSlices(p, buf, chunks), chunkOffsets(p, chunks), macs[p.chunk0:p.chunk0+p.nchunks])
 }

@@ -270,7 +270,7 @@ func (c *Client) sendData(ctx context.Context, url string, fk *megacrypto.FileKe
 		g.Go(func() error {
 			defer sealers.Done()
 			for p := range toSeal {
-				p.sum = sealPiece(fk, mm, &p.piece, *p.buf, chunks, macs)
+				p.sum = sealPiece(mm, &p.piece, *p.buf, chunks, macs)
 				select {
 				case toPost <- p:
 				case <-gctx.Done():
@@ -374,7 +374,7 @@ func (c *Client) sealOne(f *upFile, r io.Reader, size int64, p *upPiece) (*megaa
 	if err := readEnd(r, size); err != nil {
 		return nil, err
 	}
-	p.sum = sealPiece(&f.fk, megacrypto.NewMultiMAC(&f.fk), &p.piece, *p.buf, f.chunks, f.macs)
+	p.sum = sealPiece(megacrypto.NewMultiMAC(&f.fk), &p.piece, *p.buf, f.chunks, f.macs)
 	return c.putFileRequest(f)
 }
 
