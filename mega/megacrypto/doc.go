@@ -24,8 +24,10 @@
 // latency-bound, so ChunkMAC.Write runs at the standard library's AES-CBC
 // rate (~1 GB/s per core) while MultiMAC.Sum interleaves the chains of up
 // to eight chunks in an AES-NI kernel (~5.6 GB/s for four 1 MiB chunks,
-// ~10 GB/s for eight, on one core); a Fingerprinter copies only the
-// sampled windows of a large file.
+// ~10 GB/s for eight, on one core). MultiMAC.Open and Seal fuse the MAC
+// with the CTR pass on amd64 with VAES and AVX-512 (~9 GB/s for eight
+// 1 MiB chunks decrypted and MACed, against ~5.6 for the two passes); a
+// Fingerprinter copies only the sampled windows of a large file.
 //
 // References: docs/mega-protocol.md §2 (primitives), §3.4-3.5
 // (keys, attributes), §4 (fingerprint), §5 (chunks, MACs), §1.5 (hashcash).
