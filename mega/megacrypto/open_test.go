@@ -360,3 +360,30 @@ func benchCrypt(b *testing.B, seal bool) {
 		}
 	}
 }
+
+// FuzzOpen checks Open and Seal against openRef on chunk layouts drawn
+// from the fuzzer's seed: up to twelve chunks of any length below 300 KiB
+// (the fuzzer's bytes pick them), at any offset and alignment.
+func FuzzOpen(f *testing.F) {
+	f.Add(uint64(1), []byte{0, 1, 2, 3})
+	f.Add(uint64(7), []byte{255, 255, 64, 63, 65, 16, 17, 15, 0})
+	f.Fuzz(func(t *testing.T, seed uint64, spec []byte) {
+		r := rand.New(rand.NewPCG(seed, 4))
+		n := min(len(spec), 12)
+		c := openCase{lens: make([]int, n), offs: make([]int64, n), align: make([]int, n)}
+		for i := range n {
+			// The byte picks the length's scale, the seed the rest.
+			c.lens[i] = int(spec[i]) * (1 + r.IntN(1200))
+			c.offs[i] = r.Int64N(1 << 40)
+			if spec[i]%4 != 0 {
+				c.offs[i] &^= 15
+			}
+			c.align[i] = r.IntN(64)
+		}
+		var fk FileKey
+		copy(fk.Key[:], randBytes(seed, 16))
+		copy(fk.Nonce[:], randBytes(seed+1, 8))
+		m := NewMultiMAC(&fk)
+		checkOpen(t, m, &fk, c, seed, seed%2 == 1)
+	})
+}
