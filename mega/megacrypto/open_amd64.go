@@ -25,7 +25,8 @@ func sealLanes8(keys *[11][16]byte, states *[8][16]byte, ctrs *[8][64]byte, dst 
 
 // openHasFused gates the fused kernel: VAES on 512-bit registers needs
 // AVX-512F with the OS saving ZMM state (x/sys/cpu checks XCR0 before it
-// reports any AVX-512 feature), and VPSHUFB on them AVX-512BW.
+// reports any AVX-512 feature), and VPSHUFB on them AVX-512BW. The kernel
+// uses no 128- or 256-bit EVEX forms, so it does not need AVX-512VL.
 var openHasFused = multiMACHasAES && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
 	cpu.X86.HasAVX512VAES
 
