@@ -4,6 +4,7 @@ package megacrypto
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"golang.org/x/sys/cpu"
 )
@@ -49,7 +50,7 @@ type openLanes struct {
 
 // cryptFused is Open (Seal if seal is set) through the fused kernel. It
 // keeps up to eight chunks in flight, like sumFast. Each round it refills
-// the free slots from the queue, then runs the kernel over the 64-byte
+// the free slots from the queue (longest chunk first), then runs the kernel over the 64-byte
 // steps that all active lanes have left (capped at openRun); spare lanes
 // repeat the last active one. A lane with less than 64 bytes left
 // finishes in cryptTail and frees its slot. Chunks at offsets that are
@@ -60,6 +61,13 @@ func (m *MultiMAC) cryptFused(chunks [][]byte, offs []int64, macs [][16]byte, se
 	for s := range l.idx {
 		l.idx[s] = -1
 	}
+	// The queue, longest chunk first: a short chunk then fills the lane
+	// that finishes first, and the lanes end closer together. In a file's
+	// first piece (128 KiB up to 1 MiB, then 1 MiB chunks) taking them in
+	// file order leaves one lane with 1.375 MiB to go while the others
+	// idle; longest first, none has more than 1 MiB.
+	var small [16]int
+	order := longestFirst(chunks, small[:0])
 	next := 0
 	for {
 		for s := range l.idx[:openFill] {
@@ -68,14 +76,16 @@ func (m *MultiMAC) cryptFused(chunks [][]byte, offs []int64, macs [][16]byte, se
 					macs[i] = m.cryptTail(l.state[s], l.rest[s], l.ctr[s], seal)
 					l.idx[s], l.rest[s] = -1, nil
 				}
-				for next < len(chunks) && offs[next]%16 != 0 {
-					m.cryptTwoPass(chunks[next:next+1], offs[next:next+1], macs[next:next+1], seal)
+				for next < len(order) && offs[order[next]]%16 != 0 {
+					i := order[next]
+					m.cryptTwoPass(chunks[i:i+1], offs[i:i+1], macs[i:i+1], seal)
 					next++
 				}
-				if next == len(chunks) {
+				if next == len(order) {
 					break
 				}
-				l.idx[s], l.rest[s], l.ctr[s], l.state[s] = next, chunks[next], uint64(offs[next])/16, m.iv
+				i := order[next]
+				l.idx[s], l.rest[s], l.ctr[s], l.state[s] = i, chunks[i], uint64(offs[i])/16, m.iv
 				next++
 			}
 		}
@@ -116,6 +126,16 @@ func (m *MultiMAC) cryptFused(chunks [][]byte, offs []int64, macs [][16]byte, se
 			l.ctr[s] += 4 * uint64(n)
 		}
 	}
+}
+
+// longestFirst appends to order the indices of chunks, longest chunk
+// first (equal lengths in index order), and returns it.
+func longestFirst(chunks [][]byte, order []int) []int {
+	for i := range chunks {
+		order = append(order, i)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(chunks[b]) - len(chunks[a]) })
+	return order
 }
 
 // cryptTail decrypts (encrypts if seal is set) the last bytes r (fewer
