@@ -96,16 +96,7 @@ func (m *MultiMAC) sumFast(chunks [][]byte, macs [][16]byte) {
 			}
 		}
 
-		// Gather the active lanes.
-		var act [multiMACLanes]int
-		na, n := 0, multiMACRun
-		for s, i := range l.idx {
-			if i >= 0 {
-				act[na] = s
-				na++
-				n = min(n, len(l.rest[s])/16)
-			}
-		}
+		act, na, n := activeLanes(&l.idx, &l.rest, multiMACRun, 16)
 		if na == 0 {
 			return
 		}
@@ -134,6 +125,21 @@ func (m *MultiMAC) sumFast(chunks [][]byte, macs [][16]byte) {
 			l.rest[s] = l.rest[s][16*n:]
 		}
 	}
+}
+
+// activeLanes returns the slots of the lanes in use (idx[s] >= 0), how
+// many there are, and the whole units of unit bytes that all of them have
+// left, at most run: what one kernel call may advance every lane by.
+func activeLanes(idx *[multiMACLanes]int, rest *[multiMACLanes][]byte, run, unit int) (act [multiMACLanes]int, na, n int) {
+	n = run
+	for s, i := range idx {
+		if i >= 0 {
+			act[na] = s
+			na++
+			n = min(n, len(rest[s])/unit)
+		}
+	}
+	return act, na, n
 }
 
 // expandKey128 is the AES-128 key expansion of FIPS 197 §5.2: the eleven

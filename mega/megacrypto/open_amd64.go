@@ -90,15 +90,7 @@ func (m *MultiMAC) cryptFused(chunks [][]byte, offs []int64, macs [][16]byte, se
 			}
 		}
 
-		var act [8]int
-		na, n := 0, openRun
-		for s, i := range l.idx {
-			if i >= 0 {
-				act[na] = s
-				na++
-				n = min(n, len(l.rest[s])/64)
-			}
-		}
+		act, na, n := activeLanes(&l.idx, &l.rest, openRun, 64)
 		if na == 0 {
 			return
 		}
